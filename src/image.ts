@@ -1,0 +1,39 @@
+/**
+ * The one in-memory image type every stage passes along.
+ *
+ * Pixels are stored planar (channel-major, CHW) because every filter and layer works on one
+ * channel at a time; files hold HWC and io/ converts at the edge. Values are as stored in the
+ * file: a u8 PNG holds 0..255 here, never rescaled.
+ */
+
+/** Sample types, with OpenCV's names in comments: u8 = CV_8U, s16 = CV_16S, u16 = CV_16U, f32 = CV_32F, f64 = CV_64F. */
+export type Depth = 'u8' | 's16' | 'u16' | 'f32' | 'f64';
+export const DEPTHS: readonly Depth[] = ['u8', 's16', 'u16', 'f32', 'f64'];
+
+/** Float64Array only for f64 data, so that f64 files round-trip exactly; Float32Array otherwise (u8/s16/u16 are exact in f32). */
+export type Pixels = Float32Array | Float64Array;
+
+export interface Image {
+  width: number;
+  height: number;
+  channels: number;
+  /** The depth the values came from (or are meant for); the values already respect it. */
+  depth: Depth;
+  /** Planar CHW: sample (c, y, x) is at c*height*width + y*width + x. */
+  data: Pixels;
+}
+
+export function createImage(width: number, height: number, channels: number, depth: Depth = 'f32'): Image {
+  const n = width * height * channels;
+  return { width, height, channels, depth, data: depth === 'f64' ? new Float64Array(n) : new Float32Array(n) };
+}
+
+/** One channel as a view (no copy) into the planar buffer. */
+export function channelView(image: Image, c: number): Pixels {
+  const plane = image.width * image.height;
+  return image.data.subarray(c * plane, (c + 1) * plane);
+}
+
+export function isDepth(s: string): s is Depth {
+  return (DEPTHS as readonly string[]).includes(s);
+}

@@ -1,0 +1,29 @@
+/**
+ * kernel-learn's library API: everything the CLI and the browser app use, typed.
+ * The modules follow the data flow: io -> filters -> data -> nn/kernels -> train -> model.
+ */
+export { type Image, type Depth, type Pixels, DEPTHS, createImage, channelView, isDepth } from './image.js';
+export { KernelLearnError, UsageError } from './errors.js';
+
+// io: files <-> Image
+export { readImage, writeImage, isImageFile, IMAGE_EXTENSIONS } from './io/index.js';
+export { parseNpy, encodeNpy, type NpyDtype } from './io/npy.js';
+export { writeFileAtomic } from './io/atomic.js';
+
+// filters: reference filters with OpenCV semantics, the ground truth for datasets
+export { type BorderMode, BORDER_MODES, isBorderMode, borderInterpolate } from './filters/border.js';
+export { type FilterSpec, type FilterOp, FILTER_OPS } from './filters/spec.js';
+export { applyFilter, describeFilter } from './filters/ops.js';
+export { filterKernel, type Kernel2D } from './filters/kernels.js';
+export { saturateCast, convertDepth } from './filters/depth.js';
+
+// data: pairs, datasets, synthetic images
+export { type ImagePair } from './data/pairs.js';
+export { loadPairs, listImageFiles, toGrey, writePair } from './data/dataset.js';
+export { syntheticImage, syntheticImages, type SyntheticOptions } from './data/synthetic.js';
+
+// nn + train: the network, its training, the model file, applying it
+export { trainFilter, type TrainOptions, type TrainResult } from './train/index.js';
+export { matchKnownFilters } from './train/match.js';
+export { parseModel, serializeModel, type Model } from './nn/model.js';
+export { applyModel } from './nn/apply.js';

@@ -1,0 +1,405 @@
+/**
+ * 2-D convolution (really correlation, as in torch conv2d and cv2.filter2D): the hot loops of
+ * training and inference. Each fast version sits beside a plain per-pixel reference version with
+ * the same signature, and test/nn.test.ts holds them equal.
+ *
+ * Layout: NCHW float32 batches; weights [cout][cin][kh][kw]; bias [cout].
+ * Anchor: (kh >> 1, kw >> 1), OpenCV's default anchor, which is the centre for odd kernels.
+ *
+ * Precision: every output sample is summed in float64 (bias first, then taps in the order
+ * ci, ky, kx) and rounded to float32 once. The fast forward and input-gradient loops keep exactly
+ * that order, so today they are bit-identical to their references; the weight gradient sums in a
+ * different order (row by row) and agrees to float64 rounding before the final float32 store.
+ *
+ * Speed: the fast loops work a row at a time. The inner loop runs over x with the kernel taps
+ * hoisted into locals, accumulating into a float64 row that stays in L1 cache; there are no
+ * per-pixel function calls or border branches. 3x3 kernels (Sobel, Scharr) take all nine taps
+ * in one pass over the row; kernel rows 3 or 5 wide one pass per row; other widths one per tap.
+ * Border modes pad each input row once (only its border columns go through an index table) into
+ * a small ring of kh padded rows per channel, and pick rows through a row index table, so no
+ * padded copy of the image is made.
+ */
+
+import { KernelLearnError } from '../errors.js';
+import { type BorderMode, borderIndexTable, borderInterpolate } from '../filters/border.js';
+
+/** NCHW float32 batch: sample (i, ch, y, x) is at ((i*c + ch)*h + y)*w + x. */
+export interface Tensor {
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  data: Float32Array;
+}
+
+/** A tensor of the given shape, zero-filled unless `data` (of exactly n*c*h*w values) is given. */
+export function tensor(n: number, c: number, h: number, w: number, data?: Float32Array): Tensor {
+  const size = n * c * h * w;
+  if (data && data.length !== size) {
+    throw new KernelLearnError(`tensor: data has ${data.length} values, shape ${n}x${c}x${h}x${w} needs ${size}`);
+  }
+  return { n, c, h, w, data: data ?? new Float32Array(size) };
+}
+
+/** Padding: 'valid' (no padding, output shrinks by k-1) or a border mode (output keeps h x w). */
+export type Padding = BorderMode | 'valid';
+
+function checkForward(x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding): { oh: number; ow: number } {
+  if (!(kh >= 1 && kw >= 1 && cout >= 1)) throw new KernelLearnError(`conv2d: bad kernel ${cout}x${kh}x${kw}`);
+  if (weights.length !== cout * x.c * kh * kw) {
+    throw new KernelLearnError(`conv2d: weights have ${weights.length} values, expected ${cout}x${x.c}x${kh}x${kw}`);
+  }
+  if (bias && bias.length !== cout) throw new KernelLearnError(`conv2d: bias has ${bias.length} values, expected ${cout}`);
+  if (padding !== 'valid') return { oh: x.h, ow: x.w };
+  const oh = x.h - kh + 1;
+  const ow = x.w - kw + 1;
+  if (oh < 1 || ow < 1) throw new KernelLearnError(`conv2d: ${kh}x${kw} kernel is larger than the ${x.h}x${x.w} input with 'valid' padding`);
+  return { oh, ow };
+}
+
+/**
+ * Correlation of `x` with `weights` plus `bias`.
+ * padding 'valid': output (h-kh+1) x (w-kw+1). A BorderMode: output h x w, the input extended
+ * by OpenCV's borderInterpolate in rows and columns (works for 1x1 images and kernels larger
+ * than the image).
+ */
+export function conv2dForward(
+  x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding,
+): Tensor {
+  const { oh, ow } = checkForward(x, weights, bias, cout, kh, kw, padding);
+  const { c: cin, h, w } = x;
+  const out = tensor(x.n, cout, oh, ow);
+  const acc = new Float64Array(ow);
+  // For output row y, input row ky of channel ci is rowBuf[ci*kh+ky] starting at rowOff[ci*kh+ky],
+  // and is (ow + kw - 1) samples long.
+  const rowBuf: Float32Array[] = new Array(cin * kh);
+  const rowOff = new Int32Array(cin * kh);
+
+  // Border padding: a ring of kh padded rows per channel; padded row i lives in slot i % kh.
+  const padded = padding !== 'valid';
+  const pw = w + kw - 1;
+  const ax = kw >> 1;
+  const ay = kh >> 1;
+  const rowTable = padded ? borderIndexTable(h, ay, kh - 1 - ay, padding) : null;
+  const colTable = padded ? borderIndexTable(w, ax, kw - 1 - ax, padding) : null;
+  const ring = padded ? Array.from({ length: cin * kh }, () => new Float32Array(pw)) : [];
+  // Copies padded row i of plane `src` (offset `base`) into `dst`: the interior with one set(),
+  // the few border columns through the column table.
+  const padRow = (dst: Float32Array, src: Float32Array, base: number, i: number): void => {
+    const r = rowTable![i];
+    if (r < 0) { dst.fill(0); return; }
+    const rowStart = base + r * w;
+    for (let j = 0; j < ax; j++) { const c = colTable![j]; dst[j] = c < 0 ? 0 : src[rowStart + c]; }
+    dst.set(src.subarray(rowStart, rowStart + w), ax);
+    for (let j = ax + w; j < pw; j++) { const c = colTable![j]; dst[j] = c < 0 ? 0 : src[rowStart + c]; }
+  };
+
+  for (let n = 0; n < x.n; n++) {
+    const inBase = n * cin * h * w;
+    for (let y = 0; y < oh; y++) {
+      for (let ci = 0; ci < cin; ci++) {
+        const plane = inBase + ci * h * w;
+        for (let ky = 0; ky < kh; ky++) {
+          const k = ci * kh + ky;
+          if (padded) {
+            const slot = ci * kh + ((y + ky) % kh);
+            // Rows y..y+kh-1 are needed; all are new at y = 0, afterwards only row y+kh-1.
+            if (y === 0 || ky === kh - 1) padRow(ring[slot], x.data, plane, y + ky);
+            rowBuf[k] = ring[slot];
+            rowOff[k] = 0;
+          } else {
+            rowBuf[k] = x.data;
+            rowOff[k] = plane + (y + ky) * w;
+          }
+        }
+      }
+      for (let co = 0; co < cout; co++) {
+        acc.fill(bias ? bias[co] : 0);
+        for (let ci = 0; ci < cin; ci++) {
+          const k = ci * kh;
+          if (kh === 3 && kw === 3) {
+            // The common case (Sobel, Scharr): all nine taps in one pass over acc.
+            accumulate3x3(acc, rowBuf[k], rowOff[k], rowBuf[k + 1], rowOff[k + 1], rowBuf[k + 2], rowOff[k + 2], weights, (co * cin + ci) * 9, ow);
+            continue;
+          }
+          for (let ky = 0; ky < kh; ky++) {
+            accumulateRow(acc, rowBuf[k + ky], rowOff[k + ky], weights, ((co * cin + ci) * kh + ky) * kw, kw, ow);
+          }
+        }
+        out.data.set(acc, ((n * cout + co) * oh + y) * ow); // rounds each float64 sum to float32 once
+      }
+    }
+  }
+  return out;
+}
+
+/** acc[x] += the 3x3 window at x of rows a, b, c, adding taps in (ky, kx) order like accumulateRow. */
+function accumulate3x3(
+  acc: Float64Array, a: Float32Array, oa: number, b: Float32Array, ob: number, c: Float32Array, oc: number,
+  weights: Float32Array, wb: number, ow: number,
+): void {
+  const w0 = weights[wb], w1 = weights[wb + 1], w2 = weights[wb + 2];
+  const w3 = weights[wb + 3], w4 = weights[wb + 4], w5 = weights[wb + 5];
+  const w6 = weights[wb + 6], w7 = weights[wb + 7], w8 = weights[wb + 8];
+  for (let x = 0; x < ow; x++) {
+    const i = oa + x, j = ob + x, k = oc + x;
+    acc[x] = acc[x] + w0 * a[i] + w1 * a[i + 1] + w2 * a[i + 2]
+      + w3 * b[j] + w4 * b[j + 1] + w5 * b[j + 2]
+      + w6 * c[k] + w7 * c[k + 1] + w8 * c[k + 2];
+  }
+}
+
+/**
+ * acc[x] += sum over kx of weights[wb+kx] * src[o+x+kx], adding taps in kx order (so the result
+ * matches a per-pixel loop bit for bit). kw 3 and 5 are unrolled: one pass over acc instead of kw.
+ */
+function accumulateRow(acc: Float64Array, src: Float32Array, o: number, weights: Float32Array, wb: number, kw: number, ow: number): void {
+  if (kw === 3) {
+    const w0 = weights[wb], w1 = weights[wb + 1], w2 = weights[wb + 2];
+    for (let x = 0; x < ow; x++) {
+      const i = o + x;
+      acc[x] = acc[x] + w0 * src[i] + w1 * src[i + 1] + w2 * src[i + 2];
+    }
+  } else if (kw === 5) {
+    const w0 = weights[wb], w1 = weights[wb + 1], w2 = weights[wb + 2], w3 = weights[wb + 3], w4 = weights[wb + 4];
+    for (let x = 0; x < ow; x++) {
+      const i = o + x;
+      acc[x] = acc[x] + w0 * src[i] + w1 * src[i + 1] + w2 * src[i + 2] + w3 * src[i + 3] + w4 * src[i + 4];
+    }
+  } else {
+    for (let kx = 0; kx < kw; kx++) {
+      const wv = weights[wb + kx];
+      const ok = o + kx;
+      for (let x = 0; x < ow; x++) acc[x] += wv * src[ok + x];
+    }
+  }
+}
+
+/** Reference for conv2dForward: one output sample at a time, borders through borderInterpolate. */
+export function conv2dForwardReference(
+  x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding,
+): Tensor {
+  const { oh, ow } = checkForward(x, weights, bias, cout, kh, kw, padding);
+  const { c: cin, h, w } = x;
+  const out = tensor(x.n, cout, oh, ow);
+  // 'valid' output (y, x) reads input (y+ky, x+kx); padded output reads (y+ky-ay, x+kx-ax).
+  const ay = padding === 'valid' ? 0 : kh >> 1;
+  const ax = padding === 'valid' ? 0 : kw >> 1;
+  for (let n = 0; n < x.n; n++) {
+    for (let co = 0; co < cout; co++) {
+      for (let y = 0; y < oh; y++) {
+        for (let xx = 0; xx < ow; xx++) {
+          let s = bias ? bias[co] : 0;
+          for (let ci = 0; ci < cin; ci++) {
+            for (let ky = 0; ky < kh; ky++) {
+              for (let kx = 0; kx < kw; kx++) {
+                let iy = y + ky - ay;
+                let ix = xx + kx - ax;
+                if (padding !== 'valid') {
+                  iy = borderInterpolate(iy, h, padding);
+                  ix = borderInterpolate(ix, w, padding);
+                }
+                const v = iy < 0 || ix < 0 ? 0 : x.data[((n * cin + ci) * h + iy) * w + ix];
+                s += weights[((co * cin + ci) * kh + ky) * kw + kx] * v;
+              }
+            }
+          }
+          out.data[((n * cout + co) * oh + y) * ow + xx] = s;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function checkBackward(x: Tensor, gradOut: Tensor, cout: number, kh: number, kw: number): void {
+  if (gradOut.n !== x.n || gradOut.c !== cout || gradOut.h !== x.h - kh + 1 || gradOut.w !== x.w - kw + 1) {
+    throw new KernelLearnError(
+      `conv2d backward: gradient ${gradOut.n}x${gradOut.c}x${gradOut.h}x${gradOut.w} does not match a 'valid' ${cout}x${kh}x${kw} conv of ${x.n}x${x.c}x${x.h}x${x.w}`,
+    );
+  }
+}
+
+/**
+ * Gradients of a 'valid' conv with respect to its weights and bias:
+ *   dW[co][ci][ky][kx] = sum over n, y, x of gradOut[n,co,y,x] * x[n,ci,y+ky,x+kx]
+ *   dB[co]             = sum over n, y, x of gradOut[n,co,y,x]
+ * summed in float64, stored as float32.
+ */
+export function conv2dBackwardWeights(x: Tensor, gradOut: Tensor, cout: number, kh: number, kw: number): { dWeights: Float32Array; dBias: Float32Array } {
+  checkBackward(x, gradOut, cout, kh, kw);
+  const { c: cin, h, w } = x;
+  const { h: oh, w: ow } = gradOut;
+  const dW = new Float64Array(cout * cin * kh * kw);
+  const dB = new Float64Array(cout);
+  const g = gradOut.data;
+  const xd = x.data;
+  // Row by row: one gradient row against kh*kw shifted input rows, all of them in cache.
+  for (let n = 0; n < x.n; n++) {
+    for (let co = 0; co < cout; co++) {
+      for (let y = 0; y < oh; y++) {
+        const gr = ((n * cout + co) * oh + y) * ow;
+        let sb = 0;
+        for (let xx = 0; xx < ow; xx++) sb += g[gr + xx];
+        dB[co] += sb;
+        for (let ci = 0; ci < cin; ci++) {
+          for (let ky = 0; ky < kh; ky++) {
+            const xr = ((n * cin + ci) * h + y + ky) * w;
+            const wb = ((co * cin + ci) * kh + ky) * kw;
+            if (kw === 3) {
+              let s0 = 0, s1 = 0, s2 = 0;
+              for (let xx = 0; xx < ow; xx++) {
+                const gv = g[gr + xx];
+                const i = xr + xx;
+                s0 += gv * xd[i];
+                s1 += gv * xd[i + 1];
+                s2 += gv * xd[i + 2];
+              }
+              dW[wb] += s0; dW[wb + 1] += s1; dW[wb + 2] += s2;
+            } else {
+              for (let kx = 0; kx < kw; kx++) {
+                let s = 0;
+                const xk = xr + kx;
+                for (let xx = 0; xx < ow; xx++) s += g[gr + xx] * xd[xk + xx];
+                dW[wb + kx] += s;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { dWeights: Float32Array.from(dW), dBias: Float32Array.from(dB) };
+}
+
+/** Reference for conv2dBackwardWeights: each weight's sum written out directly. */
+export function conv2dBackwardWeightsReference(x: Tensor, gradOut: Tensor, cout: number, kh: number, kw: number): { dWeights: Float32Array; dBias: Float32Array } {
+  checkBackward(x, gradOut, cout, kh, kw);
+  const { c: cin, h, w } = x;
+  const { h: oh, w: ow } = gradOut;
+  const dWeights = new Float32Array(cout * cin * kh * kw);
+  const dBias = new Float32Array(cout);
+  for (let co = 0; co < cout; co++) {
+    let sb = 0;
+    for (let n = 0; n < x.n; n++) {
+      for (let y = 0; y < oh; y++) for (let xx = 0; xx < ow; xx++) sb += gradOut.data[((n * cout + co) * oh + y) * ow + xx];
+    }
+    dBias[co] = sb;
+    for (let ci = 0; ci < cin; ci++) {
+      for (let ky = 0; ky < kh; ky++) {
+        for (let kx = 0; kx < kw; kx++) {
+          let s = 0;
+          for (let n = 0; n < x.n; n++) {
+            for (let y = 0; y < oh; y++) {
+              for (let xx = 0; xx < ow; xx++) {
+                s += gradOut.data[((n * cout + co) * oh + y) * ow + xx] * x.data[((n * cin + ci) * h + y + ky) * w + xx + kx];
+              }
+            }
+          }
+          dWeights[((co * cin + ci) * kh + ky) * kw + kx] = s;
+        }
+      }
+    }
+  }
+  return { dWeights, dBias };
+}
+
+function checkBackwardInput(gradOut: Tensor, weights: Float32Array, cin: number, kh: number, kw: number): void {
+  if (weights.length !== gradOut.c * cin * kh * kw) {
+    throw new KernelLearnError(`conv2d backward: weights have ${weights.length} values, expected ${gradOut.c}x${cin}x${kh}x${kw}`);
+  }
+}
+
+/**
+ * Gradient of a 'valid' conv with respect to its input: the full correlation of gradOut with
+ * the flipped kernel, dx[n,ci,iy,ix] = sum over co, ky, kx of gradOut[n,co,iy-ky,ix-kx] * W[co,ci,ky,kx]
+ * (terms outside gradOut dropped). Output has x's shape: (h+kh-1) x (w+kw-1) of gradOut's.
+ */
+export function conv2dBackwardInput(gradOut: Tensor, weights: Float32Array, cin: number, kh: number, kw: number): Tensor {
+  checkBackwardInput(gradOut, weights, cin, kh, kw);
+  const { n: nb, c: cout, h: oh, w: ow } = gradOut;
+  const h = oh + kh - 1;
+  const w = ow + kw - 1;
+  const dx = tensor(nb, cin, h, w);
+  const g = gradOut.data;
+  const acc = new Float64Array(w);
+  // One dx row at a time, gathering the gradient rows iy-ky that touch it; within a row the
+  // taps scatter (acc[x+kx] += ...), which adds terms in the same (co, ky, kx) order as the reference.
+  for (let n = 0; n < nb; n++) {
+    for (let ci = 0; ci < cin; ci++) {
+      for (let iy = 0; iy < h; iy++) {
+        acc.fill(0);
+        for (let co = 0; co < cout; co++) {
+          for (let ky = 0; ky < kh; ky++) {
+            const y = iy - ky;
+            if (y < 0 || y >= oh) continue;
+            const gr = ((n * cout + co) * oh + y) * ow;
+            const wb = ((co * cin + ci) * kh + ky) * kw;
+            if (kw === 3) {
+              backwardRow3(acc, g, gr, weights[wb], weights[wb + 1], weights[wb + 2], ow);
+              continue;
+            }
+            for (let kx = 0; kx < kw; kx++) {
+              const wv = weights[wb + kx];
+              for (let xx = 0; xx < ow; xx++) acc[xx + kx] += wv * g[gr + xx];
+            }
+          }
+        }
+        const dr = ((n * cin + ci) * h + iy) * w;
+        for (let ix = 0; ix < w; ix++) dx.data[dr + ix] = acc[ix];
+      }
+    }
+  }
+  return dx;
+}
+
+/**
+ * acc[ix] += w0*g[ix] + w1*g[ix-1] + w2*g[ix-2] over the ow+2 samples of a dx row, terms outside
+ * g's row dropped: one pass over acc instead of three, adding in kx order like the reference.
+ */
+function backwardRow3(acc: Float64Array, g: Float32Array, gr: number, w0: number, w1: number, w2: number, ow: number): void {
+  const w = ow + 2;
+  for (let ix = 2; ix < ow; ix++) {
+    const i = gr + ix;
+    acc[ix] = acc[ix] + w0 * g[i] + w1 * g[i - 1] + w2 * g[i - 2];
+  }
+  // The two samples at each end (fewer when ow < 2), where some taps fall outside g's row.
+  for (let ix = 0; ix < w; ix = ix === 1 ? Math.max(2, ow) : ix + 1) {
+    if (ix - 2 >= 0 && ix < ow) continue; // interior, done above
+    let s = acc[ix];
+    if (ix < ow) s += w0 * g[gr + ix];
+    if (ix - 1 >= 0 && ix - 1 < ow) s += w1 * g[gr + ix - 1];
+    if (ix - 2 >= 0 && ix - 2 < ow) s += w2 * g[gr + ix - 2];
+    acc[ix] = s;
+  }
+}
+
+/** Reference for conv2dBackwardInput: each input sample's gradient gathered directly. */
+export function conv2dBackwardInputReference(gradOut: Tensor, weights: Float32Array, cin: number, kh: number, kw: number): Tensor {
+  checkBackwardInput(gradOut, weights, cin, kh, kw);
+  const { n: nb, c: cout, h: oh, w: ow } = gradOut;
+  const h = oh + kh - 1;
+  const w = ow + kw - 1;
+  const dx = tensor(nb, cin, h, w);
+  for (let n = 0; n < nb; n++) {
+    for (let ci = 0; ci < cin; ci++) {
+      for (let iy = 0; iy < h; iy++) {
+        for (let ix = 0; ix < w; ix++) {
+          let s = 0;
+          for (let co = 0; co < cout; co++) {
+            for (let ky = 0; ky < kh; ky++) {
+              for (let kx = 0; kx < kw; kx++) {
+                const y = iy - ky;
+                const xx = ix - kx;
+                if (y < 0 || y >= oh || xx < 0 || xx >= ow) continue;
+                s += gradOut.data[((n * cout + co) * oh + y) * ow + xx] * weights[((co * cin + ci) * kh + ky) * kw + kx];
+              }
+            }
+          }
+          dx.data[((n * cin + ci) * h + iy) * w + ix] = s;
+        }
+      }
+    }
+  }
+  return dx;
+}

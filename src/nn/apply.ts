@@ -1,0 +1,43 @@
+/**
+ * Runs a model on one image of any size (1x1 upwards): every conv pads with the model's border
+ * mode, so the output has the input's height and width, exactly as cv2.filter2D does for a
+ * single-conv model. The network computes in float32 (sums in float64 inside conv2d).
+ */
+
+import { KernelLearnError } from '../errors.js';
+import { createImage, type Image } from '../image.js';
+import { conv2dForward, tensor, type Tensor } from '../kernels/conv2d.js';
+import { Abs, Clamp, Magnitude, Relu, type Layer } from './layers.js';
+import type { Conv2dSpec, Model } from './model.js';
+
+/** A conv layer's weights as the flat float32 arrays conv2d takes. */
+export function convArrays(l: Conv2dSpec): { weights: Float32Array; bias: Float32Array | null } {
+  const [kh, kw] = l.kernelSize;
+  const weights = new Float32Array(l.outChannels * l.inChannels * kh * kw);
+  let k = 0;
+  for (const o of l.weights) for (const i of o) for (const row of i) for (const v of row) weights[k++] = v;
+  return { weights, bias: l.bias ? Float32Array.from(l.bias) : null };
+}
+
+export function applyModel(model: Model, image: Image): Image {
+  if (image.channels !== model.inputChannels) {
+    throw new KernelLearnError(
+      `the model takes ${model.inputChannels}-channel images but this image has ${image.channels} channel${image.channels === 1 ? '' : 's'}` +
+        (model.inputChannels === 1 ? '; convert it to grey first' : ''),
+    );
+  }
+  let x: Tensor = tensor(1, image.channels, image.height, image.width, image.data instanceof Float32Array ? image.data : Float32Array.from(image.data));
+  for (const l of model.layers) {
+    if (l.type === 'conv2d') {
+      const { weights, bias } = convArrays(l);
+      x = conv2dForward(x, weights, bias, l.outChannels, l.kernelSize[0], l.kernelSize[1], model.border);
+    } else {
+      const layer: Layer =
+        l.type === 'relu' ? new Relu() : l.type === 'abs' ? new Abs() : l.type === 'magnitude' ? new Magnitude(l.groupSize) : new Clamp(l.min, l.max);
+      x = layer.forward(x);
+    }
+  }
+  const out = createImage(image.width, image.height, x.c, 'f32');
+  out.data.set(x.data);
+  return out;
+}

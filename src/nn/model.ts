@@ -1,0 +1,383 @@
+/**
+ * The model file: versioned JSON, documented in docs/model-format.md.
+ *
+ * Determinism: serializeModel writes keys in one fixed order, has no timestamps or timings, and
+ * prints every number the same way on every platform, so the same training run gives the same
+ * bytes. Weights and biases are float32 values (the network computes in float32) and are printed
+ * with the fewest digits that read back to the same float32, so a file round-trips exactly
+ * (parseModel rounds them to float32 again: parse(serialize(m)) equals m).
+ */
+
+import { KernelLearnError } from '../errors.js';
+import { isBorderMode, type BorderMode } from '../filters/border.js';
+
+export const MODEL_FORMAT = 'kernel-learn-model';
+export const MODEL_VERSION = 1;
+/** Written into createdBy; keep equal to package.json's version (a test checks). */
+export const KERNEL_LEARN_VERSION = '0.1.0';
+
+export interface Conv2dSpec {
+  type: 'conv2d';
+  inChannels: number;
+  outChannels: number;
+  /** [kh, kw] */
+  kernelSize: [number, number];
+  /** [outChannels][inChannels][kh][kw], float32 values. */
+  weights: number[][][][];
+  /** [outChannels] float32 values, or null for no bias. */
+  bias: number[] | null;
+}
+
+export type LayerSpec =
+  | Conv2dSpec
+  | { type: 'relu' }
+  | { type: 'abs' }
+  | { type: 'magnitude'; groupSize: number }
+  | { type: 'clamp'; min: number; max: number };
+
+export interface ValidationMetrics {
+  /** Mean squared error over all held-out pixels and channels, the whole image with the model's border. */
+  mse: number;
+  /** 10 log10(peak^2 / mse), peak = max |target| (1 if the target is all zero); null when mse = 0 (infinite). */
+  psnr: number | null;
+  /** 1 - SSE / SST (SST around each channel's mean); 1 when SST = 0 and SSE = 0, 0 when only SST = 0. */
+  r2: number;
+}
+
+export interface TrainingSummary {
+  /** Number of image pairs trained on (training and validation together). */
+  pairs: number;
+  /** Input pixels (width x height) over all pairs. */
+  pixels: number;
+  /** Depth of the inputs / targets ("mixed" if they differ between pairs). */
+  inputDepth: string;
+  targetDepth: string;
+  solver: 'exact' | 'adam' | 'sgd';
+  /** Gradient steps (0 for exact). */
+  steps: number;
+  stopReason: string;
+  seed: number;
+  /** How held-out data was chosen: whole pairs, a band of rows of the only pair, or none. */
+  validation: { kind: 'pairs' | 'band' | 'none'; pairs: number; pixels: number };
+  /** Present when --ksize auto chose the size: candidates with their validation MSE. */
+  kernelSizeChoice?: { chosen: number; candidates: { ksize: number; mse: number }[] };
+  /** Present when --border auto chose the border: MSE over border pixels per mode. */
+  borderChoice?: { chosen: BorderMode; candidates: { border: BorderMode; mse: number }[]; borderPixels: number };
+  /** Condition number of the window correlation matrix (linear arch). */
+  conditionNumber?: number;
+}
+
+export interface Model {
+  format: typeof MODEL_FORMAT;
+  version: typeof MODEL_VERSION;
+  arch: string;
+  inputChannels: number;
+  outputChannels: number;
+  border: BorderMode;
+  layers: LayerSpec[];
+  training: TrainingSummary;
+  metrics: { validation: ValidationMetrics; exactLoss?: number };
+  createdBy: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serialisation
+
+/** The shortest decimal that reads back as the same float32 (e.g. 0.1f prints as 0.1, not 0.10000000149011612). */
+export function formatFloat32(v: number): string {
+  const f = Math.fround(v);
+  if (f === 0) return '0'; // also -0: JSON has no negative zero worth keeping
+  for (let digits = 1; digits <= 9; digits++) {
+    const s = String(Number(f.toPrecision(digits)));
+    if (Math.fround(Number(s)) === f) return s;
+  }
+  return String(f);
+}
+
+function formatNumber(v: number): string {
+  if (!Number.isFinite(v)) throw new Error(`serializeModel: non-finite number ${v}`);
+  return Object.is(v, -0) ? '0' : String(v); // String() is the shortest round-trip form, as JSON.stringify
+}
+
+/** A JSON value whose numbers are pre-formatted strings (so float32 and float64 can print differently). */
+type Json = { num: string } | string | boolean | null | Json[] | { [key: string]: Json };
+
+const num = (v: number): Json => ({ num: formatNumber(v) });
+const f32 = (v: number): Json => ({ num: formatFloat32(v) });
+
+function isNum(v: Json): v is { num: string } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { num?: unknown }).num === 'string' && Object.keys(v).length === 1;
+}
+
+/** Two-space indented JSON, with arrays of numbers (kernel rows, biases) kept on one line. */
+function emit(v: Json, indent: string): string {
+  if (v === null || typeof v === 'boolean') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (isNum(v)) return v.num;
+  const inner = indent + '  ';
+  if (Array.isArray(v)) {
+    if (v.length === 0) return '[]';
+    if (v.every(isNum)) return '[' + v.map((x) => (x as { num: string }).num).join(', ') + ']';
+    return '[\n' + v.map((x) => inner + emit(x, inner)).join(',\n') + '\n' + indent + ']';
+  }
+  const keys = Object.keys(v);
+  if (keys.length === 0) return '{}';
+  return '{\n' + keys.map((k) => `${inner}${JSON.stringify(k)}: ${emit(v[k], inner)}`).join(',\n') + '\n' + indent + '}';
+}
+
+function layerJson(l: LayerSpec): Json {
+  switch (l.type) {
+    case 'conv2d':
+      return {
+        type: l.type,
+        inChannels: num(l.inChannels),
+        outChannels: num(l.outChannels),
+        kernelSize: [num(l.kernelSize[0]), num(l.kernelSize[1])],
+        weights: l.weights.map((o) => o.map((i) => i.map((row) => row.map(f32)))),
+        bias: l.bias === null ? null : l.bias.map(f32),
+      };
+    case 'magnitude':
+      return { type: l.type, groupSize: num(l.groupSize) };
+    case 'clamp':
+      return { type: l.type, min: num(l.min), max: num(l.max) };
+    default:
+      return { type: l.type };
+  }
+}
+
+function trainingJson(t: TrainingSummary): Json {
+  const out: { [key: string]: Json } = {
+    pairs: num(t.pairs),
+    pixels: num(t.pixels),
+    inputDepth: t.inputDepth,
+    targetDepth: t.targetDepth,
+    solver: t.solver,
+    steps: num(t.steps),
+    stopReason: t.stopReason,
+    seed: num(t.seed),
+    validation: { kind: t.validation.kind, pairs: num(t.validation.pairs), pixels: num(t.validation.pixels) },
+  };
+  if (t.kernelSizeChoice) {
+    out.kernelSizeChoice = {
+      chosen: num(t.kernelSizeChoice.chosen),
+      candidates: t.kernelSizeChoice.candidates.map((c) => ({ ksize: num(c.ksize), mse: num(c.mse) })),
+    };
+  }
+  if (t.borderChoice) {
+    out.borderChoice = {
+      chosen: t.borderChoice.chosen,
+      candidates: t.borderChoice.candidates.map((c) => ({ border: c.border, mse: num(c.mse) })),
+      borderPixels: num(t.borderChoice.borderPixels),
+    };
+  }
+  // Infinity (a singular Gram) has no JSON number; null stands for it.
+  if (t.conditionNumber !== undefined) out.conditionNumber = Number.isFinite(t.conditionNumber) ? num(t.conditionNumber) : null;
+  return out;
+}
+
+export function serializeModel(model: Model): string {
+  const v = model.metrics.validation;
+  const metrics: { [key: string]: Json } = {
+    validation: { mse: num(v.mse), psnr: v.psnr === null ? null : num(v.psnr), r2: num(v.r2) },
+  };
+  if (model.metrics.exactLoss !== undefined) metrics.exactLoss = num(model.metrics.exactLoss);
+  const doc: Json = {
+    format: MODEL_FORMAT,
+    version: num(MODEL_VERSION),
+    arch: model.arch,
+    inputChannels: num(model.inputChannels),
+    outputChannels: num(model.outputChannels),
+    border: model.border,
+    layers: model.layers.map(layerJson),
+    training: trainingJson(model.training),
+    metrics,
+    createdBy: model.createdBy,
+  };
+  return emit(doc, '') + '\n';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing: every field checked, every problem named with the file.
+
+type Obj = Record<string, unknown>;
+
+class Reader {
+  constructor(private readonly file: string) {}
+
+  fail(what: string): never {
+    throw new KernelLearnError(`${this.file}: invalid model file: ${what}`);
+  }
+
+  obj(v: unknown, where: string): Obj {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(`${where} must be an object`);
+    return v as Obj;
+  }
+
+  arr(v: unknown, where: string, length?: number): unknown[] {
+    if (!Array.isArray(v)) this.fail(`${where} must be an array`);
+    if (length !== undefined && v.length !== length) this.fail(`${where} has ${v.length} entries, expected ${length}`);
+    return v;
+  }
+
+  num(v: unknown, where: string): number {
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(`${where} must be a finite number`);
+    return v;
+  }
+
+  int(v: unknown, where: string, min = 0): number {
+    const n = this.num(v, where);
+    if (!Number.isInteger(n) || n < min) this.fail(`${where} must be an integer >= ${min}`);
+    return n;
+  }
+
+  str(v: unknown, where: string): string {
+    if (typeof v !== 'string') this.fail(`${where} must be a string`);
+    return v;
+  }
+
+  optNum(v: unknown, where: string): number | null {
+    return v === null ? null : this.num(v, where);
+  }
+}
+
+export function parseModel(json: string, file: string): Model {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (e) {
+    throw new KernelLearnError(`${file}: not a model file: invalid JSON (${(e as Error).message})`);
+  }
+  const r = new Reader(file);
+  const doc = r.obj(raw, 'the document');
+  if (doc.format !== MODEL_FORMAT) {
+    throw new KernelLearnError(`${file}: not a kernel-learn model (format is ${JSON.stringify(doc.format)}, expected "${MODEL_FORMAT}")`);
+  }
+  if (doc.version !== MODEL_VERSION) {
+    const newer = typeof doc.version === 'number' && doc.version > MODEL_VERSION;
+    throw new KernelLearnError(
+      `${file}: model format version ${JSON.stringify(doc.version)} is not supported (this kernel-learn reads version ${MODEL_VERSION})` +
+        (newer ? '; upgrade kernel-learn' : ''),
+    );
+  }
+  const arch = r.str(doc.arch, 'arch');
+  const inputChannels = r.int(doc.inputChannels, 'inputChannels', 1);
+  const outputChannels = r.int(doc.outputChannels, 'outputChannels', 1);
+  const borderName = r.str(doc.border, 'border');
+  const border: BorderMode = isBorderMode(borderName) ? borderName : r.fail(`unknown border "${borderName}"`);
+  const layersRaw = r.arr(doc.layers, 'layers');
+  if (layersRaw.length === 0) r.fail('layers is empty');
+  let channels = inputChannels;
+  const layers: LayerSpec[] = layersRaw.map((lv, li) => {
+    const where = `layers[${li}]`;
+    const l = r.obj(lv, where);
+    const type = r.str(l.type, `${where}.type`);
+    switch (type) {
+      case 'conv2d': {
+        const cin = r.int(l.inChannels, `${where}.inChannels`, 1);
+        const cout = r.int(l.outChannels, `${where}.outChannels`, 1);
+        if (cin !== channels) r.fail(`${where} takes ${cin} channels but receives ${channels}`);
+        const ks = r.arr(l.kernelSize, `${where}.kernelSize`, 2);
+        const kh = r.int(ks[0], `${where}.kernelSize[0]`, 1);
+        const kw = r.int(ks[1], `${where}.kernelSize[1]`, 1);
+        const weights = r.arr(l.weights, `${where}.weights`, cout).map((o, oi) =>
+          r.arr(o, `${where}.weights[${oi}]`, cin).map((i, ii) =>
+            r.arr(i, `${where}.weights[${oi}][${ii}]`, kh).map((row, y) =>
+              r.arr(row, `${where}.weights[${oi}][${ii}][${y}]`, kw).map((v, x) => Math.fround(r.num(v, `${where}.weights[${oi}][${ii}][${y}][${x}]`)) + 0),
+            ),
+          ),
+        );
+        const bias = l.bias === null ? null : r.arr(l.bias, `${where}.bias`, cout).map((v, o) => Math.fround(r.num(v, `${where}.bias[${o}]`)) + 0);
+        channels = cout;
+        return { type, inChannels: cin, outChannels: cout, kernelSize: [kh, kw], weights, bias };
+      }
+      case 'relu':
+      case 'abs':
+        return { type };
+      case 'magnitude': {
+        const groupSize = r.int(l.groupSize, `${where}.groupSize`, 1);
+        if (channels % groupSize !== 0) r.fail(`${where}: ${channels} channels do not split into groups of ${groupSize}`);
+        channels /= groupSize;
+        return { type, groupSize };
+      }
+      case 'clamp': {
+        const min = r.num(l.min, `${where}.min`);
+        const max = r.num(l.max, `${where}.max`);
+        if (!(min <= max)) r.fail(`${where}: min ${min} exceeds max ${max}`);
+        return { type, min, max };
+      }
+      default:
+        return r.fail(`${where}: unknown layer type "${type}"`);
+    }
+  });
+  if (channels !== outputChannels) r.fail(`the layers produce ${channels} channels but outputChannels is ${outputChannels}`);
+  return {
+    format: MODEL_FORMAT,
+    version: MODEL_VERSION,
+    arch,
+    inputChannels,
+    outputChannels,
+    border,
+    layers,
+    training: parseTraining(r, doc.training),
+    metrics: parseMetrics(r, doc.metrics),
+    createdBy: r.str(doc.createdBy, 'createdBy'),
+  };
+}
+
+function parseTraining(r: Reader, v: unknown): TrainingSummary {
+  const t = r.obj(v, 'training');
+  const solver = r.str(t.solver, 'training.solver');
+  if (solver !== 'exact' && solver !== 'adam' && solver !== 'sgd') r.fail(`training.solver "${solver}" is not exact, adam or sgd`);
+  const val = r.obj(t.validation, 'training.validation');
+  const kind = r.str(val.kind, 'training.validation.kind');
+  if (kind !== 'pairs' && kind !== 'band' && kind !== 'none') r.fail(`training.validation.kind "${kind}" is not pairs, band or none`);
+  const out: TrainingSummary = {
+    pairs: r.int(t.pairs, 'training.pairs'),
+    pixels: r.int(t.pixels, 'training.pixels'),
+    inputDepth: r.str(t.inputDepth, 'training.inputDepth'),
+    targetDepth: r.str(t.targetDepth, 'training.targetDepth'),
+    solver,
+    steps: r.int(t.steps, 'training.steps'),
+    stopReason: r.str(t.stopReason, 'training.stopReason'),
+    seed: r.num(t.seed, 'training.seed'),
+    validation: { kind, pairs: r.int(val.pairs, 'training.validation.pairs'), pixels: r.int(val.pixels, 'training.validation.pixels') },
+  };
+  if (t.kernelSizeChoice !== undefined) {
+    const k = r.obj(t.kernelSizeChoice, 'training.kernelSizeChoice');
+    out.kernelSizeChoice = {
+      chosen: r.int(k.chosen, 'training.kernelSizeChoice.chosen', 1),
+      candidates: r.arr(k.candidates, 'training.kernelSizeChoice.candidates').map((cv, i) => {
+        const c = r.obj(cv, `training.kernelSizeChoice.candidates[${i}]`);
+        return { ksize: r.int(c.ksize, `training.kernelSizeChoice.candidates[${i}].ksize`, 1), mse: r.num(c.mse, `training.kernelSizeChoice.candidates[${i}].mse`) };
+      }),
+    };
+  }
+  if (t.borderChoice !== undefined) {
+    const b = r.obj(t.borderChoice, 'training.borderChoice');
+    const mode = (s: unknown, where: string): BorderMode => {
+      const m = r.str(s, where);
+      if (!isBorderMode(m)) r.fail(`${where}: unknown border "${m}"`);
+      return m;
+    };
+    out.borderChoice = {
+      chosen: mode(b.chosen, 'training.borderChoice.chosen'),
+      candidates: r.arr(b.candidates, 'training.borderChoice.candidates').map((cv, i) => {
+        const c = r.obj(cv, `training.borderChoice.candidates[${i}]`);
+        return { border: mode(c.border, `training.borderChoice.candidates[${i}].border`), mse: r.num(c.mse, `training.borderChoice.candidates[${i}].mse`) };
+      }),
+      borderPixels: r.int(b.borderPixels, 'training.borderChoice.borderPixels'),
+    };
+  }
+  if (t.conditionNumber !== undefined) out.conditionNumber = t.conditionNumber === null ? Infinity : r.num(t.conditionNumber, 'training.conditionNumber');
+  return out;
+}
+
+function parseMetrics(r: Reader, v: unknown): Model['metrics'] {
+  const m = r.obj(v, 'metrics');
+  const val = r.obj(m.validation, 'metrics.validation');
+  const out: Model['metrics'] = {
+    validation: { mse: r.num(val.mse, 'metrics.validation.mse'), psnr: r.optNum(val.psnr, 'metrics.validation.psnr'), r2: r.num(val.r2, 'metrics.validation.r2') },
+  };
+  if (m.exactLoss !== undefined) out.exactLoss = r.num(m.exactLoss, 'metrics.exactLoss');
+  return out;
+}

@@ -1,0 +1,253 @@
+/**
+ * The exact solver: the least-squares kernel from Gram statistics (src/kernels/gram.ts), in
+ * float64. A linear conv net's training loss is a quadratic in its weights, so its optimum is one
+ * linear solve: the fastest trainer there is, and the certificate the gradient-descent trainers
+ * are measured against (they cannot beat its loss on the same pixels).
+ *
+ * Conditioning: u8 inputs are 0..255 with a mean near 128, so the raw Gram has a huge
+ * constant-direction eigenvalue and a condition number in the 1e6..1e9 range before the kernel is
+ * even hard to identify. We therefore solve in standardised coordinates: features centred (when a
+ * bias is fitted, the bias absorbs the means exactly) and scaled to unit variance, i.e. on the
+ * correlation matrix R of the window taps. A tiny ridge (1e-10 of R's mean eigenvalue) keeps the
+ * Cholesky factorisation defined when R is singular (flat images) and changes a well-posed answer
+ * by ~1e-10 x cond relative. The condition number reported is R's: scale-free, so it measures how
+ * well the images identify the kernel, not their brightness.
+ */
+
+import type { GramStats } from '../kernels/gram.js';
+
+export interface ExactSolution {
+  /** [cout][cin][kh][kw] */
+  weights: number[][][][];
+  /** [cout], or null when no bias is fitted. */
+  bias: number[] | null;
+  /** Per output channel, all p coefficients (taps in weight order, then the bias if any). */
+  coef: Float64Array[];
+  /** Training MSE at the optimum (mean over pixels and output channels), from the statistics. */
+  loss: number;
+  /** Condition number of the feature correlation matrix (Infinity when it is singular). */
+  conditionNumber: number;
+  /** The ridge that was added to the correlation matrix's diagonal. */
+  ridge: number;
+}
+
+/** Cholesky factor L (lower, row-major) of a p x p SPD matrix, or null when a pivot is not positive. */
+export function cholesky(a: Float64Array, p: number): Float64Array | null {
+  const l = new Float64Array(p * p);
+  for (let i = 0; i < p; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * p + j];
+      for (let k = 0; k < j; k++) s -= l[i * p + k] * l[j * p + k];
+      if (i === j) {
+        if (!(s > 0)) return null;
+        l[i * p + i] = Math.sqrt(s);
+      } else {
+        l[i * p + j] = s / l[j * p + j];
+      }
+    }
+  }
+  return l;
+}
+
+/** Solves L L^T x = b in place of a copy of b. */
+export function choleskySolve(l: Float64Array, p: number, b: Float64Array): Float64Array {
+  const x = Float64Array.from(b);
+  for (let i = 0; i < p; i++) {
+    let s = x[i];
+    for (let k = 0; k < i; k++) s -= l[i * p + k] * x[k];
+    x[i] = s / l[i * p + i];
+  }
+  for (let i = p - 1; i >= 0; i--) {
+    let s = x[i];
+    for (let k = i + 1; k < p; k++) s -= l[k * p + i] * x[k];
+    x[i] = s / l[i * p + i];
+  }
+  return x;
+}
+
+function matVec(a: Float64Array, p: number, v: Float64Array): Float64Array {
+  const out = new Float64Array(p);
+  for (let i = 0; i < p; i++) {
+    let s = 0;
+    for (let j = 0; j < p; j++) s += a[i * p + j] * v[j];
+    out[i] = s;
+  }
+  return out;
+}
+
+function normalize(v: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  const n = Math.sqrt(s);
+  if (n > 0) for (let i = 0; i < v.length; i++) v[i] /= n;
+  return n;
+}
+
+/**
+ * Largest eigenvalue of `apply` (an SPD operator) by power iteration from a fixed start, so the
+ * estimate is deterministic. 300 iterations give the order of magnitude even with small eigengaps,
+ * which is all a conditioning warning needs.
+ */
+function powerIteration(p: number, apply: (v: Float64Array) => Float64Array): number {
+  let v: Float64Array = new Float64Array(p);
+  for (let i = 0; i < p; i++) v[i] = 1 + i / p;
+  normalize(v);
+  let lambda = 0;
+  for (let it = 0; it < 300; it++) {
+    const w = apply(v);
+    lambda = normalize(w);
+    if (lambda === 0) return 0;
+    v = w;
+  }
+  return lambda;
+}
+
+/** The correlation-space problem shared by the solver and the loss functions. */
+interface Standardised {
+  q: number; // number of tap features (bias excluded)
+  mean: Float64Array; // feature means (zeros without a bias)
+  scale: Float64Array; // feature standard deviations (1 where a feature is constant)
+  r: Float64Array; // q x q correlation (or scaled second-moment) matrix
+}
+
+function standardise(st: GramStats): Standardised {
+  const { p, n, bias } = st;
+  const q = bias ? p - 1 : p;
+  const mean = new Float64Array(q);
+  if (bias) for (let f = 0; f < q; f++) mean[f] = st.xtx[f * p + q] / n;
+  const cov = new Float64Array(q * q);
+  for (let a = 0; a < q; a++) for (let b = 0; b < q; b++) cov[a * q + b] = st.xtx[a * p + b] / n - mean[a] * mean[b];
+  const scale = new Float64Array(q);
+  let maxVar = 0;
+  for (let f = 0; f < q; f++) maxVar = Math.max(maxVar, cov[f * q + f]);
+  for (let f = 0; f < q; f++) {
+    const v = cov[f * q + f];
+    // A constant feature (a flat image) has no scale to divide by; keep it as is and let the
+    // ridge pin its weight.
+    scale[f] = v > 1e-24 * maxVar && v > 0 ? Math.sqrt(v) : 1;
+  }
+  const r = new Float64Array(q * q);
+  for (let a = 0; a < q; a++) for (let b = 0; b < q; b++) r[a * q + b] = cov[a * q + b] / (scale[a] * scale[b]);
+  return { q, mean, scale, r };
+}
+
+/** Least-squares kernel from the statistics. */
+export function solveExact(st: GramStats): ExactSolution {
+  const { p, n, cout, cin, kh, kw, bias } = st;
+  if (n === 0) throw new Error('solveExact: no valid pixels');
+  const { q, mean, scale, r } = standardise(st);
+  let trace = 0;
+  for (let f = 0; f < q; f++) trace += r[f * q + f];
+  let ridge = 1e-10 * (trace / q || 1);
+  let l: Float64Array | null = null;
+  const rr = new Float64Array(q * q);
+  // A singular R can still fail at 1e-10 through rounding; grow the ridge until the factor exists.
+  for (let attempt = 0; attempt < 12 && !l; attempt++) {
+    rr.set(r);
+    for (let f = 0; f < q; f++) rr[f * q + f] += ridge;
+    l = cholesky(rr, q);
+    if (!l) ridge *= 100;
+  }
+  if (!l) throw new Error('solveExact: the Gram matrix could not be factorised');
+  const coef: Float64Array[] = [];
+  let lossSum = 0;
+  for (let o = 0; o < cout; o++) {
+    const ybar = bias ? st.xty[o * p + q] / n : 0;
+    // Centred, scaled cross-moment: rhs_f = (E[x_f y] - m_f E[y]) / s_f.
+    const rhs = new Float64Array(q);
+    for (let f = 0; f < q; f++) rhs[f] = (st.xty[o * p + f] / n - mean[f] * ybar) / scale[f];
+    const z = choleskySolve(l, q, rhs);
+    const c = new Float64Array(p);
+    let b = ybar;
+    for (let f = 0; f < q; f++) {
+      c[f] = z[f] / scale[f];
+      b -= mean[f] * c[f];
+    }
+    if (bias) c[q] = b;
+    coef.push(c);
+    // Loss in centred coordinates, var(y) - 2 z.rhs + z^T R z: the same quadratic as the raw
+    // formula, with much less cancellation (it subtracts variances, not mean squares).
+    const varY = st.yty[o] / n - ybar * ybar;
+    const rz = matVec(r, q, z);
+    let zr = 0, zrz = 0;
+    for (let f = 0; f < q; f++) { zr += z[f] * rhs[f]; zrz += z[f] * rz[f]; }
+    lossSum += Math.max(0, varY - 2 * zr + zrz);
+  }
+  const lambdaMax = powerIteration(q, (v) => matVec(r, q, v));
+  const muMax = powerIteration(q, (v) => choleskySolve(l!, q, v)); // 1 / (lambda_min + ridge)
+  const lambdaMin = 1 / muMax - ridge;
+  const conditionNumber = lambdaMin > lambdaMax * 1e-15 ? lambdaMax / lambdaMin : Infinity;
+  return { weights: nestWeights(coef, cout, cin, kh, kw), bias: bias ? coef.map((c) => c[q]) : null, coef, loss: lossSum / cout, conditionNumber, ridge };
+}
+
+/** Flat per-output coefficient vectors -> [cout][cin][kh][kw]. */
+export function nestWeights(coef: ArrayLike<number>[], cout: number, cin: number, kh: number, kw: number): number[][][][] {
+  const out: number[][][][] = [];
+  for (let o = 0; o < cout; o++) {
+    const per: number[][][] = [];
+    for (let c = 0; c < cin; c++) {
+      const rows: number[][] = [];
+      for (let i = 0; i < kh; i++) {
+        const row: number[] = [];
+        for (let j = 0; j < kw; j++) row.push(coef[o][(c * kh + i) * kw + j]);
+        rows.push(row);
+      }
+      per.push(rows);
+    }
+    out.push(per);
+  }
+  return out;
+}
+
+/**
+ * MSE of arbitrary coefficients on the pixels behind `st` (e.g. a validation Gram):
+ * (y^T y - 2 w^T X^T y + w^T X^T X w) / n, averaged over output channels. The raw formula
+ * cancels, so values below ~1e-15 of the target's mean square are rounding noise (clamped at 0).
+ */
+export function lossFromStats(st: GramStats, coef: ArrayLike<number>[]): number {
+  const { p, n } = st;
+  let sum = 0;
+  for (let o = 0; o < st.cout; o++) {
+    const w = coef[o];
+    let quad = 0, lin = 0;
+    for (let a = 0; a < p; a++) {
+      let s = 0;
+      for (let b = 0; b < p; b++) s += st.xtx[a * p + b] * w[b];
+      quad += w[a] * s;
+      lin += w[a] * st.xty[o * p + a];
+    }
+    sum += Math.max(0, (st.yty[o] - 2 * lin + quad) / n);
+  }
+  return sum / st.cout;
+}
+
+/**
+ * How far coefficients are from the optimum in loss: loss(w) - loss(w*) = (w - w*)^T (X^T X / n) (w - w*)
+ * for the least-squares optimum w* of the same statistics. Computed from the difference of the
+ * weights, so it is accurate even when both losses are ~0 (no cancellation).
+ */
+export function excessLoss(st: GramStats, coef: ArrayLike<number>[], optimum: ArrayLike<number>[]): number {
+  const { p, n } = st;
+  const d = new Float64Array(p);
+  let sum = 0;
+  for (let o = 0; o < st.cout; o++) {
+    for (let a = 0; a < p; a++) d[a] = coef[o][a] - optimum[o][a];
+    const ad = matVec(st.xtx, p, d);
+    let s = 0;
+    for (let a = 0; a < p; a++) s += d[a] * ad[a];
+    sum += Math.max(0, s / n);
+  }
+  return sum / st.cout;
+}
+
+/** Variance of the targets (mean over output channels): the loss of the best constant predictor. */
+export function targetVariance(st: GramStats): number {
+  const { p, n } = st;
+  let sum = 0;
+  for (let o = 0; o < st.cout; o++) {
+    // Without a bias column the target sum is not in the statistics; the mean square stands in.
+    const ybar = st.bias ? st.xty[o * p + p - 1] / n : 0;
+    sum += Math.max(0, st.yty[o] / n - ybar * ybar);
+  }
+  return sum / st.cout;
+}

@@ -1,0 +1,84 @@
+/**
+ * Which pixels train and which validate. A Region is a rectangle of one pair: a whole pair when
+ * there are several (whole pairs are held out, so validation sees images the fit never saw), or a
+ * band of the only pair (the longer side is cut: the last `fraction` of it validates).
+ */
+
+import type { Image } from '../image.js';
+import type { ImagePair } from '../data/pairs.js';
+import type { GramPair } from '../kernels/gram.js';
+import { createRng } from '../nn/random.js';
+
+export interface Region {
+  pair: ImagePair;
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+export interface Split {
+  train: Region[];
+  /** Empty when kind is 'none' (one image too small to cut). */
+  val: Region[];
+  kind: 'pairs' | 'band' | 'none';
+}
+
+export function wholeRegion(pair: ImagePair): Region {
+  return { pair, x0: 0, y0: 0, x1: pair.input.width, y1: pair.input.height };
+}
+
+export const regionWidth = (r: Region): number => r.x1 - r.x0;
+export const regionHeight = (r: Region): number => r.y1 - r.y0;
+
+/**
+ * Holds out whole pairs (about `fraction` of them, at least 1, chosen by a seeded shuffle) when
+ * there are two or more; otherwise the last `fraction` of the only pair's longer side, provided
+ * both parts keep at least `minSide` pixels across (so a kernel of that size has valid pixels).
+ */
+export function splitPairs(pairs: ImagePair[], fraction: number, seed: number, minSide: number): Split {
+  if (pairs.length >= 2) {
+    const order = pairs.map((_, i) => i);
+    const rng = createRng(seed ^ 0x5eed5eed);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    const nVal = Math.min(pairs.length - 1, Math.max(1, Math.round(fraction * pairs.length)));
+    const valSet = new Set(order.slice(pairs.length - nVal));
+    // Keep the input order within each part, so results do not depend on the shuffle beyond the choice.
+    return {
+      train: pairs.filter((_, i) => !valSet.has(i)).map(wholeRegion),
+      val: pairs.filter((_, i) => valSet.has(i)).map(wholeRegion),
+      kind: 'pairs',
+    };
+  }
+  const pair = pairs[0];
+  const { width: w, height: h } = pair.input;
+  const alongRows = h >= w;
+  const len = alongRows ? h : w;
+  const valLen = Math.max(minSide, Math.round(fraction * len));
+  if (len - valLen < minSide || Math.min(w, h) < minSide) return { train: [wholeRegion(pair)], val: [], kind: 'none' };
+  const cut = len - valLen;
+  const part = (a: number, b: number): Region => (alongRows ? { pair, x0: 0, y0: a, x1: w, y1: b } : { pair, x0: a, y0: 0, x1: b, y1: h });
+  return { train: [part(0, cut)], val: [part(cut, len)], kind: 'band' };
+}
+
+function cropImage(image: Image, r: Region): Image {
+  const { x0, y0, x1, y1 } = r;
+  if (x0 === 0 && y0 === 0 && x1 === image.width && y1 === image.height) return image;
+  const w = x1 - x0, h = y1 - y0;
+  const data = image.data instanceof Float64Array ? new Float64Array(w * h * image.channels) : new Float32Array(w * h * image.channels);
+  for (let c = 0; c < image.channels; c++) {
+    for (let y = 0; y < h; y++) {
+      const src = (c * image.height + y0 + y) * image.width + x0;
+      data.set(image.data.subarray(src, src + w), (c * h + y) * w);
+    }
+  }
+  return { width: w, height: h, channels: image.channels, depth: image.depth, data };
+}
+
+/** The regions as stand-alone input/target images (a copy only for bands), for Gram statistics. */
+export function regionImages(regions: Region[]): GramPair[] {
+  return regions.map((r) => ({ input: cropImage(r.pair.input, r), target: cropImage(r.pair.target, r) }));
+}

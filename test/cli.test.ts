@@ -1,0 +1,141 @@
+/**
+ * The CLI as a user runs it: the built binary on real files in a temporary folder, checking
+ * outputs, exit codes and the one-line errors.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { applyFilter } from '../src/filters/ops.js';
+import { readImage } from '../src/io/index.js';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
+
+function run(args: string[], cwd?: string): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd, env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function tmp(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'kl-cli-'));
+}
+
+test('--help lists every command, and each command has examples', () => {
+  const top = run(['--help']);
+  assert.equal(top.code, 0);
+  for (const cmd of ['demo', 'dataset', 'filter', 'train', 'apply', 'inspect']) {
+    assert.match(top.stdout, new RegExp(`\\b${cmd}\\b`));
+    const help = run([cmd, '--help']);
+    assert.equal(help.code, 0, `${cmd} --help`);
+    assert.match(help.stdout, /Examples:/, `${cmd} --help has examples`);
+  }
+});
+
+test('dataset -> train -> inspect -> apply recovers Sobel dx end to end', () => {
+  const dir = tmp();
+  const data = path.join(dir, 'data');
+  const made = run(['dataset', '--synthetic', '3', '--size', '96x80', '--seed', '5', '--out', data, '--op', 'sobel', '--dx', '1', '--dy', '0', '--json']);
+  assert.equal(made.code, 0, made.stderr);
+  const summary = JSON.parse(made.stdout);
+  assert.equal(summary.pairs, 3);
+  assert.deepEqual(readdirSync(path.join(data, 'input')).sort(), ['synthetic-0.png', 'synthetic-1.png', 'synthetic-2.png']);
+  assert.deepEqual(readdirSync(path.join(data, 'target')).sort(), ['synthetic-0.npy', 'synthetic-1.npy', 'synthetic-2.npy']);
+
+  const model = path.join(dir, 'sobel.json');
+  const trained = run(['train', '--input', path.join(data, 'input'), '--target', path.join(data, 'target'), '--out', model, '--json']);
+  assert.equal(trained.code, 0, trained.stderr);
+  const result = JSON.parse(trained.stdout);
+  for (const key of ['model', 'arch', 'kernelSize', 'solver', 'steps', 'trainMs', 'border', 'validation', 'warnings']) assert.ok(key in result, key);
+  assert.deepEqual(result.kernelSize, [3, 3]);
+  assert.equal(result.solver, 'exact');
+  assert.equal(result.border, 'reflect101');
+  assert.ok(result.validation.psnr === null || result.validation.psnr >= 80, `psnr ${result.validation.psnr}`);
+
+  const inspected = run(['inspect', model, '--json']);
+  assert.equal(inspected.code, 0, inspected.stderr);
+  const info = JSON.parse(inspected.stdout);
+  assert.equal(info.border, 'reflect101');
+  assert.equal(info.layers[0].type, 'conv2d');
+  assert.equal(info.matches[0].name, 'sobel dx=1 dy=0 ksize=3');
+  assert.ok(info.matches[0].maxAbsError <= 1e-4);
+  const text = run(['inspect', model]);
+  assert.match(text.stdout, /sobel dx=1 dy=0 ksize=3/);
+});
+
+test('apply runs a model on odd sizes and matches the reference filter', async () => {
+  const dir = tmp();
+  const data = path.join(dir, 'data');
+  assert.equal(run(['dataset', '--synthetic', '2', '--size', '64x64', '--out', data, '--op', 'sobel', '--dx', '0', '--dy', '1']).code, 0);
+  const model = path.join(dir, 'm.json');
+  assert.equal(run(['train', '--input', path.join(data, 'input'), '--target', path.join(data, 'target'), '--out', model]).code, 0);
+  for (const size of ['1x1', '1x9', '9x1', '37x23']) {
+    const made = path.join(dir, `img-${size}`);
+    assert.equal(run(['dataset', '--synthetic', '1', '--size', size, '--seed', '9', '--out', made, '--op', 'sobel']).code, 0);
+    const input = path.join(made, 'input', 'synthetic-0.png');
+    const outFile = path.join(dir, `out-${size}.npy`);
+    const applied = run(['apply', '--model', model, input, outFile]);
+    assert.equal(applied.code, 0, applied.stderr);
+    const got = await readImage(outFile);
+    const want = applyFilter(await readImage(input), { op: 'sobel', dx: 0, dy: 1, ksize: 3 });
+    assert.equal(got.width, want.width);
+    assert.equal(got.height, want.height);
+    for (let i = 0; i < want.data.length; i++) assert.ok(Math.abs(got.data[i] - want.data[i]) <= 1e-3, `${size} pixel ${i}: ${got.data[i]} vs ${want.data[i]}`);
+  }
+});
+
+test('filter writes the format of the output extension and refuses impossible ones', () => {
+  const dir = tmp();
+  const data = path.join(dir, 'd');
+  assert.equal(run(['dataset', '--synthetic', '1', '--size', '20x10', '--out', data, '--op', 'box']).code, 0);
+  const input = path.join(data, 'input', 'synthetic-0.png');
+  assert.equal(run(['filter', input, path.join(dir, 'a.png'), '--op', 'sobel', '--depth', 'u8']).code, 0);
+  assert.equal(run(['filter', input, path.join(dir, 'a.tiff'), '--op', 'gaussian', '--ksize', '5', '--sigma', '1.5']).code, 0);
+  const bad = run(['filter', input, path.join(dir, 'b.png'), '--op', 'sobel', '--depth', 'f32']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^kernel-learn: error: .*b\.png.*\n$/);
+  assert.ok(!existsSync(path.join(dir, 'b.png')));
+});
+
+test('bad input: one line naming the file, exit 1; bad usage: exit 2; no stack trace', () => {
+  const dir = tmp();
+  const missing = run(['filter', path.join(dir, 'nope.png'), path.join(dir, 'out.npy'), '--op', 'sobel']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /^kernel-learn: error: .*nope\.png/);
+  assert.doesNotMatch(missing.stderr, /\n\s+at /);
+  const fake = path.join(dir, 'fake.png');
+  writeFileSync(fake, 'this is not a png');
+  const notPng = run(['filter', fake, path.join(dir, 'out.npy')]);
+  assert.equal(notPng.code, 1);
+  assert.match(notPng.stderr, /fake\.png/);
+  assert.equal(run(['filter', fake, path.join(dir, 'o.npy'), '--border', 'mirror']).code, 2);
+  assert.equal(run(['filter', fake, path.join(dir, 'o.npy'), '--op', 'median']).code, 2);
+  assert.equal(run(['train', '--input', dir]).code, 2);
+  assert.equal(run(['bogus-command']).code, 2);
+  const badModel = path.join(dir, 'model.json');
+  writeFileSync(badModel, '{"format":"something-else"}');
+  const r = run(['apply', '--model', badModel, fake, path.join(dir, 'o.npy')]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /model\.json/);
+  assert.equal(readFileSync(badModel, 'utf8'), '{"format":"something-else"}');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
+});
+
+test('unpaired stems and size mismatches are refused with the file named', () => {
+  const dir = tmp();
+  const a = path.join(dir, 'a');
+  const b = path.join(dir, 'b');
+  assert.equal(run(['dataset', '--synthetic', '2', '--size', '16x16', '--out', a, '--op', 'sobel']).code, 0);
+  assert.equal(run(['dataset', '--synthetic', '1', '--size', '16x12', '--out', b, '--op', 'sobel']).code, 0);
+  const unpaired = run(['train', '--input', path.join(a, 'input'), '--target', path.join(b, 'target'), '--out', path.join(dir, 'm.json')]);
+  assert.equal(unpaired.code, 1);
+  assert.match(unpaired.stderr, /synthetic-1/);
+  const c = path.join(dir, 'c');
+  assert.equal(run(['dataset', '--synthetic', '1', '--size', '16x16', '--out', c, '--op', 'sobel']).code, 0);
+  const mismatch = run(['train', '--input', path.join(c, 'input'), '--target', path.join(b, 'target'), '--out', path.join(dir, 'm.json')]);
+  assert.equal(mismatch.code, 1);
+  assert.match(mismatch.stderr, /16x12/);
+  assert.ok(!existsSync(path.join(dir, 'm.json')));
+});
