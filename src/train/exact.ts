@@ -118,13 +118,11 @@ function standardise(st: GramStats): Standardised {
   const cov = new Float64Array(q * q);
   for (let a = 0; a < q; a++) for (let b = 0; b < q; b++) cov[a * q + b] = st.xtx[a * p + b] / n - mean[a] * mean[b];
   const scale = new Float64Array(q);
-  let maxVar = 0;
-  for (let f = 0; f < q; f++) maxVar = Math.max(maxVar, cov[f * q + f]);
   for (let f = 0; f < q; f++) {
     const v = cov[f * q + f];
-    // A constant feature (a flat image) has no scale to divide by; keep it as is and let the
-    // ridge pin its weight.
-    scale[f] = v > 1e-24 * maxVar && v > 0 ? Math.sqrt(v) : 1;
+    // A constant feature (a flat image) has no scale to divide by: its variance is rounding noise
+    // of E[x^2] - E[x]^2. Leave it unscaled (its row of R is ~0) and let the ridge pin its weight.
+    scale[f] = v > 1e-12 * (st.xtx[f * p + f] / n) ? Math.sqrt(v) : 1;
   }
   const r = new Float64Array(q * q);
   for (let a = 0; a < q; a++) for (let b = 0; b < q; b++) r[a * q + b] = cov[a * q + b] / (scale[a] * scale[b]);
@@ -176,7 +174,7 @@ export function solveExact(st: GramStats): ExactSolution {
   const lambdaMax = powerIteration(q, (v) => matVec(r, q, v));
   const muMax = powerIteration(q, (v) => choleskySolve(l!, q, v)); // 1 / (lambda_min + ridge)
   const lambdaMin = 1 / muMax - ridge;
-  const conditionNumber = lambdaMin > lambdaMax * 1e-15 ? lambdaMax / lambdaMin : Infinity;
+  const conditionNumber = lambdaMax > 0 && lambdaMin > lambdaMax * 1e-15 ? lambdaMax / lambdaMin : Infinity;
   return { weights: nestWeights(coef, cout, cin, kh, kw), bias: bias ? coef.map((c) => c[q]) : null, coef, loss: lossSum / cout, conditionNumber, ridge };
 }
 
