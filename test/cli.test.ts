@@ -139,3 +139,24 @@ test('unpaired stems and size mismatches are refused with the file named', () =>
   assert.match(mismatch.stderr, /16x12/);
   assert.ok(!existsSync(path.join(dir, 'm.json')));
 });
+
+test('Sobel dx and dy learned from photographs (exact and Adam), through the CLI', () => {
+  const photos = path.resolve(path.dirname(BIN), '../../../test/fixtures/photos');
+  const dir = tmp();
+  for (const [dx, dy] of [[1, 0], [0, 1]]) {
+    const data = path.join(dir, `d${dx}${dy}`);
+    const made = run(['dataset', '--images', photos, '--out', data, '--op', 'sobel', '--dx', String(dx), '--dy', String(dy)]);
+    assert.equal(made.code, 0, made.stderr);
+    for (const solver of ['exact', 'adam']) {
+      const model = path.join(dir, `m-${dx}${dy}-${solver}.json`);
+      const r = run(['train', '--input', path.join(data, 'input'), '--target', path.join(data, 'target'), '--out', model, '--solver', solver, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const result = JSON.parse(r.stdout);
+      assert.equal(result.border, 'reflect101', `${solver} dx=${dx}`);
+      assert.equal(result.matches[0].name, `sobel dx=${dx} dy=${dy} ksize=3`);
+      assert.ok(result.matches[0].maxAbsError <= 1e-4, `${solver} dx=${dx}: ${result.matches[0].maxAbsError}`);
+      assert.ok(result.validation.psnr === null || result.validation.psnr >= 80, `${solver} psnr ${result.validation.psnr}`);
+      assert.deepEqual(result.warnings, []);
+    }
+  }
+});

@@ -46,6 +46,8 @@ interface Case {
   output: string;
   spec: FilterSpec;
   opencv: string;
+  /** Integer outputs may differ by 1 where the exact value is a .5 tie (non-dyadic scale; see make_golden.py). */
+  ties?: boolean;
 }
 interface Manifest {
   opencv: string;
@@ -84,7 +86,12 @@ const REL_TOL = 1e-4;
 
 /** Per-case float statistics for the summary diagnostic. */
 const floatStats: { name: string; rel: number; bitExact: boolean }[] = [];
-const intStats: { name: string }[] = [];
+const intStats: { name: string; ties: number; samples: number }[] = [];
+
+/** Whether an exact value sits on a .5 rounding tie, up to float32 noise in the terms that made it. */
+function isTie(v: number): boolean {
+  return Math.abs(v - Math.floor(v) - 0.5) <= 1e-6 * (1 + Math.abs(v));
+}
 
 describe(`OpenCV ${manifest.opencv} golden cases`, () => {
   for (const c of manifest.cases) {
@@ -96,16 +103,22 @@ describe(`OpenCV ${manifest.opencv} golden cases`, () => {
       assert.deepEqual([got.width, got.height, got.channels], [want.width, want.height, want.channels], 'size');
       assert.ok(got.depth === 'f64' ? got.data instanceof Float64Array : got.data instanceof Float32Array, 'storage type');
       if (isInteger(want.depth)) {
+        // For "ties" cases, the exact value (float64 model) tells where OpenCV's float32 noise decides.
+        const exact = c.ties ? applyFilter(input, { ...c.spec, depth: 'f64' }).data : undefined;
         let bad = 0;
+        let ties = 0;
         let first = '';
         for (let i = 0; i < want.data.length; i++) {
-          if (got.data[i] !== want.data[i]) {
-            if (!bad) first = `sample ${i}: ours ${got.data[i]}, OpenCV ${want.data[i]}`;
-            bad++;
+          if (Object.is(got.data[i], want.data[i])) continue;
+          if (exact && Math.abs(got.data[i] - want.data[i]) === 1 && isTie(exact[i])) {
+            ties++;
+            continue;
           }
+          if (!bad) first = `sample ${i}: ours ${got.data[i]}, OpenCV ${want.data[i]}`;
+          bad++;
         }
         assert.equal(bad, 0, `${bad} of ${want.data.length} samples differ (first: ${first}); OpenCV call: ${c.opencv}`);
-        intStats.push({ name: c.name });
+        intStats.push({ name: c.name, ties, samples: want.data.length });
       } else {
         let maxAbs = 0;
         for (const v of want.data) maxAbs = Math.max(maxAbs, Math.abs(v));
@@ -130,7 +143,8 @@ describe(`OpenCV ${manifest.opencv} golden cases`, () => {
 
   test('summary', (t) => {
     const worst = [...floatStats].sort((a, b) => b.rel - a.rel);
-    t.diagnostic(`${intStats.length} integer-output cases, all exact`);
+    const tieCases = intStats.filter((s) => s.ties > 0);
+    t.diagnostic(`${intStats.length} integer-output cases: ${intStats.length - tieCases.length} exact in every sample; ${tieCases.map((s) => `${s.name} differs by 1 at ${s.ties} of ${s.samples} samples, all exact .5 ties`).join('; ') || 'no tie differences'}`);
     t.diagnostic(`${floatStats.length} float-output cases, ${floatStats.filter((s) => s.bitExact).length} bit-exact; worst relative errors: ${worst.slice(0, 3).map((s) => `${s.name} ${s.rel.toExponential(2)}`).join(', ')}`);
     assert.ok(manifest.cases.length >= 60);
   });
@@ -187,19 +201,10 @@ describe('tables from OpenCV', () => {
     }
   });
 
-  test('getGaussianKernel equals cv2.getGaussianKernel(CV_64F) to 1e-15 relative (exp may differ by an ulp)', (t) => {
-    let exact = 0;
+  test('getGaussianKernel is bit-identical to cv2.getGaussianKernel(CV_64F), sigma <= 0 tables and formula', () => {
     for (const r of manifest.gaussianKernels) {
-      const k = getGaussianKernel(r.n, r.sigma);
-      assert.equal(k.length, r.values.length);
-      let same = true;
-      for (let i = 0; i < k.length; i++) {
-        if (k[i] !== r.values[i]) same = false;
-        assert.ok(Math.abs(k[i] - r.values[i]) <= 1e-15 * Math.abs(r.values[i]), `n=${r.n} sigma=${r.sigma} [${i}]: ${k[i]} vs ${r.values[i]}`);
-      }
-      if (same) exact++;
+      assert.deepEqual(Array.from(getGaussianKernel(r.n, r.sigma)), r.values, `n=${r.n} sigma=${r.sigma}`);
     }
-    t.diagnostic(`${exact} of ${manifest.gaussianKernels.length} Gaussian kernels bit-identical`);
   });
 
   test('saturateCast equals OpenCV saturate_cast<T>(double) on ties, out-of-range values, NaN and infinities', () => {
@@ -258,10 +263,12 @@ describe('kernels', () => {
     assert.deepEqual(Array.from(outerProduct([1, 2], [3, 4, 5]).data), [3, 4, 5, 6, 8, 10]);
   });
 
-  test('fusedMultiplyAdd rounds once', () => {
-    // 0.1 * 10 - 1 is 0 with two roundings but 2^-54 * 5 ... with one: the exact residue of 0.1's rounding.
-    assert.equal(fusedMultiplyAdd(0.1, 10, -1), 5.551115123125783e-17);
-    assert.equal(fusedMultiplyAdd(3, 0.15, 0.35), 0.8);
+  test('fusedMultiplyAdd rounds once (values from exact rational arithmetic in Python)', () => {
+    // 0.1 * 10 - 1 is 0 with two roundings; rounded once it is the residue of 0.1's own rounding.
+    assert.equal(0.1 * 10 - 1, 0);
+    assert.equal(fusedMultiplyAdd(0.1, 10, -1), 2 ** -54);
+    assert.equal(fusedMultiplyAdd(3, 0.15, 0.35), 0.7999999999999999);
+    assert.equal(fusedMultiplyAdd(11, 0.15, 0.35), 2);
   });
 });
 

@@ -26,7 +26,8 @@ export function roundHalfEven(x: number): number {
 export function cvRound(x: number): number {
   if (!Number.isFinite(x)) return INT_MIN;
   const r = roundHalfEven(x);
-  return r > INT_MAX || r < INT_MIN ? INT_MIN : r;
+  // + 0 turns -0 (from -0.5 or -0.3) into 0: an int has no negative zero.
+  return r > INT_MAX || r < INT_MIN ? INT_MIN : r + 0;
 }
 
 /** The range of each integer depth (OpenCV CV_8U, CV_16S, CV_16U). */

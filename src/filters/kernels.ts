@@ -202,6 +202,61 @@ export function fusedMultiplyAdd(a: number, b: number, c: number): number {
   return Number(sum) * 2 ** e;
 }
 
+function fromBits(hex: string): number {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setBigUint64(0, BigInt('0x' + hex));
+  return view.getFloat64(0);
+}
+
+/** 2^(i/64), i = 0..63, as the float64 bit patterns of OpenCV's softfloat exp table. */
+const EXP_TAB = [
+  '3ff0000000000000', '3ff02c9a3e778061', '3ff059b0d3158574', '3ff0874518759bc8', '3ff0b5586cf9890f', '3ff0e3ec32d3d1a2',
+  '3ff11301d0125b51', '3ff1429aaea92de0', '3ff172b83c7d517b', '3ff1a35beb6fcb75', '3ff1d4873168b9aa', '3ff2063b88628cd6',
+  '3ff2387a6e756238', '3ff26b4565e27cdd', '3ff29e9df51fdee1', '3ff2d285a6e4030b', '3ff306fe0a31b715', '3ff33c08b26416ff',
+  '3ff371a7373aa9cb', '3ff3a7db34e59ff7', '3ff3dea64c123422', '3ff4160a21f72e2a', '3ff44e086061892d', '3ff486a2b5c13cd0',
+  '3ff4bfdad5362a27', '3ff4f9b2769d2ca7', '3ff5342b569d4f82', '3ff56f4736b527da', '3ff5ab07dd485429', '3ff5e76f15ad2148',
+  '3ff6247eb03a5585', '3ff6623882552225', '3ff6a09e667f3bcd', '3ff6dfb23c651a2f', '3ff71f75e8ec5f74', '3ff75feb564267c9',
+  '3ff7a11473eb0187', '3ff7e2f336cf4e62', '3ff82589994cce13', '3ff868d99b4492ed', '3ff8ace5422aa0db', '3ff8f1ae99157736',
+  '3ff93737b0cdc5e5', '3ff97d829fde4e50', '3ff9c49182a3f090', '3ffa0c667b5de565', '3ffa5503b23e255d', '3ffa9e6b5579fdbf',
+  '3ffae89f995ad3ad', '3ffb33a2b84f15fb', '3ffb7f76f2fb5e47', '3ffbcc1e904bc1d2', '3ffc199bdd85529c', '3ffc67f12e57d14b',
+  '3ffcb720dcef9069', '3ffd072d4a07897c', '3ffd5818dcfba487', '3ffda9e603db3285', '3ffdfc97337b9b5f', '3ffe502ee78b3ff6',
+  '3ffea4afa2a490da', '3ffefa1bee615a27', '3fff50765b6e4540', '3fffa7c1819e90d8',
+].map(fromBits);
+const EXPPOLY_A0 = fromBits('3f83ce0f3e46f431');
+const EXP_POLY = [
+  // A0..A5 of OpenCV's softfloat f64_exp, each divided by EXPPOLY_A0 as it does.
+  fromBits('3f55e7aa1566c2a4') / EXPPOLY_A0,
+  fromBits('3f83b2a72b4f3cd3') / EXPPOLY_A0,
+  fromBits('3fac6b08d81fec75') / EXPPOLY_A0,
+  fromBits('3fcebfbdff82a45a') / EXPPOLY_A0,
+  fromBits('3fe62e42fefa39f1') / EXPPOLY_A0,
+  1 / EXPPOLY_A0,
+];
+const EXP_PRESCALE = fromBits('3ff71547652b82fe') * 64; // 64 / ln 2
+const EXP_MAX = 3000 * 64;
+
+/**
+ * exp(x) exactly as OpenCV's softfloat (cv::exp(softdouble), core/src/softfloat.cpp) computes it:
+ * x * 64/ln2 split into an integer part (a power of two times a 64-entry table of 2^(i/64)) and a
+ * fraction fed to a degree-5 polynomial. Every step is one IEEE double operation, so doing the
+ * same steps in JavaScript gives the same bits; Math.exp differs in the last bit for some inputs,
+ * which changes a Gaussian kernel's last bit.
+ */
+export function softExp(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  if (x === Infinity) return Infinity;
+  if (x === -Infinity) return 0;
+  const x0 = Math.abs(x) >= 2048 ? (x < 0 ? -EXP_MAX : EXP_MAX) : x * EXP_PRESCALE;
+  const val0 = cvRound(x0);
+  let t = (val0 >> 6) + 1023;
+  t = t < 0 ? 0 : t > 2047 ? 2047 : t;
+  const buf = t === 0 ? 0 : t === 2047 ? Infinity : 2 ** (t - 1023);
+  const f = (x0 - roundHalfEven(x0)) / 64; // exp_postscale = 1/64 is exact, so * and / agree
+  const [a0, a1, a2, a3, a4, a5] = EXP_POLY;
+  const poly = ((((a0 * f + a1) * f + a2) * f + a3) * f + a4) * f + a5;
+  return buf * EXPPOLY_A0 * EXP_TAB[val0 & 63] * poly;
+}
+
 /** The sigma OpenCV uses when sigma <= 0: 0.3*((n-1)*0.5 - 1) + 0.8, computed as fma(n, 0.15, 0.35). */
 export function defaultGaussianSigma(n: number): number {
   return fusedMultiplyAdd(n, 0.15, 0.35);
@@ -217,8 +272,8 @@ export function gaussianKsizeFromSigma(sigma: number, depth: Depth): number {
 
 /**
  * cv::getGaussianKernel(n, sigma, CV_64F): sum-normalised exp(-x^2 / (2 sigma^2)), computed in the
- * same order as OpenCV's getGaussianKernelBitExact (softdouble = IEEE double; its exp may differ
- * from Math.exp by an ulp, which the kernel tests allow). sigma <= 0 uses the fixed tables for
+ * same order as OpenCV's getGaussianKernelBitExact (softdouble = IEEE double, and softExp is its
+ * exp), so the values are bit-identical to OpenCV's. sigma <= 0 uses the fixed tables for
  * n <= 9 and sigma = 0.3*((n-1)*0.5 - 1) + 0.8 otherwise.
  */
 export function getGaussianKernel(n: number, sigma: number): Float64Array {
@@ -231,7 +286,7 @@ export function getGaussianKernel(n: number, sigma: number): Float64Array {
   let sum = 0;
   for (let i = 0, x = 1 - n; i < n2; i++, x += 2) {
     // x runs over 2*(i - (n-1)/2), so x*x*scale2X = -(i - c)^2 / (2 sigma^2)
-    const t = Math.exp(x * x * scale2X);
+    const t = softExp(x * x * scale2X);
     values[i] = t;
     sum += t;
   }

@@ -109,7 +109,7 @@ function isNum(v: Json): v is { num: string } {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { num?: unknown }).num === 'string' && Object.keys(v).length === 1;
 }
 
-/** Two-space indented JSON, with arrays of numbers (kernel rows, biases) kept on one line. */
+/** Two-space indented JSON, with arrays of numbers (kernel rows, biases) and small scalar records kept on one line. */
 function emit(v: Json, indent: string): string {
   if (v === null || typeof v === 'boolean') return String(v);
   if (typeof v === 'string') return JSON.stringify(v);
@@ -122,6 +122,9 @@ function emit(v: Json, indent: string): string {
   }
   const keys = Object.keys(v);
   if (keys.length === 0) return '{}';
+  // Small records of scalars (a candidate's size and score) stay on one line.
+  const scalar = (x: Json): boolean => x === null || typeof x !== 'object' || isNum(x);
+  if (keys.length <= 4 && keys.every((k) => scalar(v[k]))) return '{ ' + keys.map((k) => `${JSON.stringify(k)}: ${emit(v[k], inner)}`).join(', ') + ' }';
   return '{\n' + keys.map((k) => `${inner}${JSON.stringify(k)}: ${emit(v[k], inner)}`).join(',\n') + '\n' + indent + '}';
 }
 

@@ -81,7 +81,7 @@ export function chooseBorder(
  * border mode). PSNR's peak is max |target| over the regions (1 if that is 0); psnr is null when
  * the MSE is 0. R² = 1 - SSE / SST with SST about each channel's mean over the regions.
  */
-export function validationMetrics(model: Model, regions: Region[]): ValidationMetrics {
+export function validationMetrics(model: Model, regions: Region[]): ValidationMetrics & { targetVaries: boolean } {
   const cout = model.outputChannels;
   let sse = 0, n = 0, peak = 0;
   const s1 = new Float64Array(cout), s2 = new Float64Array(cout), cn = new Float64Array(cout);
@@ -113,5 +113,6 @@ export function validationMetrics(model: Model, regions: Region[]): ValidationMe
     mse,
     psnr: mse > 0 ? 10 * Math.log10((p * p) / mse) : null,
     r2: sst > 0 ? 1 - sse / sst : sse === 0 ? 1 : 0,
+    targetVaries: sst > 0, // R² means something only then
   };
 }

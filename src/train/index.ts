@@ -188,7 +188,8 @@ export function trainFilter(pairs: ImagePair[], options: TrainOptions): TrainRes
   if (solver === 'exact') {
     const valLoss = bigVal && bigVal.n > 0 ? lossFromStats(subGram(bigVal, k, k), exact.coef) : undefined;
     history = [{ step: 0, trainLoss: exact.loss, ...(valLoss !== undefined ? { valLoss } : {}) }];
-    options.onProgress?.({ solver, step: 0, maxSteps: 0, trainLoss: exact.loss, valLoss });
+    // One solve: reported once, as step 1 of 1 (history keeps step 0: no gradient steps were taken).
+    options.onProgress?.({ solver, step: 1, maxSteps: 1, trainLoss: exact.loss, valLoss });
   } else {
     const net = new Sequential([new Conv2d({ inChannels: cin, outChannels: cout, kh: k, kw: k, bias })]);
     const gd = trainGd(net, train, val, {
@@ -264,9 +265,10 @@ export function trainFilter(pairs: ImagePair[], options: TrainOptions): TrainRes
     metrics: { validation: { mse: 0, psnr: null, r2: 1 }, exactLoss: exact.loss },
     createdBy: `kernel-learn ${KERNEL_LEARN_VERSION}`,
   };
-  model.metrics.validation = validationMetrics(model, val.length > 0 ? val : train);
-  const r2 = model.metrics.validation.r2;
-  if (r2 < R2_WARNING) {
+  const { targetVaries, ...metrics } = validationMetrics(model, val.length > 0 ? val : train);
+  model.metrics.validation = metrics;
+  const r2 = metrics.r2;
+  if (r2 < R2_WARNING && targetVaries) {
     warnings.push(
       `validation R² is ${r2.toFixed(4)}: the filter does not look like a linear shift-invariant ${k}x${k} kernel (or the targets are noisy or saturated); the model reproduces it only approximately`,
     );

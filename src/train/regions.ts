@@ -32,8 +32,8 @@ export const regionWidth = (r: Region): number => r.x1 - r.x0;
 export const regionHeight = (r: Region): number => r.y1 - r.y0;
 
 /**
- * Holds out whole pairs (about `fraction` of them, at least 1, chosen by a seeded shuffle) when
- * there are two or more; otherwise the last `fraction` of the only pair's longer side, provided
+ * Holds out whole pairs (about `fraction` of them, at least 1, chosen by a seeded shuffle, never
+ * the one with the largest smallest side) when there are two or more; otherwise the last `fraction` of the only pair's longer side, provided
  * both parts keep at least `minSide` pixels across (so a kernel of that size has valid pixels).
  */
 export function splitPairs(pairs: ImagePair[], fraction: number, seed: number, minSide: number): Split {
@@ -44,8 +44,15 @@ export function splitPairs(pairs: ImagePair[], fraction: number, seed: number, m
       const j = Math.floor(rng() * (i + 1));
       [order[i], order[j]] = [order[j], order[i]];
     }
+    // Never hold out the pair with the largest smallest side, so training keeps the pair most
+    // likely to hold the kernel; and hold out pairs of at least minSide first, so validation has
+    // pixels with a whole window (a 1x1 pair validates nothing).
+    const side = (i: number): number => Math.min(pairs[i].input.width, pairs[i].input.height);
+    const keep = order.reduce((best, i) => (side(i) > side(best) ? i : best), order[0]);
+    const rest = order.filter((i) => i !== keep);
+    const candidates = [...rest.filter((i) => side(i) >= minSide), ...rest.filter((i) => side(i) < minSide)];
     const nVal = Math.min(pairs.length - 1, Math.max(1, Math.round(fraction * pairs.length)));
-    const valSet = new Set(order.slice(pairs.length - nVal));
+    const valSet = new Set(candidates.slice(0, nVal));
     // Keep the input order within each part, so results do not depend on the shuffle beyond the choice.
     return {
       train: pairs.filter((_, i) => !valSet.has(i)).map(wholeRegion),

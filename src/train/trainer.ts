@@ -233,12 +233,14 @@ export function trainGd(net: Sequential, train: Region[], val: Region[], opt: Gd
   const { kh, kw } = receptiveField(net);
   const sc = measureScaling(train, cin, cout, first.bias !== null);
 
-  // Crops: a fixed size for the whole run (64 x 64 valid outputs, or the largest that fits the
-  // largest region); regions smaller than that are left to the exact solver and validation.
-  const maxH = Math.max(...train.map(regionHeight));
-  const maxW = Math.max(...train.map(regionWidth));
-  const ch = Math.min(64 + kh - 1, maxH);
-  const cw = Math.min(64 + kw - 1, maxW);
+  // Crops: one size for the whole run, 64 x 64 valid outputs or the largest crop some region
+  // holds; regions smaller than that are left to the exact solver and validation.
+  let ch = 0, cw = 0;
+  for (const r of train) {
+    const h = Math.min(64 + kh - 1, regionHeight(r)), w = Math.min(64 + kw - 1, regionWidth(r));
+    if (h >= kh && w >= kw && (h - kh + 1) * (w - kw + 1) > (ch - kh + 1) * (cw - kw + 1)) { ch = h; cw = w; }
+  }
+  if (ch === 0) throw new Error('trainGd: no training region holds the kernel');
   const usable = train.filter((r) => regionHeight(r) >= ch && regionWidth(r) >= cw);
   const positions = usable.map((r) => (regionHeight(r) - ch + 1) * (regionWidth(r) - cw + 1));
   const totalPositions = positions.reduce((a, b) => a + b, 0);
@@ -248,7 +250,9 @@ export function trainGd(net: Sequential, train: Region[], val: Region[], opt: Gd
   const x = tensor(batch, cin, ch, cw);
   const t = tensor(batch, cout, oh, ow);
   const grad = tensor(batch, cout, oh, ow);
-  const valTiles = validationTiles(val.length > 0 ? val : train, kh, kw, cin, cout, sc);
+  // Validation regions too small for the kernel leave no tiles: then the training regions stand in.
+  let valTiles = validationTiles(val, kh, kw, cin, cout, sc);
+  if (valTiles.length === 0) valTiles = validationTiles(train, kh, kw, cin, cout, sc);
 
   initConv(net, createRng(opt.seed), 1);
   const cropRng = createRng((opt.seed ^ 0x6a09e667) >>> 0);
