@@ -359,6 +359,31 @@ test('one image: validation is a held-out band, reported as such', () => {
   assert.ok((r.model.metrics.validation.psnr ?? Infinity) >= 80);
 });
 
+test('mixed sizes: a 1x1 pair, a 200x5 strip and a 64x64 image train with every solver', () => {
+  const images = [syntheticImage({ width: 1, height: 1, seed: 5 }), syntheticImage({ width: 200, height: 5, seed: 4 }), syntheticImage({ width: 64, height: 64, seed: 3 })];
+  const pairs = pairsFor(images, SOBEL_DX);
+  for (const solver of ['exact', 'adam', 'sgd'] as const) {
+    const events: number[] = [];
+    const r = trainFilter(pairs, base({ solver, ksize: 'auto', onProgress: (e) => events.push(e.step / e.maxSteps) }));
+    assert.deepEqual(conv0(r.model).kernelSize, [3, 3]);
+    assert.equal(r.model.training.validation.pixels, 1000, 'the strip validates, not the 1x1 pair');
+    assert.ok(kernelError(r.model, filterKernel(SOBEL_DX)) <= 1e-3, `${solver}: ${kernelError(r.model, filterKernel(SOBEL_DX))}`);
+    assert.ok(events.length > 0 && events.every((f) => f > 0 && f <= 1));
+    assert.deepEqual(r.warnings.filter((w) => !w.includes('largest tried')), []);
+  }
+  // One image too small to cut a band: trained and judged on itself, with a warning.
+  const small = syntheticImage({ width: 5, height: 5, seed: 6 });
+  const smallPairs = [{ stem: 's', input: small, target: applyFilter(small, SOBEL_DX) }];
+  const r = trainFilter(smallPairs, base({ bias: false })); // 9 valid pixels, 9 taps: just determined
+  assert.equal(r.model.training.validation.kind, 'none');
+  assert.ok(r.warnings.some((w) => w.includes('no held-out data')));
+  assert.ok(kernelError(r.model, filterKernel(SOBEL_DX)) <= 1e-4);
+  assert.equal(conv0(r.model).bias, null);
+  // With a bias there are 10 unknowns for 9 pixels: not identifiable, and the warning says so.
+  const under = trainFilter(smallPairs, base());
+  assert.ok(under.warnings.some((w) => w.includes('too flat to identify a 3x3 kernel')), under.warnings.join('; '));
+});
+
 // ---------------------------------------------------------------------------------------------
 // Apply at any size
 

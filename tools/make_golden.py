@@ -132,10 +132,10 @@ def run_cv(img, spec):
     return out, call
 
 
-def f32_kernel(h, w, seed):
+def f32_kernel(h, w, seed, scale=1.0):
     """A random kernel whose values are float32 numbers (so JSON holds exactly what OpenCV uses)."""
     r = np.random.default_rng(seed)
-    return [[float(np.float32(v)) for v in row] for row in r.normal(0, 1, size=(h, w))]
+    return [[float(np.float32(v * scale)) for v in row] for row in r.normal(0, 1, size=(h, w))]
 
 
 def case_list():
@@ -214,6 +214,9 @@ def case_list():
     add('kernel_2x3_even_f32_f32', 'f32_7x5', op='kernel', kernel=f32_kernel(2, 3, 7), border='constant', depth='f32')
     add('kernel_11x11_dft_u8_f32', 'u8_47x61', op='kernel', kernel=f32_kernel(11, 11, 8), depth='f32')
     add('kernel_9x9_f64_f64', 'f64_9x11', op='kernel', kernel=f32_kernel(9, 9, 9), depth='f64')
+    add('kernel_3x3_scale_f64_f64', 'f64_9x11', op='kernel', kernel=f32_kernel(3, 3, 10), scale=0.3, delta=0.1, depth='f64')
+    add('kernel_12x12_dft_u8_u8', 'u8_47x61', op='kernel', kernel=f32_kernel(12, 12, 14, 1 / 20), depth='u8')
+    add('kernel_8x8_dft_u8_f32_wrap', 'u8_17x13', op='kernel', kernel=f32_kernel(8, 8, 15), border='wrap', depth='f32')
     # Laplacian.
     for k in (1, 3, 5, 7):
         add(f'laplacian_k{k}_u8_s16', 'u8_47x61', op='laplacian', ksize=k, depth='s16')
@@ -224,6 +227,10 @@ def case_list():
     add('laplacian_k5_scale_delta_u8_s16', 'u8_17x13', op='laplacian', ksize=5, scale=0.5, delta=7.0, depth='s16')
     add('laplacian_k5_scale_delta_f32_f32', 'f32_7x5', op='laplacian', ksize=5, scale=0.3, delta=0.1, depth='f32')
     add('laplacian_k5_f64_f64', 'f64_9x11', op='laplacian', ksize=5, depth='f64')
+    # ksize 1/3 keep their float32 kernel (scale folded in) even for f64 images: scale 0.3 shows it.
+    add('laplacian_k3_scale_delta_f64_f64', 'f64_9x11', op='laplacian', ksize=3, scale=0.3, delta=0.1, depth='f64')
+    add('laplacian_k7_scale_delta_f64_f64', 'f64_9x11', op='laplacian', ksize=7, scale=0.3, delta=0.1, depth='f64')
+    add('laplacian_k7_scale_delta_u8_u8', 'u8_17x13', op='laplacian', ksize=7, scale=0.0625, delta=100.0, depth='u8')
     # GaussianBlur: float path, 8-bit fixed-point path, 16-bit fixed-point path.
     add('gaussian_k5_s1.2_f32', 'f32_47x61', op='gaussian', ksize=5, sigma=1.2, depth='f32')
     add('gaussian_k0_s2_f32', 'f32_47x61', op='gaussian', ksize=0, sigma=2.0, depth='f32')

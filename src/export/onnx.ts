@@ -274,13 +274,13 @@ export function exportOnnx(model: Model): Uint8Array {
   const metadata: [string, string][] = [
     ['border', model.border],
     ['arch', model.arch],
-    ['minimum_size', `${min.height}x${min.width}`],
+    ['minimum_size', `${min.width}x${min.height}`], // width x height, as the CLI writes sizes
   ];
   return concat([
     int(MODEL.irVersion, ONNX_IR_VERSION),
     bytes(MODEL.producerName, 'kernel-learn'),
     bytes(MODEL.producerVersion, KERNEL_LEARN_VERSION),
-    bytes(MODEL.docString, `kernel-learn model: ${model.arch}, border ${model.border} (OpenCV semantics); exact for images of at least ${min.height}x${min.width} (height x width)`),
+    bytes(MODEL.docString, `kernel-learn model: ${model.arch}, border ${model.border} (OpenCV semantics); exact for images of at least ${min.width}x${min.height} (width x height)`),
     bytes(MODEL.graph, graph),
     bytes(MODEL.opsetImport, [bytes(1, ''), int(2, ONNX_OPSET)]),
     ...metadata.map(([k, v]) => bytes(MODEL.metadataProps, [bytes(1, k), bytes(2, v)])),

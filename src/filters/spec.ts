@@ -36,8 +36,9 @@ export interface FilterSpec {
   /**
    * Output depth, with OpenCV saturate_cast rounding. Default f32. For sobel/scharr/laplacian/
    * kernel/box it is OpenCV's ddepth. GaussianBlur has no ddepth: gaussian runs
-   * cv2.GaussianBlur(src.astype(depth)), so depth u8 on a u8 image gives OpenCV's bit-exact
-   * 8-bit Gaussian and the default f32 gives the float Gaussian of the same pixels.
+   * cv2.GaussianBlur on the input converted to depth (saturate_cast), so depth u8 on a u8 image
+   * gives OpenCV's bit-exact 8-bit Gaussian and the default f32 the float Gaussian of the same
+   * pixels. The ksize derived from sigma depends on that depth (3 sigma for u8, else 4 sigma).
    */
   depth?: Depth;
   /** filter2D kernel: rows of equal length (correlation; anchor at (floor(kw/2), floor(kh/2)) as OpenCV). */
@@ -49,8 +50,10 @@ export interface FilterSpec {
 /** A FilterSpec with every default filled in and every field checked (see resolveFilterSpec). */
 export interface ResolvedFilterSpec {
   op: FilterOp;
+  /** 0 for ops without derivatives. */
   dx: number;
   dy: number;
+  /** The aperture; 0 for a gaussian sized from sigma; 3 for scharr; the larger side for kernel. */
   ksize: number;
   scale: number;
   delta: number;

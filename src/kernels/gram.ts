@@ -60,7 +60,11 @@ function shapeOf(pairs: GramPair[]): { cin: number; cout: number } {
 function planes64(image: Image): Float64Array[] {
   const plane = image.width * image.height;
   const out: Float64Array[] = [];
-  for (let c = 0; c < image.channels; c++) out.push(Float64Array.from(image.data.subarray(c * plane, (c + 1) * plane)));
+  for (let c = 0; c < image.channels; c++) {
+    const a = new Float64Array(plane);
+    a.set(image.data.subarray(c * plane, (c + 1) * plane)); // set(), not from(): a native copy
+    out.push(a);
+  }
   return out;
 }
 

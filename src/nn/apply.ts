@@ -26,7 +26,14 @@ export function applyModel(model: Model, image: Image): Image {
         (model.inputChannels === 1 ? '; convert it to grey first' : ''),
     );
   }
-  let x: Tensor = tensor(1, image.channels, image.height, image.width, image.data instanceof Float32Array ? image.data : Float32Array.from(image.data));
+  let data: Float32Array;
+  if (image.data instanceof Float32Array) {
+    data = image.data; // read only: no copy
+  } else {
+    data = new Float32Array(image.data.length);
+    data.set(image.data); // f64 -> f32
+  }
+  let x: Tensor = tensor(1, image.channels, image.height, image.width, data);
   for (const l of model.layers) {
     if (l.type === 'conv2d') {
       const { weights, bias } = convArrays(l);

@@ -13,7 +13,11 @@ export interface Optimizer {
   step(values: Float64Array[], grads: ArrayLike<number>[], lr: number): void;
 }
 
-/** Adam (Kingma & Ba 2015) with bias correction. */
+/**
+ * Adam (Kingma & Ba 2015) with bias correction. eps is 1e-12, not the usual 1e-8: for a filter
+ * a kernel reproduces exactly, the (scaled) gradients shrink towards 0 at the optimum, and a
+ * larger eps would turn the last stretch into very slow plain gradient descent.
+ */
 export class Adam implements Optimizer {
   readonly name = 'adam';
   private m: Float64Array[] = [];
