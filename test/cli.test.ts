@@ -160,3 +160,20 @@ test('Sobel dx and dy learned from photographs (exact and Adam), through the CLI
     }
   }
 });
+
+test('a grey model applied to a colour image filters each channel, as OpenCV does', async () => {
+  const dir = tmp();
+  const data = path.join(dir, 'grey');
+  assert.equal(run(['dataset', '--synthetic', '2', '--size', '48x40', '--out', data, '--op', 'sobel', '--dx', '1', '--dy', '1', '--ksize', '5']).code, 0);
+  const model = path.join(dir, 'm.json');
+  assert.equal(run(['train', '--input', path.join(data, 'input'), '--target', path.join(data, 'target'), '--out', model, '--ksize', '5']).code, 0);
+  const colour = path.join(dir, 'colour');
+  assert.equal(run(['dataset', '--synthetic', '1', '--channels', '3', '--size', '21x17', '--out', colour, '--op', 'box']).code, 0);
+  const input = path.join(colour, 'input', 'synthetic-0.png');
+  const outFile = path.join(dir, 'out.npy');
+  assert.equal(run(['apply', '--model', model, input, outFile]).code, 0);
+  const got = await readImage(outFile);
+  const want = applyFilter(await readImage(input), { op: 'sobel', dx: 1, dy: 1, ksize: 5 });
+  assert.equal(got.channels, 3);
+  for (let i = 0; i < want.data.length; i++) assert.ok(Math.abs(got.data[i] - want.data[i]) <= 1e-3 * (1 + Math.abs(want.data[i])), `pixel ${i}`);
+});

@@ -49,7 +49,7 @@ Examples:
     .action(async (input: string, output: string, flags: ApplyFlags) => {
       const model = await loadModelFile(flags.model);
       const image = await readImage(input, { maxPixels: flags.maxPixels, onNotice: notice });
-      const result = convertDepth(applyModel(model, image), flags.depth);
+      const result = convertDepth(applyModel(model, image, input), flags.depth);
       await writeImage(output, result);
       notice(`${output}: ${result.width}x${result.height}x${result.channels} ${result.depth}`);
     });

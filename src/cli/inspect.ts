@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { matchKnownFilters } from '../train/match.js';
 import { loadModelFile } from './apply.js';
-import { formatKernels } from './print.js';
+import { describeMatches, formatKernels } from './print.js';
 import { formatPsnr } from './train.js';
 
 export function register(program: Command): void {
@@ -27,8 +27,7 @@ export function register(program: Command): void {
       const out = process.stdout;
       out.write(`${file}: ${model.arch} model, ${model.inputChannels} -> ${model.outputChannels} channels, border ${model.border}\n`);
       out.write(formatKernels(model) + '\n');
-      if (matches.length === 0) out.write('matches: none of the known filters\n');
-      for (const m of matches.slice(0, 3)) out.write(`matches: ${m.name}, max abs error ${m.maxAbsError.toExponential(1)}\n`);
+      out.write(describeMatches(model, matches) + '\n');
       const v = model.metrics.validation;
       out.write(`validation: PSNR ${formatPsnr(v.psnr)}  MSE ${v.mse.toExponential(2)}  R2 ${v.r2.toFixed(9)}\n`);
     });

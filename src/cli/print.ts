@@ -3,6 +3,7 @@
  * clean for --json), and a progress bar only when stderr is a terminal.
  */
 import type { Model } from '../nn/model.js';
+import type { FilterMatch } from '../train/match.js';
 
 export function notice(message: string): void {
   process.stderr.write(`kernel-learn: ${message}\n`);
@@ -65,4 +66,17 @@ export function formatKernels(model: Model): string {
     }
   }
   return parts.join('\n');
+}
+
+/**
+ * The known filters a model matches, for people: a match counts when its worst tap is within 1%
+ * of the kernel's largest tap; otherwise only the closest candidate is named, as not a match.
+ */
+export function describeMatches(model: Model, matches: FilterMatch[]): string {
+  let largest = 0;
+  for (const layer of model.layers) if (layer.type === 'conv2d') for (const v of layer.weights.flat(3)) largest = Math.max(largest, Math.abs(v));
+  const close = matches.filter((m) => m.maxAbsError <= 0.01 * largest);
+  if (close.length > 0) return close.slice(0, 3).map((m) => `matches: ${m.name}, max abs error ${m.maxAbsError.toExponential(1)}`).join('\n');
+  if (matches.length === 0) return 'matches: no known filter has this shape';
+  return `matches: none of the known filters (closest: ${matches[0].name}, max abs error ${matches[0].maxAbsError.toExponential(1)})`;
 }

@@ -7,7 +7,7 @@ import { serializeModel } from '../nn/model.js';
 import { trainFilter, type TrainOptions } from '../train/index.js';
 import { matchKnownFilters } from '../train/match.js';
 import { parseInteger } from './options.js';
-import { createProgress, formatKernels, notice } from './print.js';
+import { createProgress, describeMatches, formatKernels, notice } from './print.js';
 
 interface TrainFlags {
   input: string;
@@ -107,7 +107,7 @@ Examples:
       const out = process.stdout;
       out.write(`learned ${summary.kernelSize?.join('x')} ${model.arch} filter from ${pairs.length} pairs in ${summary.trainMs} ms (${summary.solver}, ${summary.steps} steps: ${summary.stopReason})\n`);
       out.write(formatKernels(model) + '\n');
-      if (matches.length > 0) out.write(`matches: ${matches[0].name} (max abs error ${matches[0].maxAbsError.toExponential(1)})\n`);
+      out.write(describeMatches(model, matches) + '\n');
       const v = model.metrics.validation;
       out.write(`border: ${model.border}   validation: PSNR ${formatPsnr(v.psnr)}  MSE ${v.mse.toExponential(2)}  R2 ${v.r2.toFixed(9)}\n`);
       for (const w of result.warnings) notice(`warning: ${w}`);

@@ -19,11 +19,17 @@ export function convArrays(l: Conv2dSpec): { weights: Float32Array; bias: Float3
   return { weights, bias: l.bias ? Float32Array.from(l.bias) : null };
 }
 
-export function applyModel(model: Model, image: Image): Image {
-  if (image.channels !== model.inputChannels) {
+/**
+ * A 1-channel model applied to a colour image runs on each channel separately, as OpenCV filters
+ * colour images (the channels become the batch); output channel c*outputChannels + o is output o
+ * of input channel c. Other channel mismatches are errors.
+ */
+export function applyModel(model: Model, image: Image, file = 'the image'): Image {
+  const perChannel = model.inputChannels === 1 && image.channels > 1;
+  if (image.channels !== model.inputChannels && !perChannel) {
     throw new KernelLearnError(
-      `the model takes ${model.inputChannels}-channel images but this image has ${image.channels} channel${image.channels === 1 ? '' : 's'}` +
-        (model.inputChannels === 1 ? '; convert it to grey first' : ''),
+      `${file}: has ${image.channels} channel${image.channels === 1 ? '' : 's'} but the model takes ${model.inputChannels}; ` +
+        'use images like the ones it was trained on',
     );
   }
   let data: Float32Array;
@@ -33,7 +39,9 @@ export function applyModel(model: Model, image: Image): Image {
     data = new Float32Array(image.data.length);
     data.set(image.data); // f64 -> f32
   }
-  let x: Tensor = tensor(1, image.channels, image.height, image.width, data);
+  let x: Tensor = perChannel
+    ? tensor(image.channels, 1, image.height, image.width, data)
+    : tensor(1, image.channels, image.height, image.width, data);
   for (const l of model.layers) {
     if (l.type === 'conv2d') {
       const { weights, bias } = convArrays(l);
@@ -44,7 +52,7 @@ export function applyModel(model: Model, image: Image): Image {
       x = layer.forward(x);
     }
   }
-  const out = createImage(image.width, image.height, x.c, 'f32');
+  const out = createImage(image.width, image.height, x.n * x.c, 'f32');
   out.data.set(x.data);
   return out;
 }
