@@ -62,15 +62,24 @@ function models(border: BorderMode): Model[] {
     makeModel('3->3 5x5 no bias', [conv(3, 3, 5, 5, false)], border, 3, 3),
     makeModel('1->2 even 4x2 bias', [conv(1, 2, 4, 2, true)], border, 1, 2),
     makeModel('2->1 1x1', [conv(2, 1, 1, 1, true)], border, 2, 1),
+    makeModel('1->1 1x3 row kernel', [conv(1, 1, 1, 3, true)], border, 1, 1),
+    // The clamp bites at both ends for inputs 0..255 (magnitudes here run ~0..2400).
     makeModel(
       'deep: conv relu conv abs magnitude clamp',
-      [conv(3, 4, 3, 3, true), { type: 'relu' }, conv(4, 4, 3, 3, false), { type: 'abs' }, { type: 'magnitude', groupSize: 2 }, { type: 'clamp', min: 0.25, max: 2 }],
+      [conv(3, 4, 3, 3, true), { type: 'relu' }, conv(4, 4, 3, 3, false), { type: 'abs' }, { type: 'magnitude', groupSize: 2 }, { type: 'clamp', min: 300, max: 1200 }],
       border,
       3,
       2,
     ),
     makeModel('sobel magnitude: 1->2 3x3, magnitude of one group', [conv(1, 2, 3, 3, false), { type: 'magnitude', groupSize: 2 }], border, 1, 1),
   ];
+}
+
+/** The model of `models(border)` whose arch starts with `name`. */
+function testModel(border: BorderMode, name: string): Model {
+  const m = models(border).find((x) => x.arch.startsWith(name));
+  if (!m) throw new Error(`no test model ${name}`);
+  return m;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,7 +142,7 @@ function applyBatch(model: Model, data: Float32Array, n: number, h: number, w: n
   return out;
 }
 
-const SIZES: [number, number][] = [[1, 1], [2, 3], [8, 5], [33, 17], [64, 64]]; // [height, width]
+const SIZES: [number, number][] = [[1, 1], [2, 3], [1, 9], [9, 1], [8, 5], [33, 17], [64, 64]]; // [height, width]
 
 test('ONNX export runs in onnxruntime-node and matches applyModel within 1e-4 for every border, size and model', async (t) => {
   const ort = await loadOrt();
@@ -176,7 +185,7 @@ test('ONNX limit: below onnxMinimumSize reflect101 fails loudly in onnxruntime i
 });
 
 test('ONNX export: deterministic bytes, producer and opset in the file', () => {
-  const model = models('reflect101')[4];
+  const model = testModel('reflect101', 'deep');
   const a = exportOnnx(model);
   const b = exportOnnx(structuredClone(model));
   assert.deepEqual(a, b);
@@ -199,7 +208,7 @@ function bits(a: Float32Array): Uint32Array {
 }
 
 test('safetensors: one conv gives "weight" and "bias", bit-exact round trip', () => {
-  const model = models('reflect')[0];
+  const model = testModel('reflect', '1->1 3x3');
   const l = model.layers[0] as Conv2dSpec;
   const st = parseSafetensors(exportSafetensors(model));
   assert.deepEqual([...st.tensors.keys()], ['weight', 'bias']);
@@ -211,22 +220,22 @@ test('safetensors: one conv gives "weight" and "bias", bit-exact round trip', ()
   assert.equal(st.metadata.torch_pad_mode, 'symmetric');
   assert.deepEqual(JSON.parse(st.metadata.layers)[0].torch_pad, [1, 1, 1, 1]);
   // No bias: no "bias" tensor, so Conv2d(..., bias=False) loads it strictly.
-  assert.deepEqual([...parseSafetensors(exportSafetensors(models('constant')[1])).tensors.keys()], ['weight']);
+  assert.deepEqual([...parseSafetensors(exportSafetensors(testModel('constant', '3->3'))).tensors.keys()], ['weight']);
 });
 
 test('safetensors: deeper models use nn.Sequential names "<layer index>.weight"', () => {
-  const model = models('wrap')[4];
+  const model = testModel('wrap', 'deep');
   const st = parseSafetensors(exportSafetensors(model));
   assert.deepEqual([...st.tensors.keys()], ['0.weight', '0.bias', '2.weight']);
   assert.deepEqual(bits(st.tensors.get('2.weight')!.data), bits(Float32Array.from((model.layers[2] as Conv2dSpec).weights.flat(3))));
   assert.equal(st.metadata.torch_pad_mode, 'circular');
   const layers = JSON.parse(st.metadata.layers);
   assert.deepEqual(layers.map((l: { type: string }) => l.type), ['conv2d', 'relu', 'conv2d', 'abs', 'magnitude', 'clamp']);
-  assert.deepEqual(layers[5], { type: 'clamp', min: 0.25, max: 2 });
+  assert.deepEqual(layers[5], { type: 'clamp', min: 300, max: 1200 });
 });
 
 test('safetensors: the file layout is the spec: u64 LE header length, space-padded JSON, contiguous data', () => {
-  const model = models('replicate')[2];
+  const model = testModel('replicate', '1->2 even');
   const bytes = exportSafetensors(model);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(view.getBigUint64(0, true));
@@ -251,7 +260,7 @@ test('safetensors: the file layout is the spec: u64 LE header length, space-padd
 });
 
 test('parseSafetensors rejects broken files with one-line errors', () => {
-  const good = exportSafetensors(models('reflect101')[0]);
+  const good = exportSafetensors(testModel('reflect101', '1->1 3x3'));
   assert.throws(() => parseSafetensors(good.subarray(0, 5), 'x.safetensors'), /x\.safetensors: not a valid safetensors file/);
   assert.throws(() => parseSafetensors(good.subarray(0, good.length - 4)), /do not cover/);
   const long = new Uint8Array([...good, 0, 0, 0, 0]);

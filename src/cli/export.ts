@@ -31,13 +31,14 @@ export function register(program: Command): void {
     .command('export')
     .summary('export a learned model to ONNX or safetensors (PyTorch)')
     .description(
-      'Export a model for other runtimes. onnx: a graph taking "input" float32 [N, C, H, W] (any N, H, W) to\n' +
-        "\"output\" [N, Cout, H, W], the model's border as a Pad before each Conv (opset " + ONNX_OPSET + ').\n' +
-        'safetensors: the conv weights ("weight" [out, in, kh, kw] and "bias" for a one-conv model),\n' +
-        'loadable into torch.nn.Conv2d; the border is in the metadata. See docs/export.md.',
+      'Export a model for other runtimes (docs/export.md).\n' +
+        'onnx: a graph from "input" float32 [N, C, H, W] (any N, H, W) to "output"\n' +
+        `[N, Cout, H, W], the model's border as padding before each Conv (opset ${ONNX_OPSET}).\n` +
+        'safetensors: the conv weights, "weight" [out, in, kh, kw] and "bias" for a\n' +
+        'one-conv model, as torch.nn.Conv2d loads them; the border is in the metadata.',
     )
     .argument('<model>', 'a model written by kernel-learn train')
-    .addOption(new Option('--format <format>', 'onnx|safetensors (default: from the extension of --out)').choices(FORMATS))
+    .addOption(new Option('--format <format>', 'the file format (default: from the extension of --out)').choices(FORMATS))
     .option('--out <path>', "output file (default: the model's name with .onnx or .safetensors)")
     .addHelpText(
       'after',
