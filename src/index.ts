@@ -27,3 +27,6 @@ export { trainFilter, type TrainOptions, type TrainResult } from './train/index.
 export { matchKnownFilters } from './train/match.js';
 export { parseModel, serializeModel, type Model } from './nn/model.js';
 export { applyModel } from './nn/apply.js';
+// Node only: images larger than memory in bands, and conv over worker threads.
+export { applyModelToFile, applyModelBands, applyModelThreaded, type ApplyFileOptions } from './nn/apply-stream.js';
+export { openBandReader, NpyBandWriter, type BandReader } from './io/bands.js';

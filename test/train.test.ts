@@ -403,7 +403,10 @@ test('apply: trained on crops of one size, equals the reference filter on other 
     }
     assert.ok(err <= 1e-4 * peak, `${w}x${h}: max abs error ${err} (peak ${peak})`);
   }
-  assert.throws(() => applyModel(model, syntheticImage({ width: 4, height: 4, channels: 3 })), KernelLearnError);
+  // A grey model filters a colour image channel by channel (as OpenCV does); other mismatches are errors.
+  assert.equal(applyModel(model, syntheticImage({ width: 4, height: 4, channels: 3 })).channels, 3);
+  const rgbModel: Model = { ...model, inputChannels: 3, layers: [{ ...conv0(model), inChannels: 3, weights: [[0, 1, 2].map(() => conv0(model).weights[0][0])] }] };
+  assert.throws(() => applyModel(rgbModel, syntheticImage({ width: 4, height: 4, channels: 1 })), KernelLearnError);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -3,16 +3,19 @@ import type { Command } from 'commander';
 import { KernelLearnError } from '../errors.js';
 import { convertDepth } from '../filters/depth.js';
 import type { Depth } from '../image.js';
-import { readImage, writeImage } from '../io/index.js';
-import { applyModel } from '../nn/apply.js';
+import { assertFinite, readImage, writeImage } from '../io/index.js';
+import { applyModelThreaded, applyModelToFile, STREAM_MIN_PIXELS } from '../nn/apply-stream.js';
+import { canReadInBands, bandImageSize } from '../io/bands.js';
+import path from 'node:path';
 import { parseModel, type Model } from '../nn/model.js';
-import { parseDepth, parseInteger } from './options.js';
+import { parseDepth, parseInteger, parsePositiveInteger } from './options.js';
 import { notice } from './print.js';
 
 interface ApplyFlags {
   model: string;
   depth: Depth;
   maxPixels?: number;
+  bandRows?: number;
 }
 
 export async function loadModelFile(file: string): Promise<Model> {
@@ -30,26 +33,44 @@ export function register(program: Command): void {
     .command('apply')
     .summary('run a learned filter on an image of any size')
     .description(
-      'Run a learned model on one image of any size (1x1 up to whatever fits in memory); the output has the\n' +
+      'Run a learned model on one image of any size (1x1 up); the output has the\n' +
         "same height and width, the border handled with the model's border mode. The output format follows\n" +
-        'the extension of <out>; --depth converts with OpenCV saturate_cast rounding (u8 saturates negatives to 0).',
+        'the extension of <out>; --depth converts with OpenCV saturate_cast rounding (u8 saturates negatives to 0).\n\n' +
+        'Images larger than memory: a .npy or 8/16-bit PNG written to .npy streams in bands of rows (from 16 Mpx, or with --band-rows), with the same result as reading the whole image.',
     )
     .requiredOption('--model <model.json>', 'a model written by kernel-learn train')
     .argument('<in>', 'input image')
     .argument('<out>', 'output image; the format follows the extension')
     .option('--depth <d>', 'output depth: u8|s16|u16|f32|f64', parseDepth, 'f32')
-    .option('--max-pixels <n>', 'refuse larger images (guards against decompression bombs)', parseInteger)
+    .option('--max-pixels <n>', 'refuse images with more pixels (width x height) than this, before decoding them (guards against decompression bombs)', parsePositiveInteger)
+    .option(
+      '--band-rows <n>',
+      'stream in bands of n rows with bounded memory (a .npy or 8/16-bit PNG into a .npy); by default images of 16 Mpx and more stream',
+      parsePositiveInteger,
+    )
     .addHelpText(
       'after',
       `
 Examples:
   $ kernel-learn apply --model sobel.json photo.png edges.npy
-  $ kernel-learn apply --model sobel.json scan.tiff edges.png --depth u8`,
+  $ kernel-learn apply --model sobel.json scan.tiff edges.png --depth u8
+  $ kernel-learn apply --model sobel.json scan-16384.png edges.npy --band-rows 256`,
     )
     .action(async (input: string, output: string, flags: ApplyFlags) => {
       const model = await loadModelFile(flags.model);
+      if (path.extname(output).toLowerCase() === '.npy' && (await canReadInBands(input))) {
+        const size = await bandImageSize(input);
+        if (flags.bandRows !== undefined || size.width * size.height >= STREAM_MIN_PIXELS) {
+          const r = await applyModelToFile(model, input, output, { depth: flags.depth, maxPixels: flags.maxPixels, bandRows: flags.bandRows, onNotice: notice });
+          notice(`${output}: ${r.width}x${r.height}x${r.channels} ${r.depth} (streamed in bands)`);
+          return;
+        }
+      } else if (flags.bandRows !== undefined) {
+        notice('--band-rows ignored: streaming reads .npy or 8/16-bit PNG (not palette or interlaced) and writes .npy; reading the whole image');
+      }
       const image = await readImage(input, { maxPixels: flags.maxPixels, onNotice: notice });
-      const result = convertDepth(applyModel(model, image, input), flags.depth);
+      assertFinite(image, input);
+      const result = convertDepth(await applyModelThreaded(model, image, input), flags.depth);
       await writeImage(output, result);
       notice(`${output}: ${result.width}x${result.height}x${result.channels} ${result.depth}`);
     });

@@ -1,11 +1,15 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { listImageFiles, stemOf, toGrey, writePair } from '../data/dataset.js';
 import { imageSeed, syntheticImage } from '../data/synthetic.js';
-import { UsageError } from '../errors.js';
+import { KernelLearnError, UsageError } from '../errors.js';
 import { applyFilter, describeFilter } from '../filters/ops.js';
+import { resolveFilterSpec } from '../filters/spec.js';
 import type { Image } from '../image.js';
-import { readImage } from '../io/index.js';
-import { addFilterOptions, filterSpecFromFlags, parseInteger, parseSize, type FilterFlags } from './options.js';
+import { writeFolderAtomic } from '../io/atomic.js';
+import { assertFinite, readImage } from '../io/index.js';
+import { handleInterrupts } from './interrupt.js';
+import { addFilterOptions, addMaxPixelsOption, filterSpecFromFlags, parseInteger, parseSize, type FilterFlags } from './options.js';
 import { createProgress, notice } from './print.js';
 
 interface DatasetFlags extends FilterFlags {
@@ -17,6 +21,7 @@ interface DatasetFlags extends FilterFlags {
   grey?: boolean;
   out: string;
   json?: boolean;
+  maxPixels?: number;
 }
 
 export function register(program: Command): void {
@@ -36,7 +41,7 @@ export function register(program: Command): void {
     .option('--grey', 'convert colour inputs to grey first (OpenCV RGB2GRAY weights)')
     .requiredOption('--out <dir>', 'output folder (input/ and target/ are made inside)')
     .option('--json', 'print a JSON summary on stdout');
-  addFilterOptions(cmd)
+  addMaxPixelsOption(addFilterOptions(cmd))
     .addHelpText(
       'after',
       `
@@ -50,12 +55,22 @@ Examples:
       if (flags.synthetic !== undefined && flags.synthetic < 1) throw new UsageError('--synthetic needs at least 1 image');
       if (flags.channels !== 1 && flags.channels !== 3) throw new UsageError('--channels must be 1 or 3');
       const spec = filterSpecFromFlags(flags);
+      resolveFilterSpec(spec); // refuse a bad filter before reading or writing anything
       const sources: Array<{ stem: string; load: () => Promise<Image> }> = [];
       if (flags.images !== undefined) {
         const root = flags.images;
         const files = await listImageFiles(root);
-        if (files.length === 0) throw new UsageError(`${root}: no image files found (looked for .png .jpg .jpeg .webp .tif .tiff .npy)`);
-        for (const file of files) sources.push({ stem: stemOf(file, root), load: () => readImage(file, { onNotice: notice }) });
+        if (files.length === 0) throw new KernelLearnError(`${root}: no image files found (looked for .png .jpg .jpeg .webp .tif .tiff .npy); check the path or add images`);
+        for (const file of files) {
+          sources.push({
+            stem: stemOf(file, root),
+            load: async () => {
+              const image = await readImage(file, { maxPixels: flags.maxPixels, onNotice: notice });
+              assertFinite(image, file);
+              return image;
+            },
+          });
+        }
       } else {
         const digits = String(flags.synthetic! - 1).length;
         for (let i = 0; i < flags.synthetic!; i++) {
@@ -68,15 +83,21 @@ Examples:
       const progress = createProgress('dataset');
       let pixels = 0;
       const written: Array<{ stem: string; input: string; target: string; size: [number, number, number] }> = [];
-      for (const [i, source] of sources.entries()) {
-        let input = await source.load();
-        if (flags.grey) input = toGrey(input);
-        const target = applyFilter(input, spec);
-        const files = await writePair(flags.out, source.stem, input, target);
-        written.push({ stem: source.stem, input: files.inputFile, target: files.targetFile, size: [input.height, input.width, input.channels] });
-        pixels += input.width * input.height;
-        progress.update((i + 1) / sources.length, `${i + 1}/${sources.length} ${source.stem}`);
-      }
+      // The pairs are made in a temporary sibling folder that becomes --out at the end (or is
+      // merged into an existing --out file by file): a failure or Ctrl-C leaves nothing behind.
+      handleInterrupts(() => `made ${written.length} of ${sources.length} pairs; nothing was written to ${flags.out}`);
+      await writeFolderAtomic(flags.out, async (tmp) => {
+        for (const [i, source] of sources.entries()) {
+          let input = await source.load();
+          if (flags.grey) input = toGrey(input);
+          const target = applyFilter(input, spec);
+          const files = await writePair(tmp, source.stem, input, target);
+          const final = (f: string): string => path.join(flags.out, path.relative(tmp, f));
+          written.push({ stem: source.stem, input: final(files.inputFile), target: final(files.targetFile), size: [input.height, input.width, input.channels] });
+          pixels += input.width * input.height;
+          progress.update((i + 1) / sources.length, `${i + 1}/${sources.length} ${source.stem}`);
+        }
+      });
       progress.done();
       const summary = { out: flags.out, filter: describeFilter(spec), pairs: written.length, pixels, files: written };
       if (flags.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');

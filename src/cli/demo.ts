@@ -1,4 +1,3 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadPairs, writePair } from '../data/dataset.js';
@@ -7,13 +6,15 @@ import { filterKernel } from '../filters/kernels.js';
 import { applyFilter, describeFilter } from '../filters/ops.js';
 import type { FilterSpec } from '../filters/spec.js';
 import { createImage, type Image } from '../image.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { makeFolder, writeFileAtomic, writeFolderAtomic } from '../io/atomic.js';
 import { writeImage } from '../io/index.js';
 import { applyModel } from '../nn/apply.js';
 import { serializeModel, type Model } from '../nn/model.js';
-import { trainFilter, type TrainResult } from '../train/index.js';
-import { parseInteger } from './options.js';
+import type { TrainResult } from '../train/index.js';
+import { parseInteger, parsePositiveInteger } from './options.js';
 import { bold, createProgress, formatGrid, notice } from './print.js';
+import { handleInterrupts } from './interrupt.js';
+import { trainInterruptibly } from './train-worker.js';
 import { formatPsnr } from './train.js';
 
 interface DemoFlags {
@@ -34,83 +35,97 @@ export function register(program: Command): void {
         'held-out image of another size (input, target, prediction, error) and the loss curve into --out.',
     )
     .option('--out <dir>', 'output folder', 'demo-out')
-    .option('--images <n>', 'training images (256x256 each)', parseInteger, 8)
+    .option('--images <n>', 'training images (256x256 each)', parsePositiveInteger, 8)
     .option('--seed <n>', 'seed for images, crops and initialisation', parseInteger, 0)
     .addHelpText('after', '\nExamples:\n  $ kernel-learn demo\n  $ kernel-learn demo --out /tmp/demo --seed 3')
     .action(async (flags: DemoFlags) => {
-      const out = process.stdout;
-      const dataDir = path.join(flags.out, 'data');
-      out.write(`${bold('1. dataset')}: ${flags.images} synthetic 256x256 images, targets = cv2.Sobel semantics: ${describeFilter(SOBEL_DX)}, float32\n`);
-      for (let i = 0; i < flags.images; i++) {
-        const input = syntheticImage({ width: 256, height: 256, seed: imageSeed(flags.seed, i) });
-        await writePair(dataDir, `train-${i}`, input, applyFilter(input, SOBEL_DX));
-      }
-      out.write(`   written to ${dataDir}/input and ${dataDir}/target\n`);
-      const pairs = await loadPairs(path.join(dataDir, 'input'), path.join(dataDir, 'target'));
+      // Everything is made in a temporary sibling folder that becomes --out at the end: a failure
+      // or Ctrl-C leaves nothing half-made behind.
+      handleInterrupts(() => `the demo did not finish; nothing was written to ${flags.out}`);
+      await writeFolderAtomic(flags.out, (root) => runDemo(flags, root));
+      notice(`demo finished in ${flags.out}`);
+    });
+}
 
-      const truth = filterKernel(SOBEL_DX);
-      const trueRows = kernelRows(truth.data, truth.kh, truth.kw);
-      const runs: Array<{ name: string; result: TrainResult }> = [];
-      for (const solver of ['exact', 'adam'] as const) {
-        const progress = createProgress(`   ${solver}`);
-        const result = trainFilter(pairs, {
+/** The demo, writing into `root` (a temporary folder) and naming the files as they will be in --out. */
+async function runDemo(flags: DemoFlags, root: string): Promise<void> {
+    const out = process.stdout;
+    const dataDir = path.join(flags.out, 'data');
+    out.write(`${bold('1. dataset')}: ${flags.images} synthetic 256x256 images, targets = cv2.Sobel semantics: ${describeFilter(SOBEL_DX)}, float32\n`);
+    for (let i = 0; i < flags.images; i++) {
+      const input = syntheticImage({ width: 256, height: 256, seed: imageSeed(flags.seed, i) });
+      await writePair(path.join(root, 'data'), `train-${i}`, input, applyFilter(input, SOBEL_DX));
+    }
+    out.write(`   written to ${dataDir}/input and ${dataDir}/target\n`);
+    const pairs = await loadPairs(path.join(root, 'data', 'input'), path.join(root, 'data', 'target'));
+
+    const truth = filterKernel(SOBEL_DX);
+    const trueRows = kernelRows(truth.data, truth.kh, truth.kw);
+    const runs: Array<{ name: string; result: TrainResult }> = [];
+    for (const solver of ['exact', 'adam'] as const) {
+      const progress = createProgress(`   ${solver}`);
+      // In a worker thread, so Ctrl-C stops the demo at once (see train-worker.ts).
+      const result = await trainInterruptibly(
+        pairs,
+        {
           arch: 'linear',
           ksize: 3,
           solver,
           border: 'auto',
           seed: flags.seed,
           onProgress: (e) => progress.update(e.step / e.maxSteps, `step ${e.step}`),
-        });
-        progress.done();
-        runs.push({ name: solver, result });
-        await writeFileAtomic(path.join(flags.out, `sobel-${solver}.json`), serializeModel(result.model));
-      }
-
-      out.write(`${bold('2. learned kernels')} (true kernel first):\n`);
-      out.write(`   true Sobel dx:\n${formatGrid(trueRows, '     ')}\n`);
-      for (const { name, result } of runs) {
-        const rows = firstKernel(result.model);
-        const err = maxAbsDiff(rows, trueRows);
-        const v = result.model.metrics.validation;
-        out.write(
-          `   ${name}: ${result.trainMs.toFixed(0)} ms, ${result.steps} steps (${result.stopReason}); ` +
-            `max abs error ${err.toExponential(2)}; border ${result.model.border}; held-out PSNR ${formatPsnr(v.psnr)}\n`,
-        );
-        out.write(formatGrid(rows, '     ') + '\n');
-      }
-
-      // A held-out image of another size than the training images: the learned filter runs on any size.
-      const heldOut = syntheticImage({ width: 331, height: 217, seed: imageSeed(flags.seed + 1, 9999) });
-      const target = applyFilter(heldOut, SOBEL_DX);
-      const exact = runs[0].result.model;
-      const prediction = applyModel(exact, heldOut);
-      const error = createImage(target.width, target.height, 1, 'f32');
-      for (let i = 0; i < error.data.length; i++) error.data[i] = prediction.data[i] - target.data[i];
-      const views = path.join(flags.out, 'held-out');
-      await fs.mkdir(views, { recursive: true });
-      await writeImage(path.join(views, 'input.png'), heldOut);
-      await writeImage(path.join(views, 'target.npy'), target);
-      await writeImage(path.join(views, 'prediction.npy'), prediction);
-      await writeImage(path.join(views, 'error.npy'), error);
-      const scale = maxAbs(target.data);
-      await writeImage(path.join(views, 'target.png'), signedView(target, scale));
-      await writeImage(path.join(views, 'prediction.png'), signedView(prediction, scale));
-      const errScale = Math.max(maxAbs(error.data), 1e-30);
-      await writeImage(path.join(views, 'error.png'), signedView(error, errScale));
-      out.write(
-        `${bold('3. held-out 331x217 image')} (trained on 256x256): max abs error of the exact model ${maxAbs(error.data).toExponential(2)} ` +
-          `(targets span +-${scale.toFixed(0)})\n   ${views}/{input,target,prediction,error}.png (grey 128 = 0; error.png stretched to its own max) and .npy\n`,
+        },
+        `the demo did not finish; nothing was written to ${flags.out}`,
       );
+      progress.done();
+      runs.push({ name: solver, result });
+      await writeFileAtomic(path.join(root, `sobel-${solver}.json`), serializeModel(result.model));
+    }
 
-      const adam = runs[1].result;
-      const csv = ['step,train_loss,validation_loss', ...adam.history.map((h) => `${h.step},${h.trainLoss},${h.valLoss ?? ''}`)].join('\n') + '\n';
-      await writeFileAtomic(path.join(flags.out, 'loss-adam.csv'), csv);
+    out.write(`${bold('2. learned kernels')} (true kernel first):\n`);
+    out.write(`   true Sobel dx:\n${formatGrid(trueRows, '     ')}\n`);
+    for (const { name, result } of runs) {
+      const rows = firstKernel(result.model);
+      const err = maxAbsDiff(rows, trueRows);
+      const v = result.model.metrics.validation;
       out.write(
-        `${bold('4. loss curve')} of Adam: ${path.join(flags.out, 'loss-adam.csv')} (${adam.history.length} points; the exact optimum's loss is ${adam.exactLoss?.toExponential(3) ?? 'n/a'})\n`,
+        `   ${name}: ${result.trainMs.toFixed(0)} ms, ${result.steps} steps (${result.stopReason}); ` +
+          `max abs error ${err.toExponential(2)}; border ${result.model.border}; held-out PSNR ${formatPsnr(v.psnr)}\n`,
       );
-      out.write(`models: ${path.join(flags.out, 'sobel-exact.json')}, ${path.join(flags.out, 'sobel-adam.json')}  (try: npx kernel-learn inspect ${path.join(flags.out, 'sobel-exact.json')})\n`);
-      notice(`demo finished in ${flags.out}`);
-    });
+      out.write(formatGrid(rows, '     ') + '\n');
+    }
+
+    // A held-out image of another size than the training images: the learned filter runs on any size.
+    const heldOut = syntheticImage({ width: 331, height: 217, seed: imageSeed(flags.seed + 1, 9999) });
+    const target = applyFilter(heldOut, SOBEL_DX);
+    const exact = runs[0].result.model;
+    const prediction = applyModel(exact, heldOut);
+    const error = createImage(target.width, target.height, 1, 'f32');
+    for (let i = 0; i < error.data.length; i++) error.data[i] = prediction.data[i] - target.data[i];
+    const views = path.join(flags.out, 'held-out');
+    const viewsAt = path.join(root, 'held-out');
+    await makeFolder(viewsAt);
+    await writeImage(path.join(viewsAt, 'input.png'), heldOut);
+    await writeImage(path.join(viewsAt, 'target.npy'), target);
+    await writeImage(path.join(viewsAt, 'prediction.npy'), prediction);
+    await writeImage(path.join(viewsAt, 'error.npy'), error);
+    const scale = maxAbs(target.data);
+    await writeImage(path.join(viewsAt, 'target.png'), signedView(target, scale));
+    await writeImage(path.join(viewsAt, 'prediction.png'), signedView(prediction, scale));
+    const errScale = Math.max(maxAbs(error.data), 1e-30);
+    await writeImage(path.join(viewsAt, 'error.png'), signedView(error, errScale));
+    out.write(
+      `${bold('3. held-out 331x217 image')} (trained on 256x256): max abs error of the exact model ${maxAbs(error.data).toExponential(2)} ` +
+        `(targets span +-${scale.toFixed(0)})\n   ${views}/{input,target,prediction,error}.png (grey 128 = 0; error.png stretched to its own max) and .npy\n`,
+    );
+
+    const adam = runs[1].result;
+    const csv = ['step,train_loss,validation_loss', ...adam.history.map((h) => `${h.step},${h.trainLoss},${h.valLoss ?? ''}`)].join('\n') + '\n';
+    await writeFileAtomic(path.join(root, 'loss-adam.csv'), csv);
+    out.write(
+      `${bold('4. loss curve')} of Adam: ${path.join(flags.out, 'loss-adam.csv')} (${adam.history.length} points; the exact optimum's loss is ${adam.exactLoss?.toExponential(3) ?? 'n/a'})\n`,
+    );
+    out.write(`models: ${path.join(flags.out, 'sobel-exact.json')}, ${path.join(flags.out, 'sobel-adam.json')}  (try: npx kernel-learn inspect ${path.join(flags.out, 'sobel-exact.json')})\n`);
 }
 
 function kernelRows(data: ArrayLike<number>, kh: number, kw: number): number[][] {

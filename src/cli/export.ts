@@ -55,6 +55,8 @@ Examples:
       try {
         await writeFileAtomic(out, bytes);
       } catch (e) {
+        // writeFileAtomic already says which folder is missing (or what else) and what to do.
+        if (e instanceof KernelLearnError) throw new KernelLearnError(`${out}: cannot write the ${format} file: ${e.message.replace(`cannot write ${out}: `, '')}`);
         throw new KernelLearnError(`${out}: cannot write the ${format} file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check that the folder exists and is writable`);
       }
       if (format === 'onnx') {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { applyFilter, describeFilter } from '../filters/ops.js';
 import { readImage, writeImage } from '../io/index.js';
-import { addFilterOptions, filterSpecFromFlags, type FilterFlags } from './options.js';
+import { addFilterOptions, addMaxPixelsOption, filterSpecFromFlags, type FilterFlags } from './options.js';
 import { notice } from './print.js';
 
 export function register(program: Command): void {
@@ -15,7 +15,7 @@ export function register(program: Command): void {
     )
     .argument('<in>', 'input image (.png .jpg .webp .tif .npy)')
     .argument('<out>', 'output image; the format follows the extension');
-  addFilterOptions(cmd)
+  addMaxPixelsOption(addFilterOptions(cmd))
     .addHelpText(
       'after',
       `
@@ -26,9 +26,9 @@ Examples:
   $ kernel-learn filter photo.png blur.tiff --op gaussian --ksize 5 --sigma 1.2
   $ kernel-learn filter photo.png sharp.npy --op kernel --kernel '[[0,-1,0],[-1,5,-1],[0,-1,0]]'`,
     )
-    .action(async (input: string, output: string, flags: FilterFlags) => {
+    .action(async (input: string, output: string, flags: FilterFlags & { maxPixels?: number }) => {
       const spec = filterSpecFromFlags(flags);
-      const image = await readImage(input, { onNotice: notice });
+      const image = await readImage(input, { maxPixels: flags.maxPixels, onNotice: notice });
       const result = applyFilter(image, spec);
       await writeImage(output, result);
       notice(`${output}: ${describeFilter(spec)}, ${result.width}x${result.height}x${result.channels} ${result.depth}`);

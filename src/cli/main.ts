@@ -13,9 +13,11 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('kernel-learn')
     .description('Learn image filters (Sobel, any kernel) from example image pairs.')
     .option('--debug', 'show stack traces on errors')
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  program.configureOutput({ outputError: (str, write) => write(str) });
+  // Usage errors in the same one-line form as every other error: `kernel-learn: error: ...`.
+  program.configureOutput({
+    outputError: (str, write) => write(`kernel-learn: ${str.trimEnd().replace(/\n+/g, ' ')} (run with --help for usage)\n`),
+  });
   for (const register of COMMANDS) register(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -32,7 +34,8 @@ function reportError(err: unknown, debug: boolean): number {
     return 2;
   }
   if (err instanceof KernelLearnError) {
-    process.stderr.write(`kernel-learn: error: ${err.message}\n`);
+    // One line, always: a message may quote a file's contents or a library's multi-line text.
+    process.stderr.write(`kernel-learn: error: ${err.message.replace(/\s*[\r\n]+\s*/g, ' ').trim()}\n`);
     if (debug && err.stack) process.stderr.write(err.stack + '\n');
     return err.exitCode;
   }

@@ -8,11 +8,32 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { BORDER_MODES, isBorderMode, type BorderMode } from '../filters/border.js';
 import { FILTER_OPS, type FilterOp, type FilterSpec } from '../filters/spec.js';
 import { DEPTHS, isDepth, type Depth } from '../image.js';
+import { DEFAULT_MAX_PIXELS } from '../io/image-file.js';
 import { parseNpy } from '../io/npy.js';
 
 export function parseInteger(value: string): number {
   if (!/^[+-]?\d+$/.test(value.trim())) throw new InvalidArgumentError(`"${value}" is not an integer.`);
   return Number.parseInt(value, 10);
+}
+
+/** A whole number >= 1 (counts, limits). */
+export function parsePositiveInteger(value: string): number {
+  const n = parseInteger(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`"${value}" is not a whole number >= 1.`);
+  return n;
+}
+
+/**
+ * --max-pixels, for every command that reads image files: a file whose header claims more
+ * pixels (width x height) is refused before it is decoded, so a decompression bomb (a small PNG
+ * claiming 100000x100000) cannot exhaust memory.
+ */
+export function addMaxPixelsOption(cmd: Command): Command {
+  return cmd.option(
+    '--max-pixels <n>',
+    `refuse images with more pixels (width x height) than this, before decoding them (default ${DEFAULT_MAX_PIXELS}, guards against decompression bombs)`,
+    parsePositiveInteger,
+  );
 }
 
 export function parseNumber(value: string): number {

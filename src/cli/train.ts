@@ -4,16 +4,17 @@ import { loadPairs } from '../data/dataset.js';
 import { BORDER_MODES, isBorderMode, type BorderMode } from '../filters/border.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { serializeModel } from '../nn/model.js';
-import { trainFilter, type TrainOptions } from '../train/index.js';
+import type { TrainOptions } from '../train/index.js';
 import { matchKnownFilters } from '../train/match.js';
-import { parseInteger } from './options.js';
+import { parseInteger, parsePositiveInteger } from './options.js';
+import { trainInterruptibly } from './train-worker.js';
 import { createProgress, describeMatches, formatKernels, notice } from './print.js';
 
 interface TrainFlags {
   input: string;
   target: string;
   out: string;
-  arch: 'auto' | 'linear';
+  arch: 'auto' | 'linear' | 'separable' | 'deep';
   ksize: number | 'auto';
   solver: TrainOptions['solver'];
   border: BorderMode | 'auto';
@@ -22,6 +23,11 @@ interface TrainFlags {
   patience?: number;
   maxPixels?: number;
   json?: boolean;
+  snap?: boolean;
+  channels: 'full' | 'shared' | 'auto';
+  clamp: 'auto' | 'off';
+  abs?: boolean;
+  magnitude?: boolean;
 }
 
 function parseKsize(value: string): number | 'auto' {
@@ -51,15 +57,32 @@ export function register(program: Command): void {
     .requiredOption('--input <dir>', 'folder of input images')
     .requiredOption('--target <dir>', 'folder of target images (same stems as the inputs)')
     .requiredOption('--out <model.json>', 'where to write the model')
-    .addOption(new Option('--arch <arch>', 'network: linear = one convolution').choices(['auto', 'linear']).default('auto'))
+    .addOption(
+      new Option('--arch <arch>', 'network: linear = one convolution; separable = the same fit as rank-r (kh x 1 then 1 x kw) convolutions; auto = linear, or linear with the output stage (clamp, abs, magnitude) the data needs; deep = conv-relu-conv (Adam) for nonlinear filters')
+        .choices(['auto', 'linear', 'separable', 'deep'])
+        .default('auto'),
+    )
     .option('--ksize <n|auto>', 'kernel size (odd, 1..15) or auto to find the support', parseKsize, 3)
     .addOption(new Option('--solver <s>', 'exact least squares, or gradient descent').choices(['auto', 'exact', 'adam', 'sgd']).default('auto'))
     .option('--border <mode|auto>', 'border mode of the model, or auto to detect it from the targets', parseBorderOrAuto, 'auto')
     .option('--seed <n>', 'random seed (crops, init, splits): same seed, same model bytes', parseInteger, 0)
     .option('--max-steps <n>', 'cap on gradient steps (adam, sgd)', parseInteger)
     .option('--patience <n>', 'validation evaluations without improvement before stopping (adam, sgd)', parseInteger)
-    .option('--max-pixels <n>', 'refuse larger images (guards against decompression bombs)', parseInteger)
+    .option('--max-pixels <n>', 'refuse images with more pixels (width x height) than this, before decoding them (guards against decompression bombs)', parsePositiveInteger)
     .option('--json', 'print one JSON object with the results on stdout')
+    .addOption(
+      new Option('--channels <mode>', 'colour: full = a kernel per (out, in) channel pair; shared = one kernel for each channel alone (as OpenCV); auto = shared when it fits as well')
+        .choices(['full', 'shared', 'auto'])
+        .default('full'),
+    )
+    .addOption(
+      new Option('--clamp <mode>', 'saturated integer targets (e.g. cv2.Sobel to CV_8U): auto = detect them and fit conv + clamp with a censored loss')
+        .choices(['auto', 'off'])
+        .default('off'),
+    )
+    .option('--abs', 'fit |conv| (then clamped for integer targets): targets of cv2.convertScaleAbs; the kernel is found up to its sign')
+    .option('--magnitude', 'fit sqrt(conv_a^2 + conv_b^2) (then clamped for integer targets): gradient-magnitude targets; the pair is found up to a rotation, reported canonically')
+    .option('--snap', 'store the kernel as scale x small integers when that is exact within noise (e.g. Sobel as [-1 0 1; -2 0 2; -1 0 1])')
     .addHelpText(
       'after',
       `
@@ -72,8 +95,14 @@ Examples:
     .action(async (flags: TrainFlags) => {
       const pairs = await loadPairs(flags.input, flags.target, { maxPixels: flags.maxPixels, onNotice: notice });
       const progress = createProgress('train');
-      const result = trainFilter(pairs, {
-        arch: 'linear',
+      // In a worker thread, so Ctrl-C stops training at once (see train-worker.ts).
+      const result = await trainInterruptibly(pairs, {
+        arch: flags.arch,
+        snap: flags.snap,
+        channels: flags.channels,
+        clamp: flags.clamp,
+        abs: flags.abs,
+        magnitude: flags.magnitude,
         ksize: flags.ksize,
         solver: flags.solver,
         border: flags.border,
@@ -90,7 +119,7 @@ Examples:
       const summary = {
         model: flags.out,
         arch: model.arch,
-        kernelSize: conv && conv.type === 'conv2d' ? conv.kernelSize : null,
+        kernelSize: conv && conv.type === 'conv2d' ? result.kernelSize : null,
         solver: model.training.solver,
         steps: result.steps,
         trainMs: Math.round(result.trainMs * 10) / 10,
@@ -99,6 +128,14 @@ Examples:
         validation: model.metrics.validation,
         matches: matches.slice(0, 3),
         warnings: result.warnings,
+        conditionNumber: model.training.conditionNumber ?? null,
+        identifiable: result.identifiable,
+        kernelSizeChoice: model.training.kernelSizeChoice ?? null,
+        zeroTaps: { count: result.zeroTaps.count, of: result.zeroTaps.of, taps: result.zeroTaps.taps },
+        diagnostics: result.diagnostics,
+        forms: result.forms,
+        channelChoice: result.channelChoice ?? null,
+        archChoice: result.archChoice ?? null,
       };
       if (flags.json) {
         process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
@@ -110,6 +147,16 @@ Examples:
       out.write(describeMatches(model, matches) + '\n');
       const v = model.metrics.validation;
       out.write(`border: ${model.border}   validation: PSNR ${formatPsnr(v.psnr)}  MSE ${v.mse.toExponential(2)}  R2 ${v.r2.toFixed(9)}\n`);
+      const cond = model.training.conditionNumber;
+      if (cond !== undefined) out.write(`condition number: ${Number.isFinite(cond) ? cond.toPrecision(3) : 'infinite'}   zero taps: ${result.zeroTaps.count} of ${result.zeroTaps.of}\n`);
+      if (result.archChoice) out.write(`arch auto: ${result.archChoice.chosen} (${result.archChoice.reason})\n`);
+      out.write(
+        'model forms: ' +
+          result.forms
+            .map((f) => `${f.form}${f.ranks ? ` (rank ${f.ranks.join(',')})` : ''}${f.scales ? ` (x ${f.scales.join(',')})` : ''} ${f.params} params ${f.bytes} B, max err ${f.maxAbsError.toExponential(1)}`)
+            .join('; ') +
+          '\n',
+      );
       for (const w of result.warnings) notice(`warning: ${w}`);
       out.write(`model written to ${path.resolve(flags.out)}\n`);
     });

@@ -6,7 +6,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { KernelLearnError } from '../errors.js';
 import type { Image } from '../image.js';
-import { isImageFile, readImage, writeImage } from '../io/index.js';
+import { makeFolder } from '../io/atomic.js';
+import { assertFinite, isImageFile, readImage, writeImage } from '../io/index.js';
 import type { ImagePair } from './pairs.js';
 
 /**
@@ -20,7 +21,7 @@ export async function listImageFiles(dir: string): Promise<string[]> {
   } catch {
     throw new KernelLearnError(`${dir}: no such folder; check the path`);
   }
-  if (!stat.isDirectory()) throw new KernelLearnError(`${dir}: is a file, not a folder of images`);
+  if (!stat.isDirectory()) throw new KernelLearnError(`${dir}: is a file, not a folder of images; give the folder that holds them`);
   const found: string[] = [];
   async function walk(d: string): Promise<void> {
     const entries = await fs.readdir(d, { withFileTypes: true });
@@ -44,7 +45,7 @@ export function stemOf(file: string, root: string): string {
 /** Maps stem -> file, refusing two files with one stem (a.png and a.npy): which one would be meant? */
 async function filesByStem(dir: string): Promise<Map<string, string>> {
   const files = await listImageFiles(dir);
-  if (files.length === 0) throw new KernelLearnError(`${dir}: no image files found (looked for .png .jpg .jpeg .webp .tif .tiff .npy)`);
+  if (files.length === 0) throw new KernelLearnError(`${dir}: no image files found (looked for .png .jpg .jpeg .webp .tif .tiff .npy); check the path or add images`);
   const byStem = new Map<string, string>();
   for (const file of files) {
     const stem = stemOf(file, dir);
@@ -92,6 +93,21 @@ export async function loadPairs(inputDir: string, targetDir: string, options: Lo
           'a filter keeps the size, so pair each input with its own filtered output',
       );
     }
+    assertFinite(input, inputFile);
+    assertFinite(target, targetFile);
+    const first = pairs[0];
+    if (first && input.channels !== first.input.channels) {
+      throw new KernelLearnError(
+        `${inputFile}: has ${input.channels} channel${input.channels === 1 ? '' : 's'} but ${first.inputFile} has ${first.input.channels}; ` +
+          'one model takes one kind of input: make all inputs grey or all colour (kernel-learn dataset --grey converts)',
+      );
+    }
+    if (first && target.channels !== first.target.channels) {
+      throw new KernelLearnError(
+        `${targetFile}: has ${target.channels} channel${target.channels === 1 ? '' : 's'} but ${first.targetFile} has ${first.target.channels}; ` +
+          'all targets need the same number of channels',
+      );
+    }
     pairs.push({ stem, input, target, inputFile, targetFile });
   }
   return pairs;
@@ -121,8 +137,8 @@ export function datasetFileName(dir: string, stem: string, image: Image): string
 export async function writePair(outDir: string, stem: string, input: Image, target: Image): Promise<{ inputFile: string; targetFile: string }> {
   const inputFile = datasetFileName(path.join(outDir, 'input'), stem, input);
   const targetFile = datasetFileName(path.join(outDir, 'target'), stem, target);
-  await fs.mkdir(path.dirname(inputFile), { recursive: true });
-  await fs.mkdir(path.dirname(targetFile), { recursive: true });
+  await makeFolder(path.dirname(inputFile));
+  await makeFolder(path.dirname(targetFile));
   await writeImage(inputFile, input);
   await writeImage(targetFile, target);
   return { inputFile, targetFile };

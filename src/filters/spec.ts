@@ -65,6 +65,12 @@ export interface ResolvedFilterSpec {
 }
 
 const APERTURES = [1, 3, 5, 7];
+/**
+ * The largest Gaussian or box aperture we accept. OpenCV has no limit, but a size in the millions
+ * (a typo, or a huge sigma) would run for hours or exhaust memory; 1023 taps is far beyond any
+ * real blur of an image that fits in memory.
+ */
+export const MAX_KSIZE = 1023;
 
 function bad(message: string): never {
   throw new KernelLearnError(message);
@@ -146,11 +152,17 @@ export function resolveFilterSpec(spec: FilterSpec): ResolvedFilterSpec {
         bad(`gaussian ksize=${r.ksize} is not allowed: use an odd size >= 1, or 0 with sigma > 0 to derive it from sigma`);
       }
       if (r.ksize === 0 && !(r.sigma > 0)) bad('gaussian ksize=0 needs sigma > 0 (the size is derived from sigma)');
+      if (r.ksize > MAX_KSIZE) bad(`gaussian ksize=${r.ksize} is too large: use at most ${MAX_KSIZE}`);
+      // OpenCV's size from sigma (gaussianKsizeFromSigma): about 6 or 8 sigma.
+      if (r.ksize === 0 && r.sigma * (r.depth === 'u8' ? 3 : 4) * 2 + 1 > MAX_KSIZE) {
+        bad(`gaussian sigma=${r.sigma} is too large: it would need a kernel over ${MAX_KSIZE} taps; use a smaller sigma`);
+      }
       break;
     }
     case 'box':
       r.ksize = spec.ksize ?? 3;
       if (!Number.isInteger(r.ksize) || r.ksize < 1) bad(`box ksize=${r.ksize} is not allowed: use a whole number >= 1`);
+      if (r.ksize > MAX_KSIZE) bad(`box ksize=${r.ksize} is too large: use at most ${MAX_KSIZE}`);
       break;
     case 'kernel': {
       if (spec.ksize !== undefined) bad('kernel takes no ksize (the kernel rows give its size)');

@@ -25,7 +25,7 @@ import path from 'node:path';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import { KernelLearnError } from '../errors.js';
 import type { Depth, Image } from '../image.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeError, writeFileAtomic } from './atomic.js';
 import { encodeNpy, parseNpy, parseNpyHeader, NPY_MAX_HEADER_BYTES, type NpyData, type NpyDtype } from './npy.js';
 
 export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.npy'];
@@ -86,13 +86,20 @@ function formatOf(file: string): Format {
 // Reading
 
 export async function readImage(file: string, opts: ReadImageOptions = {}): Promise<Image> {
-  const format = formatOf(file);
+  let format: Format;
+  try {
+    format = formatOf(file);
+  } catch (err) {
+    // A folder has no image extension either: say what it is.
+    if ((await fs.stat(file).catch(() => undefined))?.isDirectory()) throw new KernelLearnError(`${file} is a folder, not an image file; give the path of an image`);
+    throw err;
+  }
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   const notice = opts.onNotice ?? (() => {});
   let size: number;
   try {
     const stat = await fs.stat(file);
-    if (stat.isDirectory()) throw new KernelLearnError(`${file} is a folder, not an image file`);
+    if (stat.isDirectory()) throw new KernelLearnError(`${file} is a folder, not an image file; give the path of an image`);
     size = stat.size;
   } catch (err) {
     throw fileError(err, file, 'read');
@@ -127,14 +134,14 @@ async function readNpyImage(file: string, size: number, maxPixels: number): Prom
   const { shape } = header;
   const shapeText = `(${shape.join(', ')})`;
   if (shape.length !== 2 && shape.length !== 3) {
-    throw new KernelLearnError(`${file}: .npy array has shape ${shapeText}; an image is (H, W) or (H, W, C) with C from 1 to 4`);
+    throw new KernelLearnError(`${file}: .npy array has shape ${shapeText}; an image is (H, W) or (H, W, C) with C from 1 to 4, so reshape it and save it again`);
   }
   const [height, width] = shape;
   const channels = shape.length === 3 ? shape[2] : 1;
   if (channels < 1 || channels > 4) {
     throw new KernelLearnError(`${file}: .npy array has shape ${shapeText}: ${channels} channels; an image has 1 to 4 (files hold H, W, C)`);
   }
-  if (width === 0 || height === 0) throw new KernelLearnError(`${file}: .npy array has shape ${shapeText}, no pixels`);
+  if (width === 0 || height === 0) throw new KernelLearnError(`${file}: .npy array has shape ${shapeText}, no pixels; remove the file or save a non-empty array`);
   if (width * height > maxPixels) throw tooManyPixels(file, width, height, maxPixels);
 
   let bytes: Buffer;
@@ -377,16 +384,11 @@ function fileError(err: unknown, file: string, verb: 'read' | 'write'): Error {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (verb === 'read') {
     if (code === 'ENOENT') return new KernelLearnError(`${file} does not exist; check the path`);
-    if (code === 'EACCES' || code === 'EPERM') return new KernelLearnError(`${file} cannot be read: permission denied`);
-    if (code === 'EISDIR') return new KernelLearnError(`${file} is a folder, not an image file`);
+    if (code === 'EACCES' || code === 'EPERM') return new KernelLearnError(`${file} cannot be read: permission denied; check its permissions`);
+    if (code === 'EISDIR') return new KernelLearnError(`${file} is a folder, not an image file; give the path of an image`);
     return new KernelLearnError(`${file} cannot be read: ${(err as Error)?.message ?? String(err)}`);
   }
-  const dir = path.dirname(file);
-  if (code === 'ENOENT' || code === 'ENOTDIR') return new KernelLearnError(`cannot write ${file}: folder ${dir} does not exist; create it first`);
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new KernelLearnError(`cannot write ${file}: permission denied`);
-  if (code === 'EISDIR') return new KernelLearnError(`cannot write ${file}: it is a folder`);
-  if (code === 'ENOSPC') return new KernelLearnError(`cannot write ${file}: the disk is full`);
-  return new KernelLearnError(`cannot write ${file}: ${(err as Error)?.message ?? String(err)}`);
+  return writeError(err, file);
 }
 
 /** The format named by a file's first bytes, to tell a damaged image from a file that is not one. */
@@ -424,5 +426,5 @@ function sharpReadError(err: unknown, file: string, format: Format, sniffed?: Fo
   if ((sniffed ?? format) === 'tiff' && /samples out of range/i.test(message)) {
     return new KernelLearnError(`${file}: this TIFF cannot be read (${message}); 64-bit float TIFFs are not supported, save float32 TIFF or .npy`);
   }
-  return new KernelLearnError(`${file}: cannot decode the ${name} image, it is truncated or corrupt (${message})`);
+  return new KernelLearnError(`${file}: cannot decode the ${name} image, it is truncated or corrupt (${message}); export or copy the file again`);
 }

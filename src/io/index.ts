@@ -5,3 +5,4 @@
 export { DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, isImageFile, readImage, writeImage, type ReadImageOptions } from './image-file.js';
 export { encodeNpy, parseNpy, parseNpyHeader, type NpyArray, type NpyData, type NpyDtype, type NpyHeader } from './npy.js';
 export { writeFileAtomic } from './atomic.js';
+export { assertFinite } from './finite.js';

@@ -47,8 +47,16 @@ const DTYPE_NAME: Record<NpyDtype, string> = { u1: 'uint8', i2: 'int16', u2: 'ui
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const SUPPORTED_HINT = 'use uint8, int16, uint16, float32 or float64 (for example np.save(path, a.astype(np.float32)))';
 
-function fail(file: string, what: string): never {
-  throw new KernelLearnError(`${file}: ${what}`);
+/** Latin-1: each byte is the code point of the same value (TextDecoder's 'latin1' is windows-1252). */
+function latin1(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  return s;
+}
+
+function fail(file: string, what: string, fix = 'write it again with numpy.save'): never {
+  // Every refusal says what to do; most faults (truncation, bad headers) mean a damaged file.
+  throw new KernelLearnError(`${file}: ${what}${fix ? `; ${fix}` : ''}`);
 }
 
 /**
@@ -57,7 +65,7 @@ function fail(file: string, what: string): never {
  * reading (and allocating) all of it.
  */
 export function parseNpyHeader(bytes: Uint8Array, file = '<buffer>', fileSize = bytes.length): NpyHeader {
-  if (bytes.length < MAGIC.length || !MAGIC.every((b, i) => bytes[i] === b)) fail(file, 'not a .npy file (bad magic: it should start with "\\x93NUMPY"); save arrays with numpy.save');
+  if (bytes.length < MAGIC.length || !MAGIC.every((b, i) => bytes[i] === b)) fail(file, 'not a .npy file (bad magic: it should start with "\\x93NUMPY")', 'save arrays with numpy.save');
   if (fileSize < 8 || bytes.length < 8) fail(file, '.npy file is truncated inside its header');
   const major = bytes[6];
   const minor = bytes[7];
@@ -71,7 +79,9 @@ export function parseNpyHeader(bytes: Uint8Array, file = '<buffer>', fileSize = 
   const dataOffset = start + headerLength;
   if (dataOffset > fileSize || dataOffset > bytes.length) fail(file, `.npy file is truncated inside its header (header needs ${dataOffset} bytes, file has ${fileSize})`);
   // Versions 1 and 2 store the header as latin1, version 3 as utf8.
-  const headerText = Buffer.from(bytes.buffer, bytes.byteOffset + start, headerLength).toString(major === 3 ? 'utf8' : 'latin1');
+  // TextDecoder and a byte-to-code-point loop (not Buffer) so this module also runs in the browser app.
+  const headerBytes = bytes.subarray(start, start + headerLength);
+  const headerText = major === 3 ? new TextDecoder('utf-8', { ignoreBOM: true }).decode(headerBytes) : latin1(headerBytes);
 
   let dict: PyValue;
   try {
@@ -84,7 +94,7 @@ export function parseNpyHeader(bytes: Uint8Array, file = '<buffer>', fileSize = 
   if (keys !== 'descr,fortran_order,shape') fail(file, `.npy header has keys {${[...dict.keys()].join(', ')}}; expected descr, fortran_order and shape`);
 
   const descr = dict.get('descr');
-  if (typeof descr !== 'string') fail(file, '.npy dtype is a structured (record) dtype, which is not supported; ' + SUPPORTED_HINT);
+  if (typeof descr !== 'string') fail(file, '.npy dtype is a structured (record) dtype, which is not supported', SUPPORTED_HINT);
   const { dtype, littleEndian } = parseDescr(descr, file);
 
   const fortranOrder = dict.get('fortran_order');
@@ -177,6 +187,36 @@ export function encodeNpy(dtype: NpyDtype, shape: number[], data: NpyData): Uint
   return out;
 }
 
+/**
+ * Just the header (magic, version, length, padded dict) that encodeNpy writes before the data of
+ * an array of this dtype and shape: for writers that stream the data after it (io/bands.ts).
+ */
+export function encodeNpyHeader(dtype: NpyDtype, shape: number[]): Uint8Array {
+  const Ctor = CTOR[dtype];
+  if (!Ctor) throw new Error(`encodeNpyHeader: unknown dtype ${String(dtype)}`);
+  // The same steps as encodeNpy (test/stream.test.ts holds the two equal).
+  let header = `{'descr': '${dtype === 'u1' ? '|' : '<'}${dtype}', 'fortran_order': False, 'shape': ${pyTuple(shape)}, }`;
+  if (shape.length > 0) header += ' '.repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - String(shape[0]).length));
+  let major = 1;
+  let prefixLength = 10;
+  let padded = paddedHeaderLength(header.length, prefixLength);
+  if (padded > 0xffff) {
+    major = 2;
+    prefixLength = 12;
+    padded = paddedHeaderLength(header.length, prefixLength);
+  }
+  const out = new Uint8Array(prefixLength + padded);
+  out.set(MAGIC, 0);
+  out[6] = major;
+  const view = new DataView(out.buffer);
+  if (major === 1) view.setUint16(8, padded, true);
+  else view.setUint32(8, padded, true);
+  for (let i = 0; i < header.length; i++) out[prefixLength + i] = header.charCodeAt(i);
+  out.fill(0x20, prefixLength + header.length, prefixLength + padded - 1);
+  out[prefixLength + padded - 1] = 0x0a;
+  return out;
+}
+
 /** Header text plus trailing newline, padded so that prefix + header ends on a 64-byte boundary (numpy's _wrap_header). */
 function paddedHeaderLength(textLength: number, prefixLength: number): number {
   const hlen = textLength + 1;
@@ -245,7 +285,7 @@ function parseDescr(descr: string, file: string): { dtype: NpyDtype; littleEndia
     c: 'complex', U: 'unicode string', S: 'byte string', a: 'byte string', V: 'void/raw bytes', M: 'datetime', m: 'timedelta',
   };
   const name = names[kind] ? `${names[kind]}${size && kind !== 'O' ? `, ${Number(size) * (kind === 'U' ? 4 : 1)} bytes per item` : ''}` : 'unknown';
-  fail(file, `.npy dtype '${descr}' (${name}) is not supported; ${SUPPORTED_HINT}`);
+  fail(file, `.npy dtype '${descr}' (${name}) is not supported`, SUPPORTED_HINT);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -67,8 +67,29 @@ export function conv2dForward(
   x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding,
 ): Tensor {
   const { oh, ow } = checkForward(x, weights, bias, cout, kh, kw, padding);
-  const { c: cin, h, w } = x;
   const out = tensor(x.n, cout, oh, ow);
+  conv2dForwardRows(x, weights, bias, cout, kh, kw, padding, out, 0, oh);
+  return out;
+}
+
+/** The output shape of conv2dForward (and the argument checks it makes). */
+export function conv2dOutputShape(x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding): { oh: number; ow: number } {
+  return checkForward(x, weights, bias, cout, kh, kw, padding);
+}
+
+/**
+ * Output rows [y0, y1) of conv2dForward, for every sample and output channel, written into `out`
+ * (of conv2dForward's output shape; other rows are left alone). The values are bit-identical to
+ * conv2dForward's: each row is computed the same way whichever band it falls in. This is what
+ * the worker threads of threads.ts run, one band of rows each.
+ */
+export function conv2dForwardRows(
+  x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding,
+  out: Tensor, y0: number, y1: number,
+): void {
+  const { oh, ow } = checkForward(x, weights, bias, cout, kh, kw, padding);
+  if (out.n !== x.n || out.c !== cout || out.h !== oh || out.w !== ow) throw new KernelLearnError(`conv2d: output tensor has the wrong shape`);
+  const { c: cin, h, w } = x;
   const acc = new Float64Array(ow);
   // For output row y, input row ky of channel ci is rowBuf[ci*kh+ky] starting at rowOff[ci*kh+ky],
   // and is (ow + kw - 1) samples long.
@@ -96,15 +117,15 @@ export function conv2dForward(
 
   for (let n = 0; n < x.n; n++) {
     const inBase = n * cin * h * w;
-    for (let y = 0; y < oh; y++) {
+    for (let y = y0; y < y1; y++) {
       for (let ci = 0; ci < cin; ci++) {
         const plane = inBase + ci * h * w;
         for (let ky = 0; ky < kh; ky++) {
           const k = ci * kh + ky;
           if (padded) {
             const slot = ci * kh + ((y + ky) % kh);
-            // Rows y..y+kh-1 are needed; all are new at y = 0, afterwards only row y+kh-1.
-            if (y === 0 || ky === kh - 1) padRow(ring[slot], x.data, plane, y + ky);
+            // Rows y..y+kh-1 are needed; all are new at the band's first row, afterwards only row y+kh-1.
+            if (y === y0 || ky === kh - 1) padRow(ring[slot], x.data, plane, y + ky);
             rowBuf[k] = ring[slot];
             rowOff[k] = 0;
           } else {
@@ -114,6 +135,11 @@ export function conv2dForward(
         }
       }
       for (let co = 0; co < cout; co++) {
+        if (cin === 1 && kh === 3 && kw === 3) {
+          // One input channel, 3x3 (Sobel, Scharr, most learned filters): straight into the output row.
+          direct3x3(out.data, ((n * cout + co) * oh + y) * ow, rowBuf[0], rowOff[0], rowBuf[1], rowOff[1], rowBuf[2], rowOff[2], weights, co * 9, bias ? bias[co] : 0, ow);
+          continue;
+        }
         acc.fill(bias ? bias[co] : 0);
         for (let ci = 0; ci < cin; ci++) {
           const k = ci * kh;
@@ -130,7 +156,27 @@ export function conv2dForward(
       }
     }
   }
-  return out;
+}
+
+/**
+ * dst[od+x] = the float32 rounding of b0 + the 3x3 window at x of rows a, b, c, taps added in
+ * (ky, kx) order in float64: the same sum, in the same order, as acc.fill(b0) + accumulate3x3 +
+ * out.set(acc), without the float64 row. The window slides: each step loads only its new
+ * column (a2, b2, c2) and shifts the other six along in locals.
+ */
+function direct3x3(
+  dst: Float32Array, od: number, a: Float32Array, oa: number, b: Float32Array, ob: number, c: Float32Array, oc: number,
+  weights: Float32Array, wb: number, b0: number, ow: number,
+): void {
+  const w0 = weights[wb], w1 = weights[wb + 1], w2 = weights[wb + 2];
+  const w3 = weights[wb + 3], w4 = weights[wb + 4], w5 = weights[wb + 5];
+  const w6 = weights[wb + 6], w7 = weights[wb + 7], w8 = weights[wb + 8];
+  let a0 = a[oa], a1 = a[oa + 1], bb0 = b[ob], bb1 = b[ob + 1], c0 = c[oc], c1 = c[oc + 1];
+  for (let x = 0; x < ow; x++) {
+    const a2 = a[oa + x + 2], bb2 = b[ob + x + 2], c2 = c[oc + x + 2];
+    dst[od + x] = b0 + w0 * a0 + w1 * a1 + w2 * a2 + w3 * bb0 + w4 * bb1 + w5 * bb2 + w6 * c0 + w7 * c1 + w8 * c2;
+    a0 = a1; a1 = a2; bb0 = bb1; bb1 = bb2; c0 = c1; c1 = c2;
+  }
 }
 
 /** acc[x] += the 3x3 window at x of rows a, b, c, adding taps in (ky, kx) order like accumulateRow. */
@@ -402,4 +448,103 @@ export function conv2dBackwardInputReference(gradOut: Tensor, weights: Float32Ar
     }
   }
   return dx;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Separable (rank-1) fast path
+
+/**
+ * If the kh x kw kernel is (to float32 resolution) an outer product col * row, returns the two
+ * factors in float64; otherwise null. Sobel, Scharr, box and Gaussian kernels are rank 1.
+ * The test is relative: every tap must match col[i]*row[j] within 2^-22 of the largest |tap|,
+ * which is the rounding of float32 weights made as products (a Gaussian's taps, say) plus a
+ * little; so the separable result differs from the direct one by a few float32 roundings at most
+ * (test/perf-kernels.test.ts bounds it by 2^-20 of sum |w| * |x|).
+ */
+export function separableFactors(weights: Float32Array, wb: number, kh: number, kw: number): { col: Float64Array; row: Float64Array } | null {
+  let p = 0, q = 0, big = 0;
+  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+    const a = Math.abs(weights[wb + i * kw + j]);
+    if (a > big) { big = a; p = i; q = j; }
+  }
+  if (big === 0 || !Number.isFinite(big)) return null;
+  const row = new Float64Array(kw);
+  const col = new Float64Array(kh);
+  for (let j = 0; j < kw; j++) row[j] = weights[wb + p * kw + j];
+  for (let i = 0; i < kh; i++) col[i] = weights[wb + i * kw + q] / weights[wb + p * kw + q];
+  const tol = big * 2 ** -22;
+  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+    if (Math.abs(col[i] * row[j] - weights[wb + i * kw + j]) > tol) return null;
+  }
+  return { col, row };
+}
+
+/**
+ * conv2dForward for a 1-channel input and output whose kernel is rank 1 (separableFactors): a
+ * vertical pass (kh taps) into a float64 row, then a horizontal pass (kw taps): kh + kw
+ * multiply-adds per pixel instead of kh * kw. Sums in float64 like conv2dForward, but in another
+ * order, and the kernel may be rank 1 only to float32 rounding, so results agree with
+ * conv2dForwardReference to within 2^-20 of sum |w| * max |x| (not bit for bit);
+ * test/perf-kernels.test.ts holds them within that. Used only where chosen (conv2dForwardAuto,
+ * or `separable` in threads.ts); applyModel keeps the bit-exact path. Returns null when the kernel is not rank 1
+ * or the shapes are not 1 -> 1 channel.
+ */
+export function conv2dForwardSeparable(
+  x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding,
+  out?: Tensor, y0 = 0, y1?: number,
+): Tensor | null {
+  const { oh, ow } = checkForward(x, weights, bias, cout, kh, kw, padding);
+  if (x.c !== 1 || cout !== 1) return null;
+  const f = separableFactors(weights, 0, kh, kw);
+  if (!f) return null;
+  const o = out ?? tensor(x.n, 1, oh, ow);
+  const end = y1 ?? oh;
+  const { h, w } = x;
+  const padded = padding !== 'valid';
+  const ax = padded ? kw >> 1 : 0;
+  const ay = padded ? kh >> 1 : 0;
+  const pw = ow + kw - 1;
+  const rowTable = padded ? borderIndexTable(h, ay, kh - 1 - ay, padding) : null;
+  const colTable = padded ? borderIndexTable(w, ax, kw - 1 - ax, padding) : null;
+  const col = f.col, row = f.row;
+  const b0 = bias ? bias[0] : 0;
+  const v = new Float64Array(pw); // vertical pass over the padded width
+  const acc = new Float64Array(ow);
+  const src = x.data;
+  for (let n = 0; n < x.n; n++) {
+    const base = n * h * w;
+    for (let y = y0; y < end; y++) {
+      // Vertical pass over the interior columns, straight from the image rows.
+      v.fill(0);
+      for (let ky = 0; ky < kh; ky++) {
+        const r = padded ? rowTable![y + ky] : y + ky;
+        if (r < 0) continue;
+        const c = col[ky];
+        const rs = base + r * w;
+        for (let xx = 0; xx < w; xx++) v[ax + xx] += c * src[rs + xx];
+      }
+      // Border columns read through the column table (a copy of an interior column, or 0).
+      if (padded) {
+        for (let j = 0; j < pw; j++) {
+          if (j >= ax && j < ax + w) continue;
+          const cIdx = colTable![j];
+          if (cIdx < 0) { v[j] = 0; continue; }
+          v[j] = v[ax + cIdx];
+        }
+      }
+      // Horizontal pass.
+      acc.fill(b0);
+      if (kw === 3) {
+        const r0 = row[0], r1 = row[1], r2 = row[2];
+        for (let xx = 0; xx < ow; xx++) acc[xx] += r0 * v[xx] + r1 * v[xx + 1] + r2 * v[xx + 2];
+      } else {
+        for (let kx = 0; kx < kw; kx++) {
+          const r = row[kx];
+          for (let xx = 0; xx < ow; xx++) acc[xx] += r * v[xx + kx];
+        }
+      }
+      o.data.set(acc, (n * oh + y) * ow);
+    }
+  }
+  return o;
 }

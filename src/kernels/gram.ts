@@ -257,3 +257,46 @@ export function subGram(st: GramStats, kh2: number, kw2: number): GramStats {
   sub.n = st.n;
   return sub;
 }
+
+/**
+ * Gram statistics over a subset of the valid pixels: `masks[i]` (one byte per pixel of pair i,
+ * indexed at the target pixel, i.e. the window's anchor) selects the rows of X. One outer
+ * product per selected pixel (O(n p^2): meant for small kernels, e.g. the censored fit of
+ * saturated targets, which re-selects pixels every iteration). One output channel's mask serves
+ * every output channel.
+ */
+export function gramStatsMasked(pairs: GramPair[], kh: number, kw: number, bias: boolean, masks: Uint8Array[]): GramStats {
+  const { cin, cout } = shapeOf(pairs);
+  const st = emptyStats(cin, cout, kh, kw, bias);
+  const { p, xtx, xty, yty } = st;
+  const feat = new Float64Array(p);
+  pairs.forEach(({ input, target }, pi) => {
+    const { width: W, height: H } = input;
+    const plane = W * H;
+    const mask = masks[pi];
+    const src = input.data;
+    for (let y = 0; y + kh <= H; y++) {
+      for (let x = 0; x + kw <= W; x++) {
+        const at = (y + (kh >> 1)) * W + x + (kw >> 1);
+        if (!mask[at]) continue;
+        let f = 0;
+        for (let c = 0; c < cin; c++) {
+          for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) feat[f++] = src[c * plane + (y + i) * W + x + j];
+        }
+        if (bias) feat[f] = 1;
+        for (let a = 0; a < p; a++) {
+          const fa = feat[a];
+          for (let b = a; b < p; b++) xtx[a * p + b] += fa * feat[b];
+        }
+        for (let o = 0; o < cout; o++) {
+          const t = target.data[o * plane + at];
+          for (let a = 0; a < p; a++) xty[o * p + a] += feat[a] * t;
+          yty[o] += t * t;
+        }
+        st.n++;
+      }
+    }
+  });
+  for (let a = 0; a < p; a++) for (let b = 0; b < a; b++) xtx[a * p + b] = xtx[b * p + a];
+  return st;
+}

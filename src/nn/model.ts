@@ -208,7 +208,7 @@ class Reader {
   constructor(private readonly file: string) {}
 
   fail(what: string): never {
-    throw new KernelLearnError(`${this.file}: invalid model file: ${what}`);
+    throw new KernelLearnError(`${this.file}: invalid model file: ${what}; ${MODEL_FIX}`);
   }
 
   obj(v: unknown, where: string): Obj {
@@ -227,6 +227,13 @@ class Reader {
     return v;
   }
 
+  /** A weight: a finite number that stays finite as float32 (1e39 would become Infinity). */
+  f32(v: unknown, where: string): number {
+    const f = Math.fround(this.num(v, where)) + 0;
+    if (!Number.isFinite(f)) this.fail(`${where} is ${String(v)}, outside the float32 range`);
+    return f;
+  }
+
   int(v: unknown, where: string, min = 0): number {
     const n = this.num(v, where);
     if (!Number.isInteger(n) || n < min) this.fail(`${where} must be an integer >= ${min}`);
@@ -243,23 +250,27 @@ class Reader {
   }
 }
 
+/** The fix every refused model file shares. */
+const MODEL_FIX = 'give a model file written by kernel-learn train';
+
 export function parseModel(json: string, file: string): Model {
   let raw: unknown;
   try {
     raw = JSON.parse(json);
   } catch (e) {
-    throw new KernelLearnError(`${file}: not a model file: invalid JSON (${(e as Error).message})`);
+    const why = String((e as Error).message).split('\n')[0].slice(0, 120);
+    throw new KernelLearnError(`${file}: not a model file: invalid JSON (${why}); ${MODEL_FIX}`);
   }
   const r = new Reader(file);
   const doc = r.obj(raw, 'the document');
   if (doc.format !== MODEL_FORMAT) {
-    throw new KernelLearnError(`${file}: not a kernel-learn model (format is ${JSON.stringify(doc.format)}, expected "${MODEL_FORMAT}")`);
+    throw new KernelLearnError(`${file}: not a kernel-learn model (format is ${String(JSON.stringify(doc.format)).slice(0, 60)}, expected "${MODEL_FORMAT}"); ${MODEL_FIX}`);
   }
   if (doc.version !== MODEL_VERSION) {
     const newer = typeof doc.version === 'number' && doc.version > MODEL_VERSION;
     throw new KernelLearnError(
-      `${file}: model format version ${JSON.stringify(doc.version)} is not supported (this kernel-learn reads version ${MODEL_VERSION})` +
-        (newer ? '; upgrade kernel-learn' : ''),
+      `${file}: model format version ${String(JSON.stringify(doc.version)).slice(0, 60)} is not supported (this kernel-learn reads version ${MODEL_VERSION})` +
+        (newer ? '; upgrade kernel-learn' : '; train the model again with this version'),
     );
   }
   const arch = r.str(doc.arch, 'arch');
@@ -285,11 +296,11 @@ export function parseModel(json: string, file: string): Model {
         const weights = r.arr(l.weights, `${where}.weights`, cout).map((o, oi) =>
           r.arr(o, `${where}.weights[${oi}]`, cin).map((i, ii) =>
             r.arr(i, `${where}.weights[${oi}][${ii}]`, kh).map((row, y) =>
-              r.arr(row, `${where}.weights[${oi}][${ii}][${y}]`, kw).map((v, x) => Math.fround(r.num(v, `${where}.weights[${oi}][${ii}][${y}][${x}]`)) + 0),
+              r.arr(row, `${where}.weights[${oi}][${ii}][${y}]`, kw).map((v, x) => r.f32(v, `${where}.weights[${oi}][${ii}][${y}][${x}]`)),
             ),
           ),
         );
-        const bias = l.bias === null ? null : r.arr(l.bias, `${where}.bias`, cout).map((v, o) => Math.fround(r.num(v, `${where}.bias[${o}]`)) + 0);
+        const bias = l.bias === null ? null : r.arr(l.bias, `${where}.bias`, cout).map((v, o) => r.f32(v, `${where}.bias[${o}]`));
         channels = cout;
         return { type, inChannels: cin, outChannels: cout, kernelSize: [kh, kw], weights, bias };
       }

@@ -20,10 +20,12 @@ export interface BorderChoice {
  * The fit never saw these pixels (it uses the valid region only), so this is a fair test.
  * Modes within 1e-6 relative of the best (plus a rounding floor) tie, and a tie goes to
  * reflect101, OpenCV's default; the modes can tie exactly, e.g. for a 1-pixel-wide kernel row.
- * `weights` is [cout][cin][kh][kw] flat (float32 values), `bias` [cout] or null.
+ * `weights` is [cout][cin][kh][kw] flat (float32 values), `bias` [cout] or null; `post` the
+ * model's output stages after the conv (abs, clamp), applied to each prediction.
  */
 export function chooseBorder(
   regions: Region[], weights: ArrayLike<number>, bias: ArrayLike<number> | null, cin: number, cout: number, kh: number, kw: number,
+  post?: (v: number) => number,
 ): BorderChoice {
   const sse = new Float64Array(BORDER_MODES.length);
   let count = 0, power = 0;
@@ -59,7 +61,7 @@ export function chooseBorder(
                 }
               }
             }
-            const d = s - tv;
+            const d = (post ? post(s) : s) - tv;
             sse[m] += d * d;
           }
         }

@@ -129,8 +129,12 @@ function standardise(st: GramStats): Standardised {
   return { q, mean, scale, r };
 }
 
-/** Least-squares kernel from the statistics. */
-export function solveExact(st: GramStats): ExactSolution {
+/**
+ * Least-squares kernel from the statistics. `condition: false` skips the condition number (two
+ * power iterations, the solve's main cost for large kernels; reported as NaN), for the candidate
+ * fits of --ksize auto.
+ */
+export function solveExact(st: GramStats, opts: { condition?: boolean } = {}): ExactSolution {
   const { p, n, cout, cin, kh, kw, bias } = st;
   if (n === 0) throw new Error('solveExact: no valid pixels');
   const { q, mean, scale, r } = standardise(st);
@@ -170,6 +174,9 @@ export function solveExact(st: GramStats): ExactSolution {
     let zr = 0, zrz = 0;
     for (let f = 0; f < q; f++) { zr += z[f] * rhs[f]; zrz += z[f] * rz[f]; }
     lossSum += Math.max(0, varY - 2 * zr + zrz);
+  }
+  if (opts.condition === false) {
+    return { weights: nestWeights(coef, cout, cin, kh, kw), bias: bias ? coef.map((c) => c[q]) : null, coef, loss: lossSum / cout, conditionNumber: NaN, ridge };
   }
   const lambdaMax = powerIteration(q, (v) => matVec(r, q, v));
   const muMax = powerIteration(q, (v) => choleskySolve(l!, q, v)); // 1 / (lambda_min + ridge)
@@ -248,4 +255,41 @@ export function targetVariance(st: GramStats): number {
     sum += Math.max(0, st.yty[o] / n - ybar * ybar);
   }
   return sum / st.cout;
+}
+
+/**
+ * Standard errors of the least-squares coefficients (taps, then the bias when fitted), per output
+ * channel: se_f = sqrt(sigma^2 / n * (R^-1)_ff) / scale_f, with sigma^2 = the training residual
+ * variance (loss * n / (n - p)) and R the feature correlation matrix (the solver's coordinates,
+ * same ridge). The bias' error is that of the mean target plus the taps' (ignored: the bias is
+ * reported but never judged zero by this). A residual of pure rounding gives ~0: callers add a
+ * relative floor.
+ */
+export function coefStdErrors(st: GramStats, sol: ExactSolution): Float64Array[] {
+  const { p, n, cout } = st;
+  const { q, scale, r } = standardise(st);
+  const rr = Float64Array.from(r);
+  for (let f = 0; f < q; f++) rr[f * q + f] += sol.ridge;
+  const l = cholesky(rr, q);
+  const invDiag = new Float64Array(q);
+  if (l) {
+    const e = new Float64Array(q);
+    for (let f = 0; f < q; f++) {
+      e.fill(0);
+      e[f] = 1;
+      invDiag[f] = choleskySolve(l, q, e)[f];
+    }
+  } else {
+    invDiag.fill(Infinity);
+  }
+  const dof = Math.max(1, n - p);
+  const out: Float64Array[] = [];
+  for (let o = 0; o < cout; o++) {
+    // Per-channel residual variance from the stored coefficients (the solve's loss is an average).
+    const sigma2 = (lossFromStats({ ...st, cout: 1, xty: st.xty.subarray(o * p, (o + 1) * p), yty: st.yty.subarray(o, o + 1) }, [sol.coef[o]]) * n) / dof;
+    const se = new Float64Array(p);
+    for (let f = 0; f < q; f++) se[f] = Math.sqrt((sigma2 / n) * invDiag[f]) / scale[f];
+    out.push(se);
+  }
+  return out;
 }

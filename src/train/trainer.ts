@@ -238,7 +238,7 @@ export function trainGd(net: Sequential, train: Region[], val: Region[], opt: Gd
   let ch = 0, cw = 0;
   for (const r of train) {
     const h = Math.min(64 + kh - 1, regionHeight(r)), w = Math.min(64 + kw - 1, regionWidth(r));
-    if (h >= kh && w >= kw && (h - kh + 1) * (w - kw + 1) > (ch - kh + 1) * (cw - kw + 1)) { ch = h; cw = w; }
+    if (h >= kh && w >= kw && (ch === 0 || (h - kh + 1) * (w - kw + 1) > (ch - kh + 1) * (cw - kw + 1))) { ch = h; cw = w; }
   }
   if (ch === 0) throw new Error('trainGd: no training region holds the kernel');
   const usable = train.filter((r) => regionHeight(r) >= ch && regionWidth(r) >= cw);

@@ -1,0 +1,133 @@
+#!/usr/bin/python3
+"""Python side of `npm run bench`: OpenCV and PyTorch timings, printed as one JSON line.
+
+Run by bench/bench.ts with Debian's /usr/bin/python3 (python3-opencv, python3-torch); each
+subcommand imports only what it needs, so a missing package fails only its own measurement.
+
+  caps                                   which of cv2 / torch import
+  filter2d   IN.npy KERNEL_JSON RUNS      cv2.filter2D in process, BORDER_REFLECT_101, median ms
+  apply      IN.npy OUT.npy KERNEL_JSON   the whole-process baseline: np.load + cv2.filter2D + np.save
+  torch_conv IN.npy KERNEL_JSON RUNS THREADS   F.pad(reflect) + F.conv2d in process, median ms
+  torch_adam BATCH SIZE RUNS THREADS      one Adam step (3x3 conv, MSE) on a BATCHx1xSIZExSIZE batch, median ms
+  torch_train INPUT_DIR TARGET_DIR THREADS CAP_S   Adam on whole images until the 3x3 kernel is
+                                          within 1e-4 of Sobel dx (or CAP_S seconds): seconds, steps
+"""
+import json
+import sys
+import time
+
+
+def median(xs):
+    s = sorted(xs)
+    n = len(s)
+    return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == 'caps':
+        out = {}
+        try:
+            import cv2
+            out['cv2'] = cv2.__version__
+        except Exception:
+            out['cv2'] = None
+        try:
+            import torch
+            out['torch'] = torch.__version__
+        except Exception:
+            out['torch'] = None
+        print(json.dumps(out))
+        return
+    import numpy as np
+    if cmd == 'filter2d':
+        import cv2
+        src = np.load(sys.argv[2])
+        k = np.array(json.loads(sys.argv[3]), dtype=np.float32)
+        runs = int(sys.argv[4])
+        times = []
+        dst = None
+        for _ in range(runs):
+            t = time.perf_counter()
+            dst = cv2.filter2D(src, -1, k, borderType=cv2.BORDER_REFLECT_101)
+            times.append((time.perf_counter() - t) * 1000)
+        print(json.dumps({'ms': median(times), 'times': times, 'threads': cv2.getNumThreads(), 'sum': float(dst.astype(np.float64).sum())}))
+    elif cmd == 'apply':
+        import cv2
+        src = np.load(sys.argv[2])
+        k = np.array(json.loads(sys.argv[4]), dtype=np.float32)
+        np.save(sys.argv[3], cv2.filter2D(src, -1, k, borderType=cv2.BORDER_REFLECT_101))
+    elif cmd == 'torch_conv':
+        import torch
+        import torch.nn.functional as F
+        torch.set_num_threads(int(sys.argv[5]))
+        src = torch.from_numpy(np.load(sys.argv[2]))[None, None]
+        k = torch.tensor(json.loads(sys.argv[3]), dtype=torch.float32)[None, None]
+        runs = int(sys.argv[4])
+        times = []
+        with torch.no_grad():
+            for _ in range(runs):
+                t = time.perf_counter()
+                F.conv2d(F.pad(src, (1, 1, 1, 1), mode='reflect'), k)
+                times.append((time.perf_counter() - t) * 1000)
+        print(json.dumps({'ms': median(times), 'times': times}))
+    elif cmd == 'torch_adam':
+        import torch
+        import torch.nn.functional as F
+        batch, size, runs, threads = (int(a) for a in sys.argv[2:6])
+        torch.set_num_threads(threads)
+        g = torch.Generator().manual_seed(0)
+        x = torch.rand(batch, 1, size, size, generator=g) * 255
+        y = torch.rand(batch, 1, size - 2, size - 2, generator=g) * 255
+        w = torch.zeros(1, 1, 3, 3, requires_grad=True)
+        b = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.Adam([w, b], lr=1e-3)
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            opt.zero_grad()
+            loss = F.mse_loss(F.conv2d(x, w, b), y)
+            loss.backward()
+            opt.step()
+            times.append((time.perf_counter() - t) * 1000)
+        print(json.dumps({'ms': median(times[1:] if len(times) > 2 else times), 'times': times}))
+    elif cmd == 'torch_train':
+        import os
+        import cv2
+        import torch
+        import torch.nn.functional as F
+        t0 = time.perf_counter()
+        torch.set_num_threads(int(sys.argv[4]))
+        cap = float(sys.argv[5])
+        xs, ys = [], []
+        for name in sorted(os.listdir(sys.argv[2])):
+            stem = os.path.splitext(name)[0]
+            xs.append(torch.from_numpy(cv2.imread(os.path.join(sys.argv[2], name), cv2.IMREAD_UNCHANGED).astype(np.float32))[None, None])
+            ys.append(torch.from_numpy(np.load(os.path.join(sys.argv[3], stem + '.npy')).astype(np.float32))[None, None])
+        x = torch.cat(xs)
+        y = torch.cat(ys)[:, :, 1:-1, 1:-1]  # 'valid' region: no border pixels
+        truth = torch.tensor([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=torch.float32)
+        w = torch.zeros(1, 1, 3, 3, requires_grad=True)
+        b = torch.zeros(1, requires_grad=True)
+        lr = 0.05
+        opt = torch.optim.Adam([w, b], lr=lr)
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=10, min_lr=1e-7)
+        steps = 0
+        err = float('inf')
+        while True:
+            opt.zero_grad()
+            loss = F.mse_loss(F.conv2d(x, w, b), y)
+            loss.backward()
+            opt.step()
+            sched.step(loss.item())
+            steps += 1
+            err = float((w.detach()[0, 0] - truth).abs().max())
+            if err < 1e-4 or time.perf_counter() - t0 > cap:
+                break
+        print(json.dumps({'s': time.perf_counter() - t0, 'steps': steps, 'maxErr': err, 'converged': err < 1e-4}))
+    else:
+        raise SystemExit('unknown command ' + cmd)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,191 @@
+/**
+ * Is the filter a linear shift-invariant (LSI) kernel at all? After the fit, the residual
+ * r = target - model(input) over the interior pixels of every pair (whose whole window lies inside
+ * the image, so border modes play no part) is compared with the noise a perfect fit leaves (the
+ * rounding of the targets), and then asked what explains it:
+ *
+ *   floor   = step^2 / 12 + 1e-11 * mean(y^2)   (step 1 for integer targets, 0 for float: the
+ *             float32 rounding of targets and weights stays far below the relative term)
+ *   excess  = mean(r^2) / floor; the residual is significant when excess > 10.
+ *
+ * When it is, three small least-squares fits of r say what kind of filter it is (each a share of
+ * the residual's sum of squares, 0..1; a share above 0.5 names the cause):
+ *   - perImage:  r ~ a_i * yhat + b_i per image (a gain and offset that change between images:
+ *                per-image normalisation, auto exposure);
+ *   - spatial:   r ~ (1, u, v, u^2, v^2, uv) x (1, yhat), u, v the pixel's position in [-1, 1]
+ *                (a gain or offset that varies smoothly across the image: vignetting, shading;
+ *                the filter is not shift-invariant);
+ *   - pointwise: r ~ 1, t, t^2, t^3 with t = standardised yhat (the output is a curve of a
+ *                linear filter: gamma, clipping, abs).
+ * When none does, the residual is a nonlinear neighbourhood operation (median, bilateral,
+ * morphology) or noise in the targets, and the warning says so.
+ */
+
+import { applyModel } from '../nn/apply.js';
+import type { Model } from '../nn/model.js';
+import type { Region } from './regions.js';
+
+export interface ResidualDiagnostics {
+  /** RMS of the residual over the interior pixels of every pair. */
+  residualRms: number;
+  /** RMS the targets' rounding alone would leave (sqrt(floor)). */
+  floorRms: number;
+  /** mean(r^2) / floor. */
+  excess: number;
+  significant: boolean;
+  /** Shares of the residual's sum of squares explained by each structure (see above); 0 when not significant. */
+  perImage: number;
+  spatial: number;
+  pointwise: number;
+}
+
+/** Solves the small SPD system a x = b (Gaussian elimination with partial pivoting; singular pivots give 0). */
+function solveSmall(a: Float64Array, b: Float64Array, n: number): Float64Array {
+  const m = Float64Array.from(a);
+  const x = Float64Array.from(b);
+  for (let c = 0; c < n; c++) {
+    let piv = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r * n + c]) > Math.abs(m[piv * n + c])) piv = r;
+    if (piv !== c) {
+      for (let k = 0; k < n; k++) [m[c * n + k], m[piv * n + k]] = [m[piv * n + k], m[c * n + k]];
+      [x[c], x[piv]] = [x[piv], x[c]];
+    }
+    const d = m[c * n + c];
+    if (Math.abs(d) < 1e-300) continue;
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = m[r * n + c] / d;
+      if (f === 0) continue;
+      for (let k = c; k < n; k++) m[r * n + k] -= f * m[c * n + k];
+      x[r] -= f * x[c];
+    }
+  }
+  for (let c = 0; c < n; c++) x[c] = Math.abs(m[c * n + c]) < 1e-300 ? 0 : x[c] / m[c * n + c];
+  return x;
+}
+
+/** Accumulates normal equations of features against r; `explained` is the SSE reduction. */
+class Ls {
+  readonly ata: Float64Array;
+  readonly atr: Float64Array;
+  constructor(readonly n: number) {
+    this.ata = new Float64Array(n * n);
+    this.atr = new Float64Array(n);
+  }
+  add(f: ArrayLike<number>, r: number): void {
+    const { n, ata, atr } = this;
+    for (let a = 0; a < n; a++) {
+      const fa = f[a];
+      atr[a] += fa * r;
+      for (let b = 0; b < n; b++) ata[a * n + b] += fa * f[b];
+    }
+  }
+  /** sum r^2 - min sum (r - f.x)^2 = x . atr at the optimum (with a tiny relative ridge). */
+  explained(): number {
+    const { n, ata, atr } = this;
+    const reg = Float64Array.from(ata);
+    for (let a = 0; a < n; a++) reg[a * n + a] += 1e-12 * ata[a * n + a] + 1e-300;
+    const x = solveSmall(reg, atr, n);
+    let s = 0;
+    for (let a = 0; a < n; a++) s += x[a] * atr[a];
+    return Math.max(0, s);
+  }
+}
+
+/**
+ * `regions` are whole pairs or bands (every pixel of the region's interior counts); `kh`, `kw`
+ * the model's receptive field; `targetStep` the targets' quantisation step (0 for float).
+ */
+export function diagnoseResidual(model: Model, regions: Region[], kh: number, kw: number, targetStep: number): ResidualDiagnostics {
+  const cout = model.outputChannels;
+  const ay = kh >> 1, ax = kw >> 1;
+  // Pass 1: predictions, residual power, target power, prediction moments (for t).
+  const preds = regions.map((r) => applyModel(model, r.pair.input));
+  let n = 0, r2 = 0, y2 = 0, p1 = 0, p2 = 0;
+  const each = (fn: (ri: number, y: number, p: number, u: number, v: number) => void): void => {
+    regions.forEach((reg, ri) => {
+      const { target } = reg.pair;
+      const W = target.width, H = target.height;
+      const y0 = Math.max(reg.y0, ay), y1 = Math.min(reg.y1, H - (kh - 1 - ay));
+      const x0 = Math.max(reg.x0, ax), x1 = Math.min(reg.x1, W - (kw - 1 - ax));
+      const pred = preds[ri].data;
+      for (let c = 0; c < cout; c++) {
+        for (let y = y0; y < y1; y++) {
+          const v = H > 1 ? (2 * y) / (H - 1) - 1 : 0;
+          const o = (c * H + y) * W;
+          for (let x = x0; x < x1; x++) {
+            const u = W > 1 ? (2 * x) / (W - 1) - 1 : 0;
+            fn(ri, target.data[o + x], pred[o + x], u, v);
+          }
+        }
+      }
+    });
+  };
+  each((_ri, y, p) => {
+    const d = y - p;
+    n++;
+    r2 += d * d;
+    y2 += y * y;
+    p1 += p;
+    p2 += p * p;
+  });
+  const none: ResidualDiagnostics = { residualRms: 0, floorRms: 0, excess: 0, significant: false, perImage: 0, spatial: 0, pointwise: 0 };
+  if (n === 0) return none;
+  const mse = r2 / n;
+  const floor = (targetStep * targetStep) / 12 + 1e-11 * (y2 / n);
+  const excess = floor > 0 ? mse / floor : mse > 0 ? Infinity : 0;
+  const out: ResidualDiagnostics = { ...none, residualRms: Math.sqrt(mse), floorRms: Math.sqrt(floor), excess, significant: excess > 10 };
+  if (!out.significant) return out;
+
+  // Pass 2: the three explanatory fits.
+  const pm = p1 / n;
+  const ps = Math.sqrt(Math.max(p2 / n - pm * pm, 0)) || 1;
+  const perImage = regions.map(() => new Ls(2));
+  const spatial = new Ls(12);
+  const pointwise = new Ls(4);
+  const fi = new Float64Array(2), fs = new Float64Array(12), fp = new Float64Array(4);
+  each((ri, y, p, u, v) => {
+    const r = y - p;
+    const t = (p - pm) / ps;
+    fi[0] = t;
+    fi[1] = 1;
+    perImage[ri].add(fi, r);
+    const phi = [1, u, v, u * u, v * v, u * v];
+    for (let j = 0; j < 6; j++) {
+      fs[j] = phi[j];
+      fs[6 + j] = phi[j] * t;
+    }
+    spatial.add(fs, r);
+    fp[0] = 1;
+    fp[1] = t;
+    fp[2] = t * t;
+    fp[3] = t * t * t;
+    pointwise.add(fp, r);
+  });
+  // Regions of one pair (a band split) share the image: per-image fits need two images or more.
+  const distinct = new Set(regions.map((r) => r.pair)).size;
+  out.perImage = distinct >= 2 ? perImage.reduce((s, l) => s + l.explained(), 0) / r2 : 0;
+  out.spatial = spatial.explained() / r2;
+  out.pointwise = pointwise.explained() / r2;
+  return out;
+}
+
+const pct = (x: number): string => `${Math.round(100 * Math.min(1, x))}%`;
+
+/** The warnings a significant residual earns (none when it is not significant). */
+export function residualWarnings(d: ResidualDiagnostics, r2: number, k: number): string[] {
+  if (!d.significant) return [];
+  const w: string[] = [];
+  const head = `the targets are not a linear shift-invariant ${k}x${k} kernel of the inputs: the residual RMS ${d.residualRms.toPrecision(3)} is ${Math.sqrt(d.excess).toPrecision(3)}x what the targets' rounding explains (validation R² ${r2.toFixed(6)})`;
+  const causes: string[] = [];
+  if (d.perImage > 0.5) causes.push(`a gain and offset that change from image to image explain ${pct(d.perImage)} of it (per-image normalisation or exposure?)`);
+  if (d.spatial > 0.5) causes.push(`a gain that varies smoothly across the image explains ${pct(d.spatial)} of it: the filter is not shift-invariant (vignetting or shading?)`);
+  if (d.pointwise > 0.5) causes.push(`a curve of the linear output explains ${pct(d.pointwise)} of it (gamma, clipping or abs after the kernel?)`);
+  if (causes.length === 0) {
+    causes.push(
+      `neither a per-image gain (${pct(d.perImage)}), a spatial gain (${pct(d.spatial)}) nor a curve of the output (${pct(d.pointwise)}) explains it: a nonlinear neighbourhood filter (median, bilateral, morphology), a kernel larger than ${k}x${k}, or noisy targets?`,
+    );
+  }
+  for (const c of causes) w.push(`${head}; ${c}`);
+  return w;
+}

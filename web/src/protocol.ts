@@ -1,0 +1,87 @@
+/**
+ * Messages between the page (main.ts) and the training worker (worker.ts).
+ * Images travel as the library's planar Image; their pixel buffers are transferred, not copied.
+ */
+import type { Image } from '../../src/image.js';
+import type { FilterSpec } from '../../src/filters/spec.js';
+
+/** Where the training pairs come from. */
+export type ImageSource =
+  | { kind: 'synthetic'; count: number; width: number; height: number; seed: number }
+  /** Uploaded pairs; a pair without a target gets one from the job's filter. */
+  | { kind: 'upload'; pairs: { stem: string; input: Image; target?: Image }[] };
+
+export interface TrainJob {
+  source: ImageSource;
+  /** The filter that makes missing targets and is shown as the true kernel; null when every target was uploaded. */
+  filter: FilterSpec | null;
+  arch: 'linear';
+  ksize: number | 'auto';
+  solver: 'exact' | 'adam' | 'sgd';
+  seed: number;
+}
+
+export type ToWorker = { type: 'train'; job: TrainJob };
+
+/** A kernel per (output, input) channel pair, row-major. */
+export interface KernelView {
+  out: number;
+  in: number;
+  kh: number;
+  kw: number;
+  data: number[];
+}
+
+export interface ImageView {
+  width: number;
+  height: number;
+  channels: number;
+  data: Float32Array;
+}
+
+export interface DoneMessage {
+  type: 'done';
+  modelJson: string;
+  onnx: Uint8Array | null;
+  onnxError: string | null;
+  stopReason: string;
+  converged: boolean;
+  solver: string;
+  steps: number;
+  trainMs: number;
+  /** Worker time for the whole job: making images and targets, training, predicting. */
+  jobMs: number;
+  exactLoss: number | null;
+  learned: KernelView[];
+  bias: number[] | null;
+  trueKernels: KernelView[] | null;
+  border: string;
+  r2: number;
+  psnr: number | null;
+  warnings: string[];
+  history: { step: number; trainLoss: number; valLoss?: number }[];
+  /** The first pair, for the input / target / prediction / error views. */
+  stem: string;
+  pairs: number;
+  input: ImageView;
+  target: ImageView;
+  prediction: ImageView;
+}
+
+export type FromWorker =
+  | { type: 'phase'; text: string }
+  | { type: 'truth'; trueKernels: KernelView[] | null }
+  /** The first pair, as soon as it exists (the prediction comes with 'done'). */
+  | { type: 'pair'; stem: string; pairs: number; input: ImageView; target: ImageView }
+  | {
+      type: 'progress';
+      solver: string;
+      step: number;
+      maxSteps: number;
+      trainLoss: number;
+      valLoss?: number;
+      /** The current weights [out][in][kh][kw] in data units, when the trainer reports them. */
+      kernel?: KernelView[];
+    }
+  | DoneMessage
+  | { type: 'error'; message: string };

@@ -1,0 +1,147 @@
+/**
+ * The training worker: makes the pairs (synthetic images, targets from the chosen filter),
+ * runs the library's trainFilter, streams its progress and posts the model back.
+ * trainFilter is synchronous, so Stop is the page terminating this worker.
+ */
+import type { ImagePair } from '../../src/data/pairs.js';
+import { syntheticImages } from '../../src/data/synthetic.js';
+import { exportOnnx } from '../../src/export/onnx.js';
+import { filterKernel } from '../../src/filters/kernels.js';
+import { applyFilter } from '../../src/filters/ops.js';
+import type { FilterSpec } from '../../src/filters/spec.js';
+import type { Image } from '../../src/image.js';
+import { applyModel } from '../../src/nn/apply.js';
+import { serializeModel } from '../../src/nn/model.js';
+import { trainFilter, type ProgressEvent } from '../../src/train/index.js';
+import type { DoneMessage, FromWorker, ImageView, KernelView, ToWorker, TrainJob } from './protocol.js';
+
+// A module worker's global scope; typed through the DOM's Worker interface (postMessage, onmessage).
+const ctx = self as unknown as Worker;
+
+function post(msg: FromWorker, transfer: Transferable[] = []): void {
+  ctx.postMessage(msg, transfer);
+}
+
+/** The kernel a filter applies to each channel on its own: diagonal (output c from input c). */
+function trueKernels(spec: FilterSpec, channels: number): KernelView[] {
+  const k = filterKernel(spec);
+  const views: KernelView[] = [];
+  for (let o = 0; o < channels; o++) {
+    for (let i = 0; i < channels; i++) {
+      views.push({ out: o, in: i, kh: k.kh, kw: k.kw, data: o === i ? Array.from(k.data) : new Array<number>(k.kh * k.kw).fill(0) });
+    }
+  }
+  return views;
+}
+
+/** Flat weights [out][in][kh][kw] as one view per (out, in). */
+function kernelViews(flat: ArrayLike<number>, cout: number, cin: number, kh: number, kw: number): KernelView[] {
+  const views: KernelView[] = [];
+  for (let o = 0; o < cout; o++) {
+    for (let i = 0; i < cin; i++) {
+      const start = (o * cin + i) * kh * kw;
+      views.push({ out: o, in: i, kh, kw, data: Array.from({ length: kh * kw }, (_, j) => flat[start + j]) });
+    }
+  }
+  return views;
+}
+
+function view(img: Image): ImageView {
+  return { width: img.width, height: img.height, channels: img.channels, data: Float32Array.from(img.data) };
+}
+
+function makePairs(job: TrainJob): ImagePair[] {
+  const src = job.source;
+  if (src.kind === 'synthetic') {
+    if (!job.filter) throw new Error('the built-in images need a filter to make their targets');
+    post({ type: 'phase', text: `making ${src.count} synthetic ${src.width}x${src.height} images` });
+    const inputs = syntheticImages(src.count, { width: src.width, height: src.height, seed: src.seed });
+    post({ type: 'phase', text: 'filtering them to make the targets' });
+    return inputs.map((input, i) => ({ stem: `synthetic-${i}`, input, target: applyFilter(input, job.filter!) }));
+  }
+  const missing = src.pairs.filter((p) => !p.target);
+  if (missing.length > 0) {
+    if (!job.filter) throw new Error(`no target for ${missing.map((p) => p.stem).join(', ')}: upload targets with the same names, or let the app make them`);
+    post({ type: 'phase', text: `filtering ${missing.length} uploaded input${missing.length === 1 ? '' : 's'} to make the targets` });
+  }
+  return src.pairs.map((p) => ({ stem: p.stem, input: p.input, target: p.target ?? applyFilter(p.input, job.filter!) }));
+}
+
+function run(job: TrainJob): void {
+  const t0 = performance.now();
+  const pairs = makePairs(job);
+  const cin = pairs[0].input.channels;
+  const cout = pairs[0].target.channels;
+  // The true kernel is known when the app made the targets with the job's filter.
+  const madeTargets = job.source.kind === 'synthetic' || job.source.pairs.some((p) => !p.target);
+  const truth = job.filter && madeTargets && cin === cout ? trueKernels(job.filter, cin) : null;
+  post({ type: 'truth', trueKernels: truth });
+  const shown = { input: view(pairs[0].input), target: view(pairs[0].target) };
+  post({ type: 'pair', stem: pairs[0].stem, pairs: pairs.length, ...shown }, [shown.input.data.buffer as ArrayBuffer, shown.target.data.buffer as ArrayBuffer]);
+  post({ type: 'phase', text: job.solver === 'exact' ? 'solving least squares' : `training (${job.solver})` });
+
+  const onProgress = (e: ProgressEvent): void => {
+    // The trainer may report its current weights (flat [out][in][kh][kw], data units); shown live when it does.
+    const w = (e as ProgressEvent & { weights?: ArrayLike<number> }).weights;
+    const k = w ? Math.round(Math.sqrt(w.length / (cout * cin))) : 0; // square kernels (ksize auto included)
+    const kernel = w && k > 0 && w.length === cout * cin * k * k ? kernelViews(w, cout, cin, k, k) : undefined;
+    post({ type: 'progress', solver: e.solver, step: e.step, maxSteps: e.maxSteps, trainLoss: e.trainLoss, valLoss: e.valLoss, kernel });
+  };
+  const result = trainFilter(pairs, { arch: job.arch, ksize: job.ksize, solver: job.solver, border: 'auto', seed: job.seed, onProgress });
+  const { model } = result;
+  const conv = model.layers[0];
+  if (conv.type !== 'conv2d') throw new Error(`unexpected first layer ${conv.type}`);
+  const [kh, kw] = conv.kernelSize;
+  const flat: number[] = [];
+  for (const o of conv.weights) for (const i of o) for (const row of i) flat.push(...row);
+
+  let onnx: Uint8Array | null = null;
+  let onnxError: string | null = null;
+  try {
+    onnx = exportOnnx(model);
+  } catch (err) {
+    onnxError = (err as Error).message;
+  }
+
+  post({ type: 'phase', text: 'predicting the first image' });
+  const first = pairs[0];
+  const prediction = applyModel(model, first.input);
+  const msg: DoneMessage = {
+    type: 'done',
+    modelJson: serializeModel(model),
+    onnx,
+    onnxError,
+    stopReason: result.stopReason,
+    converged: result.stopReason.startsWith('exact') || result.stopReason.startsWith('gap to exact optimum'),
+    solver: model.training.solver,
+    steps: result.steps,
+    trainMs: result.trainMs,
+    jobMs: performance.now() - t0,
+    exactLoss: result.exactLoss ?? null,
+    learned: kernelViews(flat, cout, cin, kh, kw),
+    bias: conv.bias ? Array.from(conv.bias) : null,
+    trueKernels: truth,
+    border: model.border,
+    r2: model.metrics.validation.r2,
+    psnr: model.metrics.validation.psnr,
+    warnings: result.warnings,
+    history: result.history,
+    stem: first.stem,
+    pairs: pairs.length,
+    input: view(first.input),
+    target: view(first.target),
+    prediction: view(prediction),
+  };
+  const transfer: Transferable[] = [msg.input.data.buffer as ArrayBuffer, msg.target.data.buffer as ArrayBuffer, msg.prediction.data.buffer as ArrayBuffer];
+  if (onnx) transfer.push(onnx.buffer as ArrayBuffer);
+  post(msg, transfer);
+}
+
+ctx.onmessage = (ev: MessageEvent<ToWorker>) => {
+  if (ev.data.type !== 'train') return;
+  try {
+    run(ev.data.job);
+  } catch (err) {
+    post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+  }
+};
