@@ -10,9 +10,20 @@ import { KernelLearnError } from '../errors.js';
  */
 
 const inFlight = new Set<string>();
+let stopped = false;
+const never = new Promise<never>(() => {});
+
+/**
+ * After an interrupt, writes that have not started yet never start (their promise never settles),
+ * so nothing new races the cleanup while the process is on its way out.
+ */
+export function stopWrites(): void {
+  stopped = true;
+}
 
 /** Writes `data` to `file` atomically. Failures are KernelLearnErrors naming the file and the fix. */
 export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
+  if (stopped) return never;
   const tmp = temporaryName(file);
   inFlight.add(tmp);
   try {
@@ -42,7 +53,11 @@ export function forgetTemporary(p: string): void {
   inFlight.delete(p);
 }
 
-/** Deletes every temporary in flight, synchronously (safe in a signal handler). Returns how many. */
+/**
+ * Deletes every temporary in flight, synchronously (safe in a signal handler). Returns how many.
+ * They stay remembered: a second sweep catches what a file-system call already in flight (in
+ * libuv's thread pool) re-created after the first.
+ */
 export function removeTemporaries(): number {
   let n = 0;
   for (const p of inFlight) {
@@ -53,7 +68,6 @@ export function removeTemporaries(): number {
       // best effort: the process is going away
     }
   }
-  inFlight.clear();
   return n;
 }
 
@@ -62,6 +76,7 @@ export function removeTemporaries(): number {
  * fine; an existing file in the way is not.
  */
 export async function makeFolder(dir: string): Promise<void> {
+  if (stopped) return never;
   try {
     await fs.mkdir(dir, { recursive: true });
   } catch (err) {
