@@ -33,8 +33,8 @@ export function register(program: Command): void {
     .command('apply')
     .summary('run a learned filter on an image of any size')
     .description(
-      'Run a learned model on one image of any size (1x1 up); the output has the\n' +
-        "same height and width, the border handled with the model's border mode. The output format follows\n" +
+      'Run a learned model on one image of any size (1x1 up); the output has the ' +
+        "same height and width, the border handled with the model's border mode. The output format follows " +
         'the extension of <out>; --depth converts with OpenCV saturate_cast rounding (u8 saturates negatives to 0).\n\n' +
         'Images larger than memory: a .npy or 8/16-bit PNG written to .npy streams in bands of rows (from 16 Mpx, or with --band-rows), with the same result as reading the whole image.',
     )

@@ -29,8 +29,8 @@ export function register(program: Command): void {
     .command('dataset')
     .summary('make input/target pairs from your images or synthetic ones')
     .description(
-      'Make a training set: DIR/input/<stem>.png and DIR/target/<stem>.npy (.png when --depth is u8/u16),\n' +
-        'the targets made by a reference filter. --images takes a folder of photos (any depth of subfolders,\n' +
+      'Make a training set: DIR/input/<stem>.png and DIR/target/<stem>.npy (.png when --depth is u8/u16), ' +
+        'the targets made by a reference filter. --images takes a folder of photos (any depth of subfolders, ' +
         'any sizes and formats); --synthetic makes N deterministic images rich enough to identify any kernel.',
     )
     .option('--images <dir>', 'folder of input images (searched recursively)')

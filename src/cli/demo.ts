@@ -30,8 +30,8 @@ export function register(program: Command): void {
     .command('demo')
     .summary('the whole job on built-in data: make a Sobel dataset, learn it two ways, show the result')
     .description(
-      'Make a synthetic Sobel dx dataset, learn it with the exact solver and with Adam, print the learned\n' +
-        'kernels beside the true one with their errors and times, and write the dataset, both models, a\n' +
+      'Make a synthetic Sobel dx dataset, learn it with the exact solver and with Adam, print the learned ' +
+        'kernels beside the true one with their errors and times, and write the dataset, both models, a ' +
         'held-out image of another size (input, target, prediction, error) and the loss curve into --out.',
     )
     .option('--out <dir>', 'output folder', 'demo-out')

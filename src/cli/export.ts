@@ -31,10 +31,10 @@ export function register(program: Command): void {
     .command('export')
     .summary('export a learned model to ONNX or safetensors (PyTorch)')
     .description(
-      'Export a model for other runtimes (docs/export.md).\n' +
-        'onnx: a graph from "input" float32 [N, C, H, W] (any N, H, W) to "output"\n' +
-        `[N, Cout, H, W], the model's border as padding before each Conv (opset ${ONNX_OPSET}).\n` +
-        'safetensors: the conv weights, "weight" [out, in, kh, kw] and "bias" for a\n' +
+      'Export a model for other runtimes (docs/export.md). ' +
+        'onnx: a graph from "input" float32 [N, C, H, W] (any N, H, W) to "output" ' +
+        `[N, Cout, H, W], the model's border as padding before each Conv (opset ${ONNX_OPSET}). ` +
+        'safetensors: the conv weights, "weight" [out, in, kh, kw] and "bias" for a ' +
         'one-conv model, as torch.nn.Conv2d loads them; the border is in the metadata.',
     )
     .argument('<model>', 'a model written by kernel-learn train')

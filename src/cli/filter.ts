@@ -9,8 +9,8 @@ export function register(program: Command): void {
     .command('filter')
     .summary('apply a reference filter (OpenCV semantics) to one image')
     .description(
-      'Apply a reference filter to one image, exactly as OpenCV would (cv2.Sobel, cv2.Scharr, cv2.Laplacian,\n' +
-        'cv2.GaussianBlur, cv2.blur, cv2.filter2D). Colour images are filtered per channel. The output\n' +
+      'Apply a reference filter to one image, exactly as OpenCV would (cv2.Sobel, cv2.Scharr, cv2.Laplacian, ' +
+        'cv2.GaussianBlur, cv2.blur, cv2.filter2D). Colour images are filtered per channel. The output ' +
         'format follows the extension of <out> (.npy holds every depth; .png u8/u16; .tiff u8/u16/f32).',
     )
     .argument('<in>', 'input image (.png .jpg .webp .tif .npy)')

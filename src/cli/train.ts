@@ -47,11 +47,11 @@ export function register(program: Command): void {
     .command('train')
     .summary('learn a filter from input/target image pairs')
     .description(
-      'Learn the filter that maps each input image to its target (paired by file stem, any formats and sizes,\n' +
-        'grey or colour) as a tiny fully-convolutional network, and write it as a model JSON file.\n' +
-        'The exact solver finds the least-squares optimum in one pass over the data; adam and sgd train by\n' +
-        'gradient descent on random crops and stop when the validation loss plateaus or the gap to the\n' +
-        'exact optimum is below tolerance. Loss is computed on the valid region only, so no border guess\n' +
+      'Learn the filter that maps each input image to its target (paired by file stem, any formats and sizes, ' +
+        'grey or colour) as a tiny fully-convolutional network, and write it as a model JSON file. ' +
+        'The exact solver finds the least-squares optimum in one pass over the data; adam and sgd train by ' +
+        'gradient descent on random crops and stop when the validation loss plateaus or the gap to the ' +
+        'exact optimum is below tolerance. Loss is computed on the valid region only, so no border guess ' +
         'leaks into the kernel; --border auto then picks the border mode that best explains the targets.',
     )
     .requiredOption('--input <dir>', 'folder of input images')

@@ -103,12 +103,14 @@ function ranked(ks: Kernel2D[], extra: number, prefix: string, count: number): F
 }
 
 /**
- * The best few known filters for a model with one conv layer (and nothing else), best first;
- * an empty list for other models. With cin != cout: the best few of each (out, in) kernel.
+ * The best few known filters for a model with one conv layer (optionally followed by output
+ * stages: clamp, abs, magnitude), best first; an empty list for other models. With cin != cout
+ * (e.g. the pair of a magnitude model): the best few of each (out, in) kernel.
  */
 export function matchKnownFilters(model: Model, count = 5): FilterMatch[] {
-  if (model.layers.length !== 1 || model.layers[0].type !== 'conv2d') return [];
-  const conv = model.layers[0];
+  const convs = model.layers.filter((l): l is Conv2dSpec => l.type === 'conv2d');
+  if (convs.length !== 1 || model.layers[0] !== convs[0]) return [];
+  const conv = convs[0];
   const { inChannels: cin, outChannels: cout } = conv;
   if (cin === cout) {
     let cross = 0;

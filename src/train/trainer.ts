@@ -37,6 +37,11 @@ export interface ProgressEvent {
   maxSteps: number;
   trainLoss: number;
   valLoss?: number;
+  /**
+   * Gradient solvers: the first conv's current weights [out][in][kh][kw] in the data's units (for
+   * a one-conv net, the kernel so far), at every report. Absent from the exact solver's report.
+   */
+  weights?: Float64Array;
 }
 
 export interface HistoryEntry {
@@ -313,7 +318,7 @@ export function trainGd(net: Sequential, train: Region[], val: Region[], opt: Gd
     trainAcc = 0;
     trainCount = 0;
     history.push({ step, trainLoss, valLoss: v * loss2 });
-    opt.onProgress?.({ solver: opt.solver, step, maxSteps: opt.maxSteps, trainLoss, valLoss: v * loss2 });
+    if (opt.onProgress) opt.onProgress({ solver: opt.solver, step, maxSteps: opt.maxSteps, trainLoss, valLoss: v * loss2, weights: foldConvs(convs, masters, sc)[0].weights });
     if (!Number.isFinite(v)) {
       stopReason = `diverged at step ${step} (non-finite loss; try a smaller learning rate)`;
       break;

@@ -63,6 +63,8 @@ const ui = {
 const FILTER_SIZES: Record<string, string[]> = {
   'sobel-dx': ['1', '3', '5', '7'],
   'sobel-dy': ['1', '3', '5', '7'],
+  // The magnitude stage fits kernels up to 7x7; 7x7 takes minutes (351 lifted unknowns at 5x5, 1275 at 7x7).
+  'sobel-mag': ['3', '5'],
   gaussian: ['3', '5', '7', '9'],
   random: ['1', '3', '5', '7'],
 };
@@ -104,6 +106,8 @@ function filterSpec(): FilterSpec {
   switch (f) {
     case 'sobel-dx': return { op: 'sobel', dx: 1, dy: 0, ksize: k };
     case 'sobel-dy': return { op: 'sobel', dx: 0, dy: 1, ksize: k };
+    // Its x derivative: the worker makes sqrt(dx^2 + dy^2) targets from it (magnitudeTarget).
+    case 'sobel-mag': return { op: 'sobel', dx: 1, dy: 0, ksize: k };
     case 'scharr-dx': return { op: 'scharr', dx: 1, dy: 0 };
     case 'scharr-dy': return { op: 'scharr', dx: 0, dy: 1 };
     case 'gaussian': return { op: 'gaussian', ksize: k, sigma: Number(ui.sigma.value) || 0 };
@@ -149,6 +153,8 @@ function syncControls(): void {
 
 ui.form.addEventListener('change', (ev) => {
   const id = (ev.target as HTMLElement).id;
+  // The architecture follows the filter: the magnitude stage for Sobel magnitude, else one convolution.
+  if (id === 'filter') ui.arch.value = ui.filter.value === 'sobel-mag' ? 'magnitude' : 'linear';
   if (id === 'filter' || id === 'fsize' || id === 'custom' || (ev.target as HTMLInputElement).name === 'source') syncControls();
 });
 syncControls();
@@ -159,6 +165,7 @@ let points: LossPoint[] = [];
 let exactLoss: number | null = null;
 let maxSteps = 1;
 let truth: KernelView[] | null = null;
+let magnitudeRun = false;
 let worker: Worker | null = null;
 let started = 0;
 const urls: string[] = [];
@@ -219,6 +226,7 @@ function showKernels(learned: KernelView[] | null, bias: number[] | null): void 
     let d = 0;
     learned.forEach((k, i) => k.data.forEach((v, j) => (d = Math.max(d, Math.abs(v - truth![i].data[j])))));
     ui.kernelNote.textContent = `max |learned − true| = ${d.toExponential(2)}`;
+    if (magnitudeRun) ui.kernelNote.textContent += ' · magnitude: the pair (a, b) is found up to a rotation and shown in the canonical form (a along x, b along +y)';
   } else if (learned && truth) {
     ui.kernelNote.textContent = `the learned kernel is ${learned[0].kh}x${learned[0].kw}, the true one ${truth[0].kh}x${truth[0].kw}`;
   }
@@ -373,8 +381,8 @@ async function train(): Promise<void> {
   truth = null;
   redrawLoss();
   showWarnings([]);
-  // Shown until the trainer reports weights (gradient solvers, when it does) or the run ends.
-  const waiting = Object.assign(document.createElement('p'), { className: 'hint', textContent: 'appears when training ends' });
+  // Shown until the trainer reports weights (Adam / SGD, every 25 steps) or the run ends.
+  const waiting = Object.assign(document.createElement('p'), { className: 'hint', textContent: ui.solver.value === 'exact' ? 'appears when the solve ends' : 'appears at the first progress report' });
   ui.learned.replaceChildren(waiting);
   delete ui.learned.dataset.kernel;
   ui.bias.textContent = '';
@@ -399,10 +407,12 @@ async function train(): Promise<void> {
       if (src === 'inputs') filter = filterSpec();
     }
     const ks = ui.ksize.value;
+    magnitudeRun = ui.arch.value === 'magnitude';
     const job: TrainJob = {
       source: imageSource,
       filter,
-      arch: 'linear',
+      magnitudeTarget: filter !== null && ui.filter.value === 'sobel-mag',
+      arch: magnitudeRun ? 'magnitude' : 'linear',
       ksize: ks === 'auto' ? 'auto' : Number(ks),
       solver: ui.solver.value as TrainJob['solver'],
       seed: Number(ui.seed.value) || 0,

@@ -15,7 +15,13 @@ export interface TrainJob {
   source: ImageSource;
   /** The filter that makes missing targets and is shown as the true kernel; null when every target was uploaded. */
   filter: FilterSpec | null;
-  arch: 'linear';
+  /**
+   * Targets from `filter` are the gradient magnitude sqrt(f(x)^2 + g(x)^2), g the filter with dx and
+   * dy swapped (Sobel magnitude: filter is Sobel dx); the true kernels shown are f and g.
+   */
+  magnitudeTarget: boolean;
+  /** 'magnitude': trainFilter's linear arch with the magnitude stage (two convs, sqrt of the sum of squares). */
+  arch: 'linear' | 'magnitude';
   ksize: number | 'auto';
   solver: 'exact' | 'adam' | 'sgd';
   seed: number;

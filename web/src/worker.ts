@@ -46,6 +46,27 @@ function kernelViews(flat: ArrayLike<number>, cout: number, cin: number, kh: num
   return views;
 }
 
+/** The filter's output, or for a magnitude target sqrt(f^2 + g^2) with g = f with dx and dy swapped (float32). */
+function makeTarget(input: Image, job: TrainJob): Image {
+  const spec = job.filter!;
+  if (!job.magnitudeTarget) return applyFilter(input, spec);
+  const gx = applyFilter(input, { ...spec, depth: 'f32' });
+  const gy = applyFilter(input, { ...spec, dx: spec.dy ?? 0, dy: spec.dx ?? 1, depth: 'f32' });
+  const data = new Float32Array(gx.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = Math.sqrt(gx.data[i] * gx.data[i] + gy.data[i] * gy.data[i]);
+  return { ...gx, depth: 'f32', data };
+}
+
+/** The true kernels: the filter's per-channel kernels, or for a magnitude target f and g (two outputs, one input). */
+function truthFor(job: TrainJob, channels: number): KernelView[] {
+  const spec = job.filter!;
+  if (!job.magnitudeTarget) return trueKernels(spec, channels);
+  return [spec, { ...spec, dx: spec.dy ?? 0, dy: spec.dx ?? 1 }].map((s, o) => {
+    const k = filterKernel(s);
+    return { out: o, in: 0, kh: k.kh, kw: k.kw, data: Array.from(k.data) };
+  });
+}
+
 function view(img: Image): ImageView {
   return { width: img.width, height: img.height, channels: img.channels, data: Float32Array.from(img.data) };
 }
@@ -57,14 +78,14 @@ function makePairs(job: TrainJob): ImagePair[] {
     post({ type: 'phase', text: `making ${src.count} synthetic ${src.width}x${src.height} images` });
     const inputs = syntheticImages(src.count, { width: src.width, height: src.height, seed: src.seed });
     post({ type: 'phase', text: 'filtering them to make the targets' });
-    return inputs.map((input, i) => ({ stem: `synthetic-${i}`, input, target: applyFilter(input, job.filter!) }));
+    return inputs.map((input, i) => ({ stem: `synthetic-${i}`, input, target: makeTarget(input, job) }));
   }
   const missing = src.pairs.filter((p) => !p.target);
   if (missing.length > 0) {
     if (!job.filter) throw new Error(`no target for ${missing.map((p) => p.stem).join(', ')}: upload targets with the same names, or let the app make them`);
     post({ type: 'phase', text: `filtering ${missing.length} uploaded input${missing.length === 1 ? '' : 's'} to make the targets` });
   }
-  return src.pairs.map((p) => ({ stem: p.stem, input: p.input, target: p.target ?? applyFilter(p.input, job.filter!) }));
+  return src.pairs.map((p) => ({ stem: p.stem, input: p.input, target: p.target ?? makeTarget(p.input, job) }));
 }
 
 function run(job: TrainJob): void {
@@ -74,20 +95,21 @@ function run(job: TrainJob): void {
   const cout = pairs[0].target.channels;
   // The true kernel is known when the app made the targets with the job's filter.
   const madeTargets = job.source.kind === 'synthetic' || job.source.pairs.some((p) => !p.target);
-  const truth = job.filter && madeTargets && cin === cout ? trueKernels(job.filter, cin) : null;
+  const truth = job.filter && madeTargets && (job.magnitudeTarget ? cin === 1 && cout === 1 : cin === cout) ? truthFor(job, cin) : null;
   post({ type: 'truth', trueKernels: truth });
   const shown = { input: view(pairs[0].input), target: view(pairs[0].target) };
   post({ type: 'pair', stem: pairs[0].stem, pairs: pairs.length, ...shown }, [shown.input.data.buffer as ArrayBuffer, shown.target.data.buffer as ArrayBuffer]);
   post({ type: 'phase', text: job.solver === 'exact' ? 'solving least squares' : `training (${job.solver})` });
 
   const onProgress = (e: ProgressEvent): void => {
-    // The trainer may report its current weights (flat [out][in][kh][kw], data units); shown live when it does.
-    const w = (e as ProgressEvent & { weights?: ArrayLike<number> }).weights;
+    // Adam / SGD report their current weights (flat [out][in][kh][kw], data units): shown live.
+    const w = e.weights;
     const k = w ? Math.round(Math.sqrt(w.length / (cout * cin))) : 0; // square kernels (ksize auto included)
     const kernel = w && k > 0 && w.length === cout * cin * k * k ? kernelViews(w, cout, cin, k, k) : undefined;
     post({ type: 'progress', solver: e.solver, step: e.step, maxSteps: e.maxSteps, trainLoss: e.trainLoss, valLoss: e.valLoss, kernel });
   };
-  const result = trainFilter(pairs, { arch: job.arch, ksize: job.ksize, solver: job.solver, border: 'auto', seed: job.seed, onProgress });
+  const magnitude = job.arch === 'magnitude';
+  const result = trainFilter(pairs, { arch: 'linear', magnitude, ksize: job.ksize, solver: job.solver, border: 'auto', seed: job.seed, onProgress });
   const { model } = result;
   const conv = model.layers[0];
   if (conv.type !== 'conv2d') throw new Error(`unexpected first layer ${conv.type}`);
@@ -118,7 +140,7 @@ function run(job: TrainJob): void {
     trainMs: result.trainMs,
     jobMs: performance.now() - t0,
     exactLoss: result.exactLoss ?? null,
-    learned: kernelViews(flat, cout, cin, kh, kw),
+    learned: kernelViews(flat, conv.outChannels, cin, kh, kw),
     bias: conv.bias ? Array.from(conv.bias) : null,
     trueKernels: truth,
     border: model.border,
