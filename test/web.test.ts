@@ -1,7 +1,7 @@
 /**
  * End-to-end test of the browser app (web/) in headless Chromium (Debian's /usr/bin/chromium,
  * driven by playwright-core). It runs `npm run web` (type-check, Vite build, vite preview) on a
- * free port, trains Sobel dx with the defaults, stops an Adam run, trains on an uploaded PNG +
+ * free port, trains Sobel dx with the defaults and Sobel magnitude, watches the kernel live in an Adam run and stops it, trains on an uploaded PNG +
  * .npy pair, and takes screenshots: into a temporary folder, or into docs/ with
  * UPDATE_SCREENSHOTS=1 (so a test run leaves the working tree as it was). Skips when Chromium is not installed (.ci/run
  * installs it).
@@ -97,7 +97,7 @@ function assertClose(actual: number[], expected: number[], tol: number, what: st
   assert.ok(worst <= tol, `${what}: max |difference| ${worst} > ${tol}; got ${JSON.stringify(actual)}`);
 }
 
-test('browser app: learns Sobel dx with the defaults, stops a run, learns from uploaded files', { skip, timeout: 180_000 }, async (t) => {
+test('browser app: learns Sobel dx with the defaults and Sobel magnitude, shows the kernel live and stops a run, learns from uploaded files', { skip, timeout: 180_000 }, async (t) => {
   const begin = Date.now();
   const at = (): string => `[${((Date.now() - begin) / 1000).toFixed(1)} s]`;
   const port = await freePort();
@@ -152,9 +152,38 @@ test('browser app: learns Sobel dx with the defaults, stops a run, learns from u
     await page.screenshot({ path: path.join(DOCS, 'web-phone.png'), fullPage: true });
     await page.setViewportSize({ width: 1280, height: 800 });
 
-    // 2. Adam: the page stays responsive while the worker trains, and Stop stops it.
+    // 2. Sobel magnitude: the architecture follows the filter (conv with two outputs + magnitude stage, exact
+    // lifted solve); the trainer reports the pair in its canonical form, which for Sobel is (Sobel dx, Sobel dy).
+    await page.selectOption('#filter', 'sobel-mag');
+    assert.equal(await page.inputValue('#arch'), 'magnitude', 'Sobel magnitude selects the magnitude architecture');
+    await page.click('[data-testid=train]');
+    const statusMag = await waitDone(page);
+    const detailMag = await page.locator('[data-testid=detail]').textContent();
+    assert.equal(statusMag, 'converged', `Sobel magnitude: status "${statusMag}": ${detailMag}`);
+    const magMs = Number(await page.locator('[data-testid=status]').getAttribute('data-elapsed-ms'));
+    t.diagnostic(`${at()} Sobel magnitude converged in ${magMs} ms (click to result): ${detailMag}`);
+    assertClose(await shownKernel(page), [...SOBEL_DX, ...SOBEL_DY], 1e-2, 'learned kernels (a, b) shown for Sobel magnitude');
+    assertClose((await page.locator('[data-testid=true-kernel] td').allTextContents()).map(Number), [...SOBEL_DX, ...SOBEL_DY], 0, 'true kernels shown for Sobel magnitude');
+    await page.selectOption('#filter', 'sobel-dx');
+    assert.equal(await page.inputValue('#arch'), 'linear');
+
+    // 3. Adam: the kernel is drawn live (numbers while the status still reads "training"), the page stays
+    // responsive while the worker trains, and Stop stops it.
     await page.selectOption('#solver', 'adam');
     await page.click('[data-testid=train]');
+    const live = (await (
+      await page.waitForFunction(
+        () => {
+          const status = document.querySelector('[data-testid=status]')?.textContent;
+          const cells = [...document.querySelectorAll('[data-testid=kernel] td')].map((td) => td.textContent ?? '');
+          const detail = document.querySelector('[data-testid=detail]')?.textContent ?? '';
+          return status === 'training' && cells.length === 9 && cells.every((c) => c !== '' && Number.isFinite(Number(c))) ? { cells, detail } : null;
+        },
+        undefined,
+        { timeout: 20_000 },
+      )
+    ).jsonValue()) as { cells: string[]; detail: string };
+    t.diagnostic(`${at()} live kernel while training (${live.detail}): ${live.cells.join(' ')}`);
     await page.waitForFunction(() => /step \d+/.test(document.querySelector('[data-testid=detail]')?.textContent ?? ''), undefined, { timeout: 20_000 });
     const t0 = Date.now();
     await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve(null))));
@@ -165,7 +194,7 @@ test('browser app: learns Sobel dx with the defaults, stops a run, learns from u
     assert.equal(await page.locator('[data-testid=status]').textContent(), 'stopped');
     assert.ok(await page.isEnabled('[data-testid=train]'), 'Train is enabled again after Stop');
 
-    // 3. Upload an input PNG (written by sharp through src/io) and a float32 .npy target: Sobel dy.
+    // 4. Upload an input PNG (written by sharp through src/io) and a float32 .npy target: Sobel dy.
     const input = syntheticImage({ width: 160, height: 120, seed: 7 });
     const target = applyFilter(input, { op: 'sobel', dx: 0, dy: 1 });
     const pngFile = path.join(work, 'scan.png');

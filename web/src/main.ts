@@ -63,7 +63,7 @@ const ui = {
 const FILTER_SIZES: Record<string, string[]> = {
   'sobel-dx': ['1', '3', '5', '7'],
   'sobel-dy': ['1', '3', '5', '7'],
-  // The magnitude stage fits kernels up to 7x7; 7x7 takes minutes (351 lifted unknowns at 5x5, 1275 at 7x7).
+  // The magnitude stage fits kernels up to 7x7, but the lifted solve has 1275 unknowns at 7x7 (about 80 s; 5x5: about 1 s).
   'sobel-mag': ['3', '5'],
   gaussian: ['3', '5', '7', '9'],
   random: ['1', '3', '5', '7'],
@@ -200,7 +200,7 @@ function kernelBlocks(views: KernelView[], scale: number): HTMLElement[] {
     if (many) {
       const cap = document.createElement('div');
       cap.className = 'hint';
-      cap.textContent = `out ${k.out} ← in ${k.in}`;
+      cap.textContent = magnitudeRun ? `${k.out === 0 ? 'a' : 'b'} (conv output ${k.out})` : `out ${k.out} ← in ${k.in}`;
       wrap.append(cap);
     }
     wrap.append(kernelTable(k, scale));
@@ -291,7 +291,7 @@ function finish(m: DoneMessage): void {
     : `The model JSON runs with kernel-learn apply --model. ONNX export failed: ${m.onnxError}`;
   const status = m.converged ? 'converged' : `stopped: ${m.stopReason}`;
   ui.status.dataset.elapsedMs = String(Math.round(elapsed));
-  const steps = m.solver === 'exact' ? 'exact least-squares solve' : `${m.solver}, ${m.steps} steps, ${m.stopReason}`;
+  const steps = m.solver === 'exact' ? m.stopReason : `${m.solver}, ${m.steps} steps, ${m.stopReason}`;
   const psnr = m.psnr === null ? '∞' : m.psnr.toFixed(1);
   setStatus(status, `${steps} · ${(elapsed / 1000).toFixed(2)} s (training ${(m.trainMs / 1000).toFixed(2)} s) · validation R² ${m.r2.toFixed(6)}, PSNR ${psnr} dB · border ${m.border}`);
   showWarnings(m.warnings);
