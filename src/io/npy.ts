@@ -157,33 +157,11 @@ export function encodeNpy(dtype: NpyDtype, shape: number[], data: NpyData): Uint
   }
   if (count !== data.length) throw new Error(`encodeNpy: shape (${shape.join(', ')}) holds ${count} items, data has ${data.length}`);
 
-  const descr = (dtype === 'u1' ? '|' : '<') + dtype;
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${pyTuple(shape)}, }`;
-  if (shape.length > 0) header += ' '.repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - String(shape[0]).length));
-  // numpy tries version 1.0 first and falls back to 2.0 when the header length overflows 16 bits.
-  let major = 1;
-  let prefixLength = 10;
-  let padded = paddedHeaderLength(header.length, prefixLength);
-  if (padded > 0xffff) {
-    major = 2;
-    prefixLength = 12;
-    padded = paddedHeaderLength(header.length, prefixLength);
-  }
-  const out = new Uint8Array(prefixLength + padded + data.byteLength);
-  out.set(MAGIC, 0);
-  out[6] = major;
-  out[7] = 0;
-  const view = new DataView(out.buffer);
-  if (major === 1) view.setUint16(8, padded, true);
-  else view.setUint32(8, padded, true);
-  // The header is ASCII: descr, shape digits and spaces.
-  for (let i = 0; i < header.length; i++) out[prefixLength + i] = header.charCodeAt(i);
-  out.fill(0x20, prefixLength + header.length, prefixLength + padded - 1);
-  out[prefixLength + padded - 1] = 0x0a;
-  const body = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const dataStart = prefixLength + padded;
-  out.set(body, dataStart);
-  if (!HOST_LITTLE_ENDIAN && ITEM_SIZE[dtype] > 1) swapBytes(out.subarray(dataStart), ITEM_SIZE[dtype]);
+  const header = encodeNpyHeader(dtype, shape);
+  const out = new Uint8Array(header.length + data.byteLength);
+  out.set(header, 0);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), header.length);
+  if (!HOST_LITTLE_ENDIAN && ITEM_SIZE[dtype] > 1) swapBytes(out.subarray(header.length), ITEM_SIZE[dtype]);
   return out;
 }
 
@@ -194,9 +172,9 @@ export function encodeNpy(dtype: NpyDtype, shape: number[], data: NpyData): Uint
 export function encodeNpyHeader(dtype: NpyDtype, shape: number[]): Uint8Array {
   const Ctor = CTOR[dtype];
   if (!Ctor) throw new Error(`encodeNpyHeader: unknown dtype ${String(dtype)}`);
-  // The same steps as encodeNpy (test/stream.test.ts holds the two equal).
   let header = `{'descr': '${dtype === 'u1' ? '|' : '<'}${dtype}', 'fortran_order': False, 'shape': ${pyTuple(shape)}, }`;
   if (shape.length > 0) header += ' '.repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - String(shape[0]).length));
+  // numpy tries version 1.0 first and falls back to 2.0 when the header length overflows 16 bits.
   let major = 1;
   let prefixLength = 10;
   let padded = paddedHeaderLength(header.length, prefixLength);
@@ -211,6 +189,7 @@ export function encodeNpyHeader(dtype: NpyDtype, shape: number[]): Uint8Array {
   const view = new DataView(out.buffer);
   if (major === 1) view.setUint16(8, padded, true);
   else view.setUint32(8, padded, true);
+  // The header is ASCII: descr, shape digits and spaces.
   for (let i = 0; i < header.length; i++) out[prefixLength + i] = header.charCodeAt(i);
   out.fill(0x20, prefixLength + header.length, prefixLength + padded - 1);
   out[prefixLength + padded - 1] = 0x0a;
