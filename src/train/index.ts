@@ -31,7 +31,7 @@ import { formAccuracy, fullLayer, reportForms, separableLayers, withLayers, type
 import { trainDeep } from './deep.js';
 import { ABS_KSIZE_MAX, fitAbs, fitMagnitude, type MagnitudeFit } from './abs.js';
 import { depthLimits, fitCensored, saturatedShare } from './censored.js';
-import { autoKsizeLimit, chooseKernelSize, depthStep, findZeroTaps, type ZeroTaps } from './support.js';
+import { autoKsizeLimit, chooseKernelSize, chooseSizeByLoss, depthStep, findZeroTaps, type ZeroTaps } from './support.js';
 import { diagnoseResidual, residualWarnings, type ResidualDiagnostics } from './diagnostics.js';
 import { chooseBorder, validationMetrics, type BorderChoice } from './evaluate.js';
 import { regionImages, splitPairs, type Region } from './regions.js';
@@ -398,20 +398,9 @@ export function trainFilter(pairs: ImagePair[], options: TrainOptions): TrainRes
     };
     if (options.ksize === 'auto') {
       const valImgs = val.length > 0 ? regionImages(val) : trainImgs;
-      const candidates: { ksize: number; mse: number }[] = [];
-      for (let kk = 1; kk <= Math.min(kWanted, ABS_AUTO_KSIZE_MAX); kk += 2) {
-        try {
-          candidates.push({ ksize: kk, mse: magLoss(valImgs, fitMagnitude(trainImgs, kk, bias, hi), kk) });
-        } catch (e) {
-          if (!(e instanceof KernelLearnError) || kk === 1) throw e;
-          break;
-        }
-      }
-      const best = Math.min(...candidates.map((c) => c.mse));
-      let meanSq = 0, cnt = 0;
-      for (const p of valImgs) for (const v of p.target.data) { meanSq += v * v; cnt++; }
-      k = candidates.find((c) => c.mse <= 1.01 * best + Math.max(1e-12 * (meanSq / Math.max(cnt, 1)), (2 * targetStep * targetStep) / 12))!.ksize;
-      kernelSizeChoice = { chosen: k, candidates };
+      const choice = chooseSizeByLoss(Math.min(kWanted, ABS_AUTO_KSIZE_MAX), (kk) => magLoss(valImgs, fitMagnitude(trainImgs, kk, bias, hi), kk), meanSquare(valImgs), targetStep);
+      k = choice.k;
+      kernelSizeChoice = { chosen: k, candidates: choice.candidates };
     } else if (k > ABS_KSIZE_MAX) {
       throw new UsageError(`a magnitude stage is fitted for kernels up to ${ABS_KSIZE_MAX}x${ABS_KSIZE_MAX}; use a smaller --ksize`);
     }
@@ -429,18 +418,9 @@ export function trainFilter(pairs: ImagePair[], options: TrainOptions): TrainRes
     }
     if (options.ksize === 'auto') {
       const valImgs = val.length > 0 ? regionImages(val) : trainImgs;
-      const candidates: { ksize: number; mse: number }[] = [];
-      for (let kk = 1; kk <= Math.min(kWanted, ABS_AUTO_KSIZE_MAX); kk += 2) {
-        try {
-          candidates.push({ ksize: kk, mse: absLoss(valImgs, fitAbs(trainImgs, kk, bias, hi).solution.coef[0], kk, bias, hi) });
-        } catch (e) {
-          if (!(e instanceof KernelLearnError) || kk === 1) throw e;
-          break;
-        }
-      }
-      const best = Math.min(...candidates.map((c) => c.mse));
-      k = candidates.find((c) => c.mse <= 1.01 * best + (2 * targetStep * targetStep) / 12)!.ksize;
-      kernelSizeChoice = { chosen: k, candidates };
+      const choice = chooseSizeByLoss(Math.min(kWanted, ABS_AUTO_KSIZE_MAX), (kk) => absLoss(valImgs, fitAbs(trainImgs, kk, bias, hi).solution.coef[0], kk, bias, hi), meanSquare(valImgs), targetStep);
+      k = choice.k;
+      kernelSizeChoice = { chosen: k, candidates: choice.candidates };
     } else if (k > ABS_KSIZE_MAX) {
       throw new UsageError(`an abs output stage is fitted for kernels up to ${ABS_KSIZE_MAX}x${ABS_KSIZE_MAX}; use a smaller --ksize`);
     }
@@ -457,18 +437,9 @@ export function trainFilter(pairs: ImagePair[], options: TrainOptions): TrainRes
     if (options.ksize === 'auto') {
       // Sizes by the censored loss on held-out pixels, same rule as the linear case (support.ts).
       const valImgs = val.length > 0 ? regionImages(val) : trainImgs;
-      const candidates: { ksize: number; mse: number }[] = [];
-      for (let kk = 1; kk <= Math.min(kWanted, CENSORED_KSIZE_MAX); kk += 2) {
-        try {
-          candidates.push({ ksize: kk, mse: fitCensored(trainImgs, kk, bias, lo, hi, false).loss(valImgs) });
-        } catch (e) {
-          if (!(e instanceof KernelLearnError) || kk === 1) throw e;
-          break; // too few unsaturated pixels for this size and larger ones
-        }
-      }
-      const best = Math.min(...candidates.map((c) => c.mse));
-      k = candidates.find((c) => c.mse <= 1.01 * best + (2 * targetStep * targetStep) / 12)!.ksize;
-      kernelSizeChoice = { chosen: k, candidates };
+      const choice = chooseSizeByLoss(Math.min(kWanted, CENSORED_KSIZE_MAX), (kk) => fitCensored(trainImgs, kk, bias, lo, hi, false).loss(valImgs), meanSquare(valImgs), targetStep);
+      k = choice.k;
+      kernelSizeChoice = { chosen: k, candidates: choice.candidates };
     }
     const fit = fitCensored(trainImgs, k, bias, lo, hi);
     exactReason = `exact censored least squares (${fit.rounds} active-set rounds)`;
@@ -686,4 +657,12 @@ export function trainFilter(pairs: ImagePair[], options: TrainOptions): TrainRes
     );
   }
   return { model, history, exactLoss: exact.loss, stopReason, steps, trainMs: performance.now() - t0, warnings, zeroTaps, diagnostics, identifiable, forms, kernelSize: [k, k], ...(channelChoice ? { channelChoice } : {}) };
+}
+
+/** Mean square of the targets: the scale of support.ts's noise floor. */
+function meanSquare(pairs: GramPair[]): number {
+  let sum = 0;
+  let n = 0;
+  for (const p of pairs) for (const v of p.target.data) (sum += v * v), n++;
+  return n > 0 ? sum / n : 0;
 }

@@ -28,6 +28,7 @@
 
 import type { GramStats } from '../kernels/gram.js';
 import { subGram } from '../kernels/gram.js';
+import { KernelLearnError } from '../errors.js';
 import { excessLoss, solveExact } from './exact.js';
 
 /** Largest kernel --ksize auto tries when the images are big enough (see autoKsizeLimit). */
@@ -83,10 +84,32 @@ export function chooseKernelSize(train: GramStats, val: GramStats | null, target
   }
   let meanSq = 0;
   for (let o = 0; o < judge.cout; o++) meanSq += judge.yty[o] / (judge.n * judge.cout);
+  return smallestAdequate(candidates, meanSq, targetStep);
+}
+
+/** The rule above: the smallest size whose held-out MSE is within 1.01 x best + the noise floor. */
+export function smallestAdequate(candidates: { ksize: number; mse: number }[], meanSquare: number, targetStep: number): KernelSizeChoice {
   const best = Math.min(...candidates.map((c) => c.mse));
-  const floor = Math.max(1e-12 * meanSq, (2 * targetStep * targetStep) / 12);
-  const k = candidates.find((c) => c.mse <= 1.01 * best + floor)!.ksize;
-  return { k, candidates, floor };
+  const floor = Math.max(1e-12 * meanSquare, (2 * targetStep * targetStep) / 12);
+  return { k: candidates.find((c) => c.mse <= 1.01 * best + floor)!.ksize, candidates, floor };
+}
+
+/**
+ * --ksize auto for the fits that have no shared Gram matrix (clamp, abs, magnitude): held-out
+ * loss of a fit at each odd size up to maxK, stopping at the first size the data is too small
+ * for (a KernelLearnError from the fit), then the same rule as chooseKernelSize.
+ */
+export function chooseSizeByLoss(maxK: number, heldOutLoss: (k: number) => number, meanSquare: number, targetStep: number): KernelSizeChoice {
+  const candidates: { ksize: number; mse: number }[] = [];
+  for (let k = 1; k <= maxK; k += 2) {
+    try {
+      candidates.push({ ksize: k, mse: heldOutLoss(k) });
+    } catch (e) {
+      if (!(e instanceof KernelLearnError) || k === 1) throw e;
+      break; // too few (unsaturated) pixels for this size and larger ones
+    }
+  }
+  return smallestAdequate(candidates, meanSquare, targetStep);
 }
 
 /** Coefficients of a centred k x k kernel (taps, then bias) placed in the frame of `big`'s features. */
