@@ -127,7 +127,7 @@ describe('outputs appear whole', () => {
     assert.deepEqual(readdirSync(dir).sort(), ['images', 'src']);
     const demo = run(['demo', '--out', path.join(dir, 'demo'), '--images', '2']);
     assert.equal(demo.code, 0, demo.stderr);
-    assert.deepEqual(readdirSync(path.join(dir, 'demo')).sort(), ['data', 'held-out', 'loss-adam.csv', 'sobel-adam.json', 'sobel-exact.json']);
+    assert.deepEqual(readdirSync(path.join(dir, 'demo')).sort(), ['data', 'held-out', 'loss-adam.csv', 'report', 'report.html', 'sobel-adam.json', 'sobel-exact.json']);
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
   });
 });

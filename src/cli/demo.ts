@@ -11,6 +11,7 @@ import { writeImage } from '../io/index.js';
 import { applyModel } from '../nn/apply.js';
 import { serializeModel, type Model } from '../nn/model.js';
 import type { TrainResult } from '../train/index.js';
+import { reportSamples, writeReport } from '../report/html.js';
 import { parseInteger, parsePositiveInteger } from './options.js';
 import { bold, createProgress, formatGrid, notice } from './print.js';
 import { handleInterrupts } from './interrupt.js';
@@ -125,6 +126,18 @@ async function runDemo(flags: DemoFlags, root: string): Promise<void> {
     out.write(
       `${bold('4. loss curve')} of Adam: ${path.join(flags.out, 'loss-adam.csv')} (${adam.history.length} points; the exact optimum's loss is ${adam.exactLoss?.toExponential(3) ?? 'n/a'})\n`,
     );
+    const { samples, note } = reportSamples(pairs, runs[0].result, 2);
+    await writeReport(path.join(root, 'report.html'), runs[0].result, {
+      title: 'kernel-learn demo: learning the Sobel dx filter from image pairs',
+      subtitle:
+        `${flags.images} synthetic 256x256 images filtered with ${describeFilter(SOBEL_DX)}; learned by the exact least-squares solver ` +
+        `and by Adam (seed ${flags.seed}). The first sample is a held-out 331x217 image (the model was trained on 256x256).`,
+      trueKernel: { name: 'Sobel dx (cv2.Sobel dx=1 dy=0 ksize=3)', kernel: truth },
+      samples: [{ name: 'held-out image 331x217 (another size than the training images)', input: heldOut, target }, ...samples],
+      samplesNote: `a held-out image of another size, then ${note}`,
+      extraRuns: [{ name: 'adam', result: runs[1].result }],
+    });
+    out.write(`${bold('5. report')}: ${path.join(flags.out, 'report.html')} (open it in a browser; plots as SVG in ${path.join(flags.out, 'report')}/)\n`);
     out.write(`models: ${path.join(flags.out, 'sobel-exact.json')}, ${path.join(flags.out, 'sobel-adam.json')}  (try: npx kernel-learn inspect ${path.join(flags.out, 'sobel-exact.json')})\n`);
 }
 

@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { serializeModel } from '../nn/model.js';
 import type { TrainOptions } from '../train/index.js';
 import { matchKnownFilters } from '../train/match.js';
+import { reportPathFor, reportSamples, writeReport } from '../report/html.js';
 import { parseInteger, parsePositiveInteger } from './options.js';
 import { trainInterruptibly } from './train-worker.js';
 import { createProgress, describeMatches, formatKernels, notice } from './print.js';
@@ -28,6 +29,8 @@ interface TrainFlags {
   clamp: 'auto' | 'off';
   abs?: boolean;
   magnitude?: boolean;
+  /** A folder for the run report; false with --no-report; undefined: beside the model. */
+  report?: string | false;
 }
 
 function parseKsize(value: string): number | 'auto' {
@@ -82,6 +85,8 @@ export function register(program: Command): void {
     )
     .option('--abs', 'fit |conv| (then clamped for integer targets): targets of cv2.convertScaleAbs; the kernel is found up to its sign')
     .option('--magnitude', 'fit sqrt(conv_a^2 + conv_b^2) (then clamped for integer targets): gradient-magnitude targets; the pair is found up to a rotation, reported canonically')
+    .option('--report <dir>', 'write the run report (HTML page with plots, kernels, samples; SVG plots) into this folder instead of beside the model')
+    .option('--no-report', 'do not write the run report')
     .option('--snap', 'store the kernel as scale x small integers when that is exact within noise (e.g. Sobel as [-1 0 1; -2 0 2; -1 0 1])')
     .addHelpText(
       'after',
@@ -113,6 +118,17 @@ Examples:
       });
       progress.done();
       await writeFileAtomic(flags.out, serializeModel(result.model));
+      let reportPath: string | null = null;
+      if (flags.report !== false) {
+        reportPath = reportPathFor(flags.out, flags.report);
+        const { samples, note } = reportSamples(pairs, result);
+        await writeReport(reportPath, result, {
+          title: `kernel-learn: ${path.basename(flags.out)}`,
+          subtitle: `train --input ${flags.input} --target ${flags.target} (${pairs.length} pairs)`,
+          samples,
+          samplesNote: note,
+        });
+      }
       const model = result.model;
       const conv = model.layers.find((l) => l.type === 'conv2d');
       const matches = matchKnownFilters(model);
@@ -136,6 +152,7 @@ Examples:
         forms: result.forms,
         channelChoice: result.channelChoice ?? null,
         archChoice: result.archChoice ?? null,
+        report: reportPath,
       };
       if (flags.json) {
         process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
@@ -159,6 +176,7 @@ Examples:
       );
       for (const w of result.warnings) notice(`warning: ${w}`);
       out.write(`model written to ${path.resolve(flags.out)}\n`);
+      if (reportPath) out.write(`report written to ${path.resolve(reportPath)}\n`);
     });
 }
 

@@ -1,0 +1,168 @@
+/**
+ * Static SVG plots for run reports, drawn with Vega (https://vega.github.io/vega/) in Node: the
+ * View renders headless (renderer 'none') and toSVG() returns a self-contained SVG string, with no
+ * browser and no canvas (text widths are estimated). The same inputs give the same bytes.
+ */
+
+import * as vega from 'vega';
+import type { HistoryEntry } from '../train/trainer.js';
+
+async function render(spec: vega.Spec): Promise<string> {
+  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+const FONT = { font: 'system-ui, sans-serif' };
+
+/**
+ * The loss curves: training and validation MSE per step (log scale), and the exact least-squares
+ * optimum as a dashed line when known. An empty history (the exact solver) plots the optimum alone.
+ */
+export async function lossPlotSvg(history: readonly HistoryEntry[], exactLoss: number | undefined, title = 'loss'): Promise<string> {
+  const points: { step: number; loss: number; series: string }[] = [];
+  for (const h of history) {
+    if (Number.isFinite(h.trainLoss) && h.trainLoss > 0) points.push({ step: h.step, loss: h.trainLoss, series: 'train' });
+    if (h.valLoss !== undefined && Number.isFinite(h.valLoss) && h.valLoss > 0) points.push({ step: h.step, loss: h.valLoss, series: 'validation' });
+  }
+  const exact = exactLoss !== undefined && Number.isFinite(exactLoss) && exactLoss > 0 ? exactLoss : undefined;
+  const maxStep = Math.max(1, ...points.map((p) => p.step));
+  const rule = exact === undefined ? [] : [{ x0: 0, x1: maxStep, loss: exact, series: 'exact optimum' }];
+  // A loss of exactly 0 cannot go on a log axis: such points are left out (said in the report).
+  const losses = [...points.map((p) => p.loss), ...rule.map((r) => r.loss)];
+  const lo = losses.length ? Math.min(...losses) : 1e-6;
+  const hi = losses.length ? Math.max(...losses) : 1;
+  const series = ['train', 'validation', 'exact optimum'].filter((name) => points.some((p) => p.series === name) || rule.some((r) => r.series === name));
+  const palette: Record<string, string> = { train: '#1f77b4', validation: '#ff7f0e', 'exact optimum': '#2ca02c' };
+  const spec: vega.Spec = {
+    width: 560,
+    height: 280,
+    padding: 8,
+    config: { text: FONT, axis: { labelFont: FONT.font, titleFont: FONT.font }, legend: { labelFont: FONT.font, titleFont: FONT.font }, title: { font: FONT.font } },
+    title: { text: title, anchor: 'start' },
+    data: [
+      { name: 'points', values: points },
+      { name: 'rule', values: rule },
+    ],
+    scales: [
+      { name: 'x', type: 'linear', domain: [0, maxStep], range: 'width', nice: true, zero: true },
+      { name: 'y', type: 'log', domain: [lo / 1.5, hi * 1.5], range: 'height', nice: true },
+      { name: 'color', type: 'ordinal', domain: series, range: series.map((name) => palette[name]) },
+      { name: 'dash', type: 'ordinal', domain: series, range: series.map((name) => (name === 'exact optimum' ? [6, 4] : [1, 0])) },
+    ],
+    axes: [
+      { orient: 'bottom', scale: 'x', title: 'step', grid: true, gridOpacity: 0.15 },
+      { orient: 'left', scale: 'y', title: 'MSE (log scale)', grid: true, gridOpacity: 0.15, format: '.0e' },
+    ],
+    legends: [{ stroke: 'color', strokeDash: 'dash', orient: 'top-right', symbolType: 'stroke' }],
+    marks: [
+      {
+        type: 'group',
+        from: { facet: { name: 'byseries', data: 'points', groupby: 'series' } },
+        marks: [
+          {
+            type: 'line',
+            from: { data: 'byseries' },
+            encode: {
+              enter: {
+                x: { scale: 'x', field: 'step' },
+                y: { scale: 'y', field: 'loss' },
+                stroke: { scale: 'color', field: 'series' },
+                strokeWidth: { value: 1.6 },
+              },
+            },
+          },
+        ],
+      },
+      {
+        type: 'rule',
+        from: { data: 'rule' },
+        encode: {
+          enter: {
+            x: { scale: 'x', field: 'x0' },
+            x2: { scale: 'x', field: 'x1' },
+            y: { scale: 'y', field: 'loss' },
+            stroke: { scale: 'color', field: 'series' },
+            strokeDash: { value: [6, 4] },
+            strokeWidth: { value: 1.6 },
+          },
+        },
+      },
+    ],
+  };
+  return render(spec);
+}
+
+/** A kernel as a heat map (diverging colours, 0 = white) with each tap's value written in its cell. */
+export async function kernelHeatmapSvg(rows: readonly (readonly number[])[], title: string, scale?: number): Promise<string> {
+  const kh = rows.length;
+  const kw = rows[0]?.length ?? 0;
+  const cells: { x: number; y: number; v: number; label: string }[] = [];
+  let m = 0;
+  for (let y = 0; y < kh; y++) {
+    for (let x = 0; x < kw; x++) {
+      const v = rows[y][x];
+      m = Math.max(m, Math.abs(v));
+      cells.push({ x, y, v, label: formatTap(v) });
+    }
+  }
+  const span = scale ?? (m > 0 ? m : 1);
+  const cell = Math.max(44, Math.min(64, Math.floor(260 / Math.max(kh, kw, 1))));
+  const spec: vega.Spec = {
+    width: cell * kw,
+    height: cell * kh,
+    padding: 6,
+    config: { text: FONT, title: { font: FONT.font } },
+    title: { text: title, anchor: 'start', fontSize: 12 },
+    data: [{ name: 'cells', values: cells }],
+    scales: [
+      { name: 'x', type: 'band', domain: Array.from({ length: kw }, (_, i) => i), range: 'width' },
+      { name: 'y', type: 'band', domain: Array.from({ length: kh }, (_, i) => i), range: 'height' },
+      { name: 'color', type: 'linear', domain: [-span, 0, span], range: ['#2166ac', '#f7f7f7', '#b2182b'], clamp: true },
+    ],
+    marks: [
+      {
+        type: 'rect',
+        from: { data: 'cells' },
+        encode: {
+          enter: {
+            x: { scale: 'x', field: 'x' },
+            width: { scale: 'x', band: 1 },
+            y: { scale: 'y', field: 'y' },
+            height: { scale: 'y', band: 1 },
+            fill: { scale: 'color', field: 'v' },
+            stroke: { value: '#999' },
+            strokeWidth: { value: 0.5 },
+          },
+        },
+      },
+      {
+        type: 'text',
+        from: { data: 'cells' },
+        encode: {
+          enter: {
+            x: { scale: 'x', field: 'x', band: 0.5 },
+            y: { scale: 'y', field: 'y', band: 0.5 },
+            align: { value: 'center' },
+            baseline: { value: 'middle' },
+            fontSize: { value: 11 },
+            text: { field: 'label' },
+            fill: { signal: `abs(datum.v) > ${0.6 * span} ? 'white' : 'black'` },
+          },
+        },
+      },
+    ],
+  };
+  return render(spec);
+}
+
+/** A tap for people: integers as integers, others to 4 significant digits, tiny values as 0. */
+export function formatTap(v: number): string {
+  if (Math.abs(v) < 5e-7) return '0';
+  if (Number.isInteger(v)) return String(v);
+  const a = Math.abs(v);
+  return a >= 1e-3 && a < 1e4 ? String(Number(v.toPrecision(4))) : v.toExponential(2);
+}
