@@ -1,0 +1,39 @@
+/**
+ * `kernel-learn experiment <name>`: run one of the experiments behind docs/answers.md and print its
+ * table (markdown) or, with --json, the table and the claims the doc states.
+ */
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { EXPERIMENTS, findExperiment, markdownTable } from '../experiments/index.js';
+
+export function register(program: Command): void {
+  const names = EXPERIMENTS.map((e) => e.name);
+  program
+    .command('experiment')
+    .summary('rerun an experiment behind docs/answers.md and print its table')
+    .description(`Run one of the experiments that answer the brief's questions (docs/answers.md) and print the\nmeasured table as markdown. Experiments: ${names.join(', ')}.`)
+    .argument('<name>', `one of: ${names.join(', ')} (or "list")`)
+    .option('--quick', 'smaller sizes and fewer seeds (a few seconds each; what the tests run)')
+    .option('--json', 'print one JSON object on stdout: name, question, table, claims')
+    .addHelpText('after', '\nExamples:\n  $ kernel-learn experiment list\n  $ kernel-learn experiment fully-convolutional\n  $ kernel-learn experiment edges --quick --json')
+    .action(async (name: string, flags: { quick?: boolean; json?: boolean }) => {
+      if (name === 'list') {
+        for (const e of EXPERIMENTS) process.stdout.write(`${e.name}: ${e.question}\n`);
+        return;
+      }
+      const exp = findExperiment(name);
+      if (!exp) throw new UsageError(`unknown experiment "${name}"; choose one of: ${names.join(', ')}`);
+      const t0 = performance.now();
+      const result = await exp.run({ quick: flags.quick === true });
+      const seconds = (performance.now() - t0) / 1000;
+      if (flags.json) {
+        process.stdout.write(JSON.stringify({ name: exp.name, question: exp.question, quick: flags.quick === true, seconds, ...result }, null, 2) + '\n');
+        return;
+      }
+      const out = process.stdout;
+      out.write(`## ${exp.name}${flags.quick ? ' (--quick)' : ''}\n\n${exp.question}\n\n`);
+      out.write(markdownTable(result.table));
+      for (const n of result.notes ?? []) out.write(`\n${n}\n`);
+      out.write(`\n(${seconds.toFixed(1)} s)\n`);
+    });
+}

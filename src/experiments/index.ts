@@ -1,0 +1,18 @@
+import type { Experiment } from './types.js';
+import { experiment as largeImages } from './large-images.js';
+import { experiment as fullyConvolutional } from './fully-convolutional.js';
+import { experiment as modelSize } from './model-size.js';
+import { experiment as edges } from './edges.js';
+import { experiment as optimisations } from './optimisations.js';
+import { experiment as trainingComplete } from './training-complete.js';
+import { experiment as randomKernels } from './random-kernels.js';
+import { experiment as deeper } from './deeper.js';
+
+/** In the order docs/answers.md takes them. */
+export const EXPERIMENTS: Experiment[] = [largeImages, edges, fullyConvolutional, optimisations, modelSize, trainingComplete, deeper, randomKernels];
+
+export function findExperiment(name: string): Experiment | undefined {
+  return EXPERIMENTS.find((e) => e.name === name);
+}
+export type { Experiment, ExperimentResult, Row } from './types.js';
+export { markdownTable } from './types.js';

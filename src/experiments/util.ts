@@ -1,0 +1,36 @@
+import type { ImagePair } from '../data/pairs.js';
+import { applyFilter } from '../filters/ops.js';
+import type { FilterSpec } from '../filters/spec.js';
+import type { Image } from '../image.js';
+
+export const SOBEL_DX: FilterSpec = { op: 'sobel', dx: 1, dy: 0, ksize: 3 };
+
+export function pairsFor(images: Image[], spec: FilterSpec): ImagePair[] {
+  return images.map((input, i) => ({ stem: `img${i}`, input, target: applyFilter(input, spec) }));
+}
+
+/** Largest |a - b| over all samples (same shapes). */
+export function maxAbsDiff(a: Image, b: Image): number {
+  if (a.data.length !== b.data.length) throw new Error('maxAbsDiff: shapes differ');
+  let m = 0;
+  for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(a.data[i]! - b.data[i]!));
+  return m;
+}
+
+/** Largest |target| (to state errors relative to the signal). */
+export function maxAbs(a: Image): number {
+  let m = 0;
+  for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(a.data[i]!));
+  return m;
+}
+
+/** Crop (x, y, w, h) of every channel. */
+export function crop(img: Image, x: number, y: number, w: number, h: number): Image {
+  const out = { width: w, height: h, channels: img.channels, depth: img.depth, data: img.data instanceof Float64Array ? new Float64Array(w * h * img.channels) : new Float32Array(w * h * img.channels) };
+  for (let c = 0; c < img.channels; c++)
+    for (let r = 0; r < h; r++)
+      for (let q = 0; q < w; q++) out.data[c * w * h + r * w + q] = img.data[c * img.width * img.height + (y + r) * img.width + x + q]!;
+  return out;
+}
+
+export const ms = (t0: number): number => Math.round((performance.now() - t0) * 10) / 10;
