@@ -30,3 +30,15 @@ export { applyModel } from './nn/apply.js';
 // Node only: images larger than memory in bands, and conv over worker threads.
 export { applyModelToFile, applyModelBands, applyModelThreaded, type ApplyFileOptions } from './nn/apply-stream.js';
 export { openBandReader, NpyBandWriter, type BandReader } from './io/bands.js';
+
+// The types the functions above take and return, so callers can name them.
+export type { LayerSpec, Conv2dSpec, TrainingSummary, ValidationMetrics } from './nn/model.js';
+export type { ProgressEvent, HistoryEntry } from './train/trainer.js';
+export type { ResidualDiagnostics } from './train/diagnostics.js';
+export type { FormReport } from './train/forms.js';
+export type { ZeroTaps } from './train/support.js';
+export type { FilterMatch } from './train/match.js';
+export type { NpyArray, NpyData } from './io/npy.js';
+export type { ApplyBandsOptions } from './nn/apply-stream.js';
+export type { LoadPairsOptions } from './data/dataset.js';
+export type { ReadImageOptions } from './io/image-file.js';

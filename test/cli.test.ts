@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -176,4 +176,60 @@ test('a grey model applied to a colour image filters each channel, as OpenCV doe
   const want = applyFilter(await readImage(input), { op: 'sobel', dx: 1, dy: 1, ksize: 5 });
   assert.equal(got.channels, 3);
   for (let i = 0; i < want.data.length; i++) assert.ok(Math.abs(got.data[i] - want.data[i]) <= 1e-3 * (1 + Math.abs(want.data[i])), `pixel ${i}`);
+});
+
+test('--json on filter, apply and export; folders and quoted globs as inputs', async () => {
+  const dir = tmp();
+  const data = path.join(dir, 'data');
+  assert.equal(run(['dataset', '--synthetic', '2', '--size', '24x18', '--out', data, '--op', 'sobel', '--dx', '1', '--dy', '0']).code, 0);
+  const input = path.join(data, 'input');
+  const model = path.join(dir, 'm.json');
+  assert.equal(run(['train', '--input', input, '--target', path.join(data, 'target'), '--out', model]).code, 0);
+  const one = path.join(input, 'synthetic-0.png');
+
+  const filtered = run(['filter', one, path.join(dir, 'f.npy'), '--json']);
+  assert.equal(filtered.code, 0, filtered.stderr);
+  assert.deepEqual(JSON.parse(filtered.stdout), { input: one, output: path.join(dir, 'f.npy'), width: 24, height: 18, channels: 1, depth: 'f32', filter: 'sobel dx=1 dy=0 ksize=3' });
+  const applied = run(['apply', '--model', model, one, path.join(dir, 'a.npy'), '--json']);
+  assert.equal(applied.code, 0, applied.stderr);
+  assert.deepEqual(JSON.parse(applied.stdout), { output: path.join(dir, 'a.npy'), model, width: 24, height: 18, channels: 1, depth: 'f32', streamed: false });
+  const exported = run(['export', model, '--out', path.join(dir, 'm.onnx'), '--json']);
+  assert.equal(exported.code, 0, exported.stderr);
+  const e = JSON.parse(exported.stdout);
+  assert.equal(e.output, path.join(dir, 'm.onnx'));
+  assert.equal(e.format, 'onnx');
+  assert.equal(e.bytes, readFileSync(path.join(dir, 'm.onnx')).length);
+  assert.ok(e.minimumSize.width >= 1 && e.minimumSize.height >= 1);
+
+  // A folder (recursive, stems and subfolders kept) and a quoted glob; outputs take --ext.
+  writeFileSync(path.join(input, 'note.txt'), 'not an image');
+  const sub = path.join(input, 'sub');
+  assert.equal(run(['filter', one, path.join(dir, 'tmp.png'), '--depth', 'u8']).code, 0);
+  mkdirSync(sub);
+  copyFileSync(path.join(dir, 'tmp.png'), path.join(sub, 'x.png'));
+  const outDir = path.join(dir, 'out', 'edges');
+  const batch = run(['apply', '--model', model, input, outDir, '--json']);
+  assert.equal(batch.code, 0, batch.stderr);
+  const b = JSON.parse(batch.stdout);
+  assert.equal(b.files.length, 3);
+  for (const stem of ['synthetic-0', 'synthetic-1', path.join('sub', 'x')]) assert.ok(existsSync(path.join(outDir, `${stem}.npy`)), stem);
+  const got = await readImage(path.join(outDir, 'synthetic-0.npy'));
+  const want = await readImage(path.join(dir, 'a.npy'));
+  assert.deepEqual(Array.from(got.data), Array.from(want.data));
+  const globbed = run(['filter', path.join(input, '*.png'), path.join(dir, 'g'), '--ext', 'png', '--depth', 'u8']);
+  assert.equal(globbed.code, 0, globbed.stderr);
+  assert.deepEqual(readdirSync(path.join(dir, 'g')).sort(), ['synthetic-0.png', 'synthetic-1.png']);
+
+  const none = run(['apply', '--model', model, path.join(dir, 'nope', '*.png'), path.join(dir, 'n')]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /^kernel-learn: error: .*nope.*\*\.png: no images match; .*\n$/);
+  assert.ok(!existsSync(path.join(dir, 'n')));
+  const toFile = run(['filter', input, path.join(dir, 'f.npy')]);
+  assert.equal(toFile.code, 1);
+  assert.match(toFile.stderr, /^kernel-learn: error: .*f\.npy: is a file; .*give a folder.*\n$/);
+  for (const cmd of ['filter', 'apply']) {
+    const help = run([cmd, '--help']).stdout;
+    assert.match(help, /--ext <ext>/);
+    assert.match(help, /glob pattern/);
+  }
 });

@@ -9,6 +9,7 @@ import { canReadInBands, bandImageSize } from '../io/bands.js';
 import path from 'node:path';
 import { parseModel, type Model } from '../nn/model.js';
 import { parseDepth, parseInteger, parsePositiveInteger } from './options.js';
+import { expandInputs, makeOutputFolders, parseExt } from './inputs.js';
 import { notice } from './print.js';
 
 interface ApplyFlags {
@@ -16,6 +17,8 @@ interface ApplyFlags {
   depth: Depth;
   maxPixels?: number;
   bandRows?: number;
+  ext: string;
+  json?: boolean;
 }
 
 export async function loadModelFile(file: string): Promise<Model> {
@@ -39,8 +42,10 @@ export function register(program: Command): void {
         'Images larger than memory: a .npy or 8/16-bit PNG written to .npy streams in bands of rows (from 16 Mpx, or with --band-rows), with the same result as reading the whole image.',
     )
     .requiredOption('--model <model.json>', 'a model written by kernel-learn train')
-    .argument('<in>', 'input image')
-    .argument('<out>', 'output image; the format follows the extension')
+    .argument('<in>', 'input image, or a folder (searched recursively) or a quoted glob pattern')
+    .argument('<out>', 'output image (the format follows the extension); a folder when <in> is a folder or pattern')
+    .option('--ext <ext>', 'with a folder or pattern as <in>: the extension (format) of each output', parseExt, '.npy')
+    .option('--json', 'print one JSON object on stdout')
     .option('--depth <d>', 'output depth: u8|s16|u16|f32|f64', parseDepth, 'f32')
     .option('--max-pixels <n>', 'refuse images with more pixels (width x height) than this, before decoding them (guards against decompression bombs)', parsePositiveInteger)
     .option(
@@ -54,24 +59,55 @@ export function register(program: Command): void {
 Examples:
   $ kernel-learn apply --model sobel.json photo.png edges.npy
   $ kernel-learn apply --model sobel.json scan.tiff edges.png --depth u8
-  $ kernel-learn apply --model sobel.json scan-16384.png edges.npy --band-rows 256`,
+  $ kernel-learn apply --model sobel.json scan-16384.png edges.npy --band-rows 256
+  $ kernel-learn apply --model sobel.json photos/ edges/                # every image under photos/ -> edges/<stem>.npy
+  $ kernel-learn apply --model sobel.json 'shots/**/*.png' edges/ --ext .png --depth u8
+  $ kernel-learn apply --model sobel.json photo.png edges.npy --json`,
     )
     .action(async (input: string, output: string, flags: ApplyFlags) => {
       const model = await loadModelFile(flags.model);
-      if (path.extname(output).toLowerCase() === '.npy' && (await canReadInBands(input))) {
-        const size = await bandImageSize(input);
-        if (flags.bandRows !== undefined || size.width * size.height >= STREAM_MIN_PIXELS) {
-          const r = await applyModelToFile(model, input, output, { depth: flags.depth, maxPixels: flags.maxPixels, bandRows: flags.bandRows, onNotice: notice });
-          notice(`${output}: ${r.width}x${r.height}x${r.channels} ${r.depth} (streamed in bands)`);
-          return;
-        }
-      } else if (flags.bandRows !== undefined) {
-        notice('--band-rows ignored: streaming reads .npy or 8/16-bit PNG (not palette or interlaced) and writes .npy; reading the whole image');
+      const pairs = await expandInputs(input, output, flags.ext);
+      if (pairs === null) {
+        const r = await applyOne(model, input, output, flags);
+        if (flags.json) process.stdout.write(JSON.stringify({ output: r.output, model: flags.model, width: r.width, height: r.height, channels: r.channels, depth: r.depth, streamed: r.streamed }) + '\n');
+        return;
       }
-      const image = await readImage(input, { maxPixels: flags.maxPixels, onNotice: notice });
-      assertFinite(image, input);
-      const result = convertDepth(await applyModelThreaded(model, image, input), flags.depth);
-      await writeImage(output, result);
-      notice(`${output}: ${result.width}x${result.height}x${result.channels} ${result.depth}`);
+      await makeOutputFolders(pairs);
+      const files = [];
+      for (const p of pairs) files.push(await applyOne(model, p.input, p.output, flags));
+      if (flags.json) process.stdout.write(JSON.stringify({ output, model: flags.model, files }) + '\n');
+      else notice(`${output}: ${files.length} image${files.length === 1 ? '' : 's'} filtered with ${flags.model}`);
     });
+}
+
+interface Applied {
+  input: string;
+  output: string;
+  width: number;
+  height: number;
+  channels: number;
+  depth: Depth;
+  streamed: boolean;
+}
+
+async function applyOne(model: Model, input: string, output: string, flags: ApplyFlags): Promise<Applied> {
+  const say = (m: string) => {
+    if (!flags.json) notice(m);
+  };
+  if (path.extname(output).toLowerCase() === '.npy' && (await canReadInBands(input))) {
+    const size = await bandImageSize(input);
+    if (flags.bandRows !== undefined || size.width * size.height >= STREAM_MIN_PIXELS) {
+      const r = await applyModelToFile(model, input, output, { depth: flags.depth, maxPixels: flags.maxPixels, bandRows: flags.bandRows, onNotice: notice });
+      say(`${output}: ${r.width}x${r.height}x${r.channels} ${r.depth} (streamed in bands)`);
+      return { input, output, width: r.width, height: r.height, channels: r.channels, depth: r.depth, streamed: true };
+    }
+  } else if (flags.bandRows !== undefined) {
+    notice('--band-rows ignored: streaming reads .npy or 8/16-bit PNG (not palette or interlaced) and writes .npy; reading the whole image');
+  }
+  const image = await readImage(input, { maxPixels: flags.maxPixels, onNotice: notice });
+  assertFinite(image, input);
+  const result = convertDepth(await applyModelThreaded(model, image, input), flags.depth);
+  await writeImage(output, result);
+  say(`${output}: ${result.width}x${result.height}x${result.channels} ${result.depth}`);
+  return { input, output, width: result.width, height: result.height, channels: result.channels, depth: result.depth, streamed: false };
 }

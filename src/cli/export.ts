@@ -13,6 +13,7 @@ const FORMATS: Format[] = ['onnx', 'safetensors'];
 interface ExportFlags {
   format?: Format;
   out?: string;
+  json?: boolean;
 }
 
 /** --format, else the extension of --out; --out, else the model's name with the format's extension. */
@@ -40,13 +41,15 @@ export function register(program: Command): void {
     .argument('<model>', 'a model written by kernel-learn train')
     .addOption(new Option('--format <format>', 'the file format (default: from the extension of --out)').choices(FORMATS))
     .option('--out <path>', "output file (default: the model's name with .onnx or .safetensors)")
+    .option('--json', 'print one JSON object on stdout')
     .addHelpText(
       'after',
       `
 Examples:
   $ kernel-learn export sobel.json --format onnx --out sobel.onnx
   $ kernel-learn export sobel.json --out sobel.safetensors
-  $ kernel-learn export sobel.json --format onnx          # writes sobel.onnx beside sobel.json`,
+  $ kernel-learn export sobel.json --format onnx          # writes sobel.onnx beside sobel.json
+  $ kernel-learn export sobel.json --out sobel.onnx --json`,
     )
     .action(async (modelFile: string, flags: ExportFlags) => {
       const { format, out } = resolveTarget(modelFile, flags);
@@ -59,7 +62,10 @@ Examples:
         if (e instanceof KernelLearnError) throw new KernelLearnError(`${out}: cannot write the ${format} file: ${e.message.replace(`cannot write ${out}: `, '')}`);
         throw new KernelLearnError(`${out}: cannot write the ${format} file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check that the folder exists and is writable`);
       }
-      if (format === 'onnx') {
+      if (flags.json) {
+        const minimumSize = format === 'onnx' ? onnxMinimumSize(model) : null;
+        process.stdout.write(JSON.stringify({ output: out, format, bytes: bytes.length, border: model.border, minimumSize }) + '\n');
+      } else if (format === 'onnx') {
         const min = onnxMinimumSize(model);
         const exactness = min.height > 1 || min.width > 1 ? `; exact for images of at least ${min.width}x${min.height} (width x height)` : '';
         notice(`${out}: ONNX opset ${ONNX_OPSET}, border ${model.border}${exactness}, ${bytes.length} bytes`);
