@@ -3,19 +3,17 @@
  * 64x64 images, apply to 1x1, 7x13, prime-sized 211x173 and 1000x997 images and compare with the
  * reference cv2.Sobel; check translation equivariance; count what a dense layer would need.
  */
-import { syntheticImage, syntheticImages } from '../data/synthetic.js';
+import { syntheticImage } from '../data/synthetic.js';
 import { applyFilter } from '../filters/ops.js';
 import { applyModel } from '../nn/apply.js';
-import { trainFilter } from '../train/index.js';
 import type { Experiment, Row } from './types.js';
-import { SOBEL_DX, crop, maxAbs, maxAbsDiff, ms, pairsFor } from './util.js';
+import { SOBEL_DX, crop, maxAbs, maxAbsDiff, ms, trainSobelOnCrops } from './util.js';
 
 export const experiment: Experiment = {
   name: 'fully-convolutional',
   question: 'Q3: is the architecture fully convolutional, and what does that buy (any size, translation equivariance)?',
   async run({ quick }) {
-    const train = syntheticImages(4, { width: 64, height: 64, seed: 0 });
-    const { model } = trainFilter(pairsFor(train, SOBEL_DX), { arch: 'linear', ksize: 3, solver: 'exact', border: 'auto', seed: 0 });
+    const model = trainSobelOnCrops();
     const sizes: [number, number][] = [[1, 1], [7, 13], [211, 173], quick ? [500, 499] : [1000, 997]];
     const table: Row[] = [];
     let worstRel = 0;

@@ -7,15 +7,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { syntheticImage, syntheticImages } from '../data/synthetic.js';
+import { syntheticImage } from '../data/synthetic.js';
 import { applyFilter } from '../filters/ops.js';
 import type { Image } from '../image.js';
 import { encodeNpyHeader, parseNpyHeader } from '../io/npy.js';
 import { applyModel } from '../nn/apply.js';
 import { applyModelToFile } from '../nn/apply-stream.js';
-import { trainFilter } from '../train/index.js';
 import type { Experiment, Row } from './types.js';
-import { SOBEL_DX, maxAbsDiff, pairsFor } from './util.js';
+import { SOBEL_DX, maxAbsDiff, trainSobelOnCrops } from './util.js';
 
 /** A u8 image W x H made by tiling a 251 x 241 synthetic tile (prime sizes, so tiles do not line up with anything). */
 function writeInput(file: string, W: number, H: number, tile: Image): void {
@@ -64,8 +63,7 @@ export const experiment: Experiment = {
   name: 'large-images',
   question: 'Q1: what if the image is really large, or not of a standard size? Streamed apply from prime sizes to 268 Mpx: error, time, memory.',
   async run({ quick }) {
-    const train = syntheticImages(4, { width: 64, height: 64, seed: 0 });
-    const { model } = trainFilter(pairsFor(train, SOBEL_DX), { arch: 'linear', ksize: 3, solver: 'exact', border: 'auto', seed: 0 });
+    const model = trainSobelOnCrops();
     const tile = syntheticImage({ width: 251, height: 241, seed: 21 });
     const sizes: [number, number][] = quick ? [[1, 1], [211, 173], [2053, 1999]] : [[1, 1], [211, 173], [2053, 1999], [8191, 8179], [16384, 16384]];
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kl-large-'));

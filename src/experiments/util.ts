@@ -1,3 +1,6 @@
+import { syntheticImages } from '../data/synthetic.js';
+import type { Model } from '../nn/model.js';
+import { trainFilter } from '../train/index.js';
 import type { ImagePair } from '../data/pairs.js';
 import { applyFilter } from '../filters/ops.js';
 import type { FilterSpec } from '../filters/spec.js';
@@ -31,6 +34,11 @@ export function crop(img: Image, x: number, y: number, w: number, h: number): Im
     for (let r = 0; r < h; r++)
       for (let q = 0; q < w; q++) out.data[c * w * h + r * w + q] = img.data[c * img.width * img.height + (y + r) * img.width + x + q]!;
   return out;
+}
+
+/** The Sobel dx model the size experiments share: exact fit on four 64x64 synthetic images. */
+export function trainSobelOnCrops(): Model {
+  return trainFilter(pairsFor(syntheticImages(4, { width: 64, height: 64, seed: 0 }), SOBEL_DX), { arch: 'linear', ksize: 3, solver: 'exact', border: 'auto', seed: 0 }).model;
 }
 
 export const ms = (t0: number): number => Math.round((performance.now() - t0) * 10) / 10;
