@@ -338,7 +338,7 @@ async function main(): Promise<void> {
     const modelOut = path.join(SCRATCH, 'sobel-exact.json');
     const times: number[] = [];
     for (let i = 0; i < 3; i++) {
-      times.push((await runChild(process.execPath, [CLI, 'train', '--input', path.join(ds, 'input'), '--target', path.join(ds, 'target'), '--out', modelOut])).ms);
+      times.push((await runChild(process.execPath, [CLI, 'train', '--input', path.join(ds, 'input'), '--target', path.join(ds, 'target'), '--out', modelOut, '--no-report'])).ms);
     }
     const files = (await fs.readdir(path.join(ds, 'input'))).map((f) => [path.join(ds, 'input', f), path.join(ds, 'target', f.replace(/\.png$/, '.npy'))]).flat();
     const decode = await timeRunsAsync(3, async () => { for (const f of files) await readImage(f); }, 1);
