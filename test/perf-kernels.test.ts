@@ -2,8 +2,10 @@
  * The fast paths of src/kernels (threads.ts, the separable path and conv2dForwardRows in
  * conv2d.ts) against the plain per-pixel reference: random shapes and kernels, every border mode,
  * odd widths, 1-pixel images, widths that are not a multiple of any lane count, every thread count.
- *  - conv2dForwardRows over any cut into bands and conv2dForwardThreaded at 1..5 threads are
- *    bit-identical to conv2dForward (itself bit-identical to the reference, see nn.test.ts);
+ *  - conv2dForwardRows over any cut into bands is bit-identical to conv2dForward (itself
+ *    bit-identical to the reference, see nn.test.ts);
+ *  - conv2dForwardThreaded at 1..5 threads is bit-identical to conv2dForwardF32Reference (the
+ *    WebAssembly SIMD path; test/simd.test.ts tests that kernel on its own);
  *  - the separable path agrees with the reference to 2^-20 of sum |w|*|x|, and is refused for
  *    kernels that are not rank 1.
  */
@@ -13,6 +15,7 @@ import {
   conv2dForward, conv2dForwardReference, conv2dForwardRows, conv2dForwardSeparable, separableFactors, tensor, type Padding, type Tensor,
 } from '../src/kernels/conv2d.js';
 import { conv2dForwardThreaded, conv2dForwardAuto, shutdown, toShared } from '../src/kernels/threads.js';
+import { conv2dForwardF32Reference } from '../src/kernels/simd.js';
 import { BORDER_MODES } from '../src/filters/border.js';
 import { createRng } from '../src/nn/random.js';
 
@@ -67,11 +70,11 @@ test('conv2dForwardRows over any cut into bands equals conv2dForward bit for bit
   }
 });
 
-test('conv2dForwardThreaded equals conv2dForward and the reference bit for bit at every thread count', async () => {
+test('conv2dForwardThreaded (WebAssembly SIMD, float32 sums) equals its reference bit for bit at every thread count', async () => {
   for (const padding of PADDINGS) {
     for (let trial = 0; trial < 8; trial++) {
       const { x, weights, bias, cout, kh, kw } = randomCase(padding);
-      const want = conv2dForwardReference(x, weights, bias, cout, kh, kw, padding);
+      const want = conv2dForwardF32Reference(x, weights, bias, cout, kh, kw, padding);
       for (const threads of [1, 2, 3, 4, 5]) {
         const got = await conv2dForwardThreaded(x, weights, bias, cout, kh, kw, padding, { threads });
         assertBitEqual(got.data, want.data, `${padding} ${x.n}x${x.c}x${x.h}x${x.w} k${kh}x${kw} threads ${threads}`);
@@ -82,7 +85,7 @@ test('conv2dForwardThreaded equals conv2dForward and the reference bit for bit a
   for (const [h, w] of [[1, 1], [1, 7], [9, 1], [301, 1001]]) {
     const x = randomTensor(1, 1, h, w);
     const k = randomWeights(9);
-    const want = conv2dForwardReference(x, k, null, 1, 3, 3, 'reflect101');
+    const want = conv2dForwardF32Reference(x, k, null, 1, 3, 3, 'reflect101');
     for (const threads of [1, 2, 3, 4, 5]) {
       assertBitEqual((await conv2dForwardThreaded(x, k, null, 1, 3, 3, 'reflect101', { threads })).data, want.data, `${h}x${w} threads ${threads}`);
     }
@@ -91,7 +94,7 @@ test('conv2dForwardThreaded equals conv2dForward and the reference bit for bit a
   const x = randomTensor(1, 1, 64, 65);
   const shared = { ...x, data: toShared(x.data) };
   const k = randomWeights(9);
-  assertBitEqual((await conv2dForwardThreaded(shared, k, null, 1, 3, 3, 'wrap', { threads: 3 })).data, conv2dForward(x, k, null, 1, 3, 3, 'wrap').data, 'shared input');
+  assertBitEqual((await conv2dForwardThreaded(shared, k, null, 1, 3, 3, 'wrap', { threads: 3 })).data, conv2dForwardF32Reference(x, k, null, 1, 3, 3, 'wrap').data, 'shared input');
 });
 
 /** Max |a - b| relative to the sum of |w| * max|x| (the scale of each output's rounding error). */

@@ -1,16 +1,18 @@
 /**
  * Conv forward over worker threads: the output rows are cut into one band per thread, the input
- * and output live in shared memory (reused arenas), and each thread runs conv2dForwardRows (conv2d.ts) on its
- * band. The main thread computes the first band itself, so T threads means T-1 workers. Every row
- * is computed exactly as the one-thread conv2dForward computes it, so the result is bit-identical
- * for every thread count (test/perf-kernels.test.ts checks 1..5 threads on random shapes).
+ * and output live in shared memory (reused arenas), and each thread runs conv2dForwardF32Rows (simd.ts,
+ * WebAssembly SIMD) on its band. The main thread computes the first band itself, so T threads means
+ * T-1 workers. Every row is computed exactly as the one-thread conv2dForwardF32 computes it, so the
+ * result is bit-identical for every thread count (test/perf-kernels.test.ts checks 1..5 threads on
+ * random shapes).
  *
  * Workers start on first use, stay for later calls, and do not keep the process alive when idle.
  * Node only: the browser build never imports this module.
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { conv2dForwardRows, conv2dForwardSeparable, conv2dOutputShape, conv2dForward, tensor, type Padding, type Tensor } from './conv2d.js';
+import { conv2dForward, conv2dForwardSeparable, conv2dOutputShape, tensor, type Padding, type Tensor } from './conv2d.js';
+import { conv2dForwardF32, conv2dForwardF32Rows } from './simd.js';
 import { runConvJob, type ConvJob } from './conv-worker.js';
 
 /** Below this many output samples a call stays on one thread (posting work costs ~0.1 ms). */
@@ -82,9 +84,9 @@ export function toShared(data: Float32Array): Float32Array {
 }
 
 export interface ThreadOptions {
-  /** Thread count (default defaultThreadCount()); 1 runs conv2dForward on this thread. */
+  /** Thread count (default defaultThreadCount()); 1 runs conv2dForwardF32 on this thread. */
   threads?: number;
-  /** Use the separable path when the kernel is rank 1 (1 -> 1 channel). Default false: bit-identical results. */
+  /** Use the (float64, JavaScript) separable path when the kernel is rank 1 (1 -> 1 channel). Default false. */
   separable?: boolean;
   /**
    * Write the output here (its first n*cout*oh*ow samples) instead of a new array; must not
@@ -116,7 +118,7 @@ const outputArena = new Arena();
 let queue: Promise<unknown> = Promise.resolve();
 
 /**
- * conv2dForward over worker threads, bit-identical to it (with `separable`, identical to
+ * conv2dForwardF32 over worker threads, bit-identical to it (with `separable`, identical to
  * conv2dForwardSeparable instead). The input is copied into shared memory unless it already is
  * shared; the output comes back in an ordinary Float32Array.
  */
@@ -139,9 +141,9 @@ async function threadedOnce(
   const size = x.n * cout * oh * ow;
   const into = opts.into && opts.into.length >= size ? opts.into.subarray(0, size) : null;
   if (threads === 1 || (size < MIN_PARALLEL_SAMPLES && opts.threads === undefined)) {
-    if (!into) return (separable && conv2dForwardSeparable(x, weights, bias, cout, kh, kw, padding)) || conv2dForward(x, weights, bias, cout, kh, kw, padding);
+    if (!into) return (separable && conv2dForwardSeparable(x, weights, bias, cout, kh, kw, padding)) || conv2dForwardF32(x, weights, bias, cout, kh, kw, padding);
     const out = tensor(x.n, cout, oh, ow, into);
-    if (!(separable && conv2dForwardSeparable(x, weights, bias, cout, kh, kw, padding, out))) conv2dForwardRows(x, weights, bias, cout, kh, kw, padding, out, 0, oh);
+    if (!(separable && conv2dForwardSeparable(x, weights, bias, cout, kh, kw, padding, out))) conv2dForwardF32Rows(x, weights, bias, cout, kh, kw, padding, out, 0, oh);
     return out;
   }
   let xs = x.data;

@@ -1,12 +1,14 @@
 /**
  * Runs a model on one image of any size (1x1 upwards): every conv pads with the model's border
  * mode, so the output has the input's height and width, exactly as cv2.filter2D does for a
- * single-conv model. The network computes in float32 (sums in float64 inside conv2d).
+ * single-conv model. The network computes in float32, sums included (WebAssembly SIMD, kernels/simd.ts),
+ * as cv2.filter2D and ONNX Runtime do; training sums in float64 (kernels/conv2d.ts).
  */
 
 import { KernelLearnError } from '../errors.js';
 import { createImage, type Image } from '../image.js';
-import { conv2dForward, tensor, type Tensor } from '../kernels/conv2d.js';
+import { tensor, type Tensor } from '../kernels/conv2d.js';
+import { conv2dForwardF32 } from '../kernels/simd.js';
 import { Abs, Clamp, Magnitude, Relu, type Layer } from './layers.js';
 import type { Conv2dSpec, Model } from './model.js';
 
@@ -45,7 +47,7 @@ export function applyModel(model: Model, image: Image, file = 'the image'): Imag
   for (const l of model.layers) {
     if (l.type === 'conv2d') {
       const { weights, bias } = convArrays(l);
-      x = conv2dForward(x, weights, bias, l.outChannels, l.kernelSize[0], l.kernelSize[1], model.border);
+      x = conv2dForwardF32(x, weights, bias, l.outChannels, l.kernelSize[0], l.kernelSize[1], model.border);
     } else {
       const layer: Layer =
         l.type === 'relu' ? new Relu() : l.type === 'abs' ? new Abs() : l.type === 'magnitude' ? new Magnitude(l.groupSize) : new Clamp(l.min, l.max);
