@@ -5,7 +5,8 @@ Run by bench/bench.ts with Debian's /usr/bin/python3 (python3-opencv, python3-to
 subcommand imports only what it needs, so a missing package fails only its own measurement.
 
   caps                                   which of cv2 / torch import
-  filter2d   IN.npy KERNEL_JSON RUNS      cv2.filter2D in process, BORDER_REFLECT_101, median ms
+  filter2d   IN.npy KERNEL_JSON RUNS      cv2.filter2D in process, BORDER_REFLECT_101, median ms with a
+                                          fresh output each call (ms) and into a reused dst (msDst)
   apply      IN.npy OUT.npy KERNEL_JSON   the whole-process baseline: np.load + cv2.filter2D + np.save
   torch_conv IN.npy KERNEL_JSON RUNS THREADS   F.pad(reflect) + F.conv2d in process, median ms
   torch_adam BATCH SIZE RUNS THREADS      one Adam step (3x3 conv, MSE) on a BATCHx1xSIZExSIZE batch, median ms
@@ -51,7 +52,14 @@ def main():
             t = time.perf_counter()
             dst = cv2.filter2D(src, -1, k, borderType=cv2.BORDER_REFLECT_101)
             times.append((time.perf_counter() - t) * 1000)
-        print(json.dumps({'ms': median(times), 'times': times, 'threads': cv2.getNumThreads(), 'sum': float(dst.astype(np.float64).sum())}))
+        times_dst = []
+        for i in range(runs + 2):
+            t = time.perf_counter()
+            cv2.filter2D(src, -1, k, dst=dst, borderType=cv2.BORDER_REFLECT_101)
+            if i >= 2:
+                times_dst.append((time.perf_counter() - t) * 1000)
+        print(json.dumps({'ms': median(times), 'times': times, 'msDst': median(times_dst), 'timesDst': times_dst,
+                          'threads': cv2.getNumThreads(), 'sum': float(dst.astype(np.float64).sum())}))
     elif cmd == 'apply':
         import cv2
         src = np.load(sys.argv[2])
