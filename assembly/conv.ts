@@ -2,12 +2,14 @@
 // `npm run build:wasm` compiles it into src/kernels/conv-wasm.generated.ts; test/simd.test.ts
 // rebuilds it and checks that the committed bytes are what this source compiles to.
 //
-// One entry point: one plane of input, already padded, convolved into one plane band of output.
-// The padded input rows may lie anywhere: rowPtrs holds the byte offset of each (rows + kh - 1
-// of them), so the caller can place every row where its copy is fastest.
+// One entry point: a band of output rows from a band of input rows of one plane. The input rows
+// may lie anywhere: rowPtrs holds the byte offset of each (rows + kh - 1 of them), pointing at
+// the sample output column 0 reads first, so they can be the image's own rows (the caller handles
+// the columns near the left and right border, where taps fall outside the row, separately) or
+// padded copies. Output row r starts at out + r * outStride samples.
 //
-//   out[r*ow + x] = init + sum over ky, kx of w[ky*kw + kx] * row[r + ky][x + kx]
-//   for r < rows, x < ow, where init = bias (accumulate == 0) or out[r*ow + x] (accumulate != 0)
+//   out[r*outStride + x] = init + sum over ky, kx of w[ky*kw + kx] * row[r + ky][x + kx]
+//   for r < rows, x < ow, where init = bias (accumulate == 0) or the output's value (accumulate != 0)
 //
 // Every output sample is summed in float32 in one fixed order, init first, then taps in (ky, kx)
 // order, each product rounded to float32 and then added (WebAssembly has no fused multiply-add
@@ -21,12 +23,12 @@
  * The 3x3 case (Sobel, Scharr, most learned filters): nine taps in registers, two output rows a
  * pass, so each input vector loaded serves both rows (loads, not arithmetic, bound this loop).
  */
-function conv3x3(rowPtrs: usize, out: usize, ow: i32, rows: i32, w: usize, bias: f32, accumulate: i32): void {
+function conv3x3(rowPtrs: usize, out: usize, outStride: i32, ow: i32, rows: i32, w: usize, bias: f32, accumulate: i32): void {
   const w0 = f32x4.splat(load<f32>(w, 0)), w1 = f32x4.splat(load<f32>(w, 4)), w2 = f32x4.splat(load<f32>(w, 8));
   const w3 = f32x4.splat(load<f32>(w, 12)), w4 = f32x4.splat(load<f32>(w, 16)), w5 = f32x4.splat(load<f32>(w, 20));
   const w6 = f32x4.splat(load<f32>(w, 24)), w7 = f32x4.splat(load<f32>(w, 28)), w8 = f32x4.splat(load<f32>(w, 32));
   const vb = f32x4.splat(bias);
-  const outRowBytes = <usize>ow << 2;
+  const outRowBytes = <usize>outStride << 2;
   let r = 0;
   for (; r + 2 <= rows; r += 2) {
     const a = rowPtr(rowPtrs, r);
@@ -99,10 +101,10 @@ function conv3x3(rowPtrs: usize, out: usize, ow: i32, rows: i32, w: usize, bias:
 }
 
 /** Any kh x kw: four output vectors (16 samples) a step, taps streamed from memory. */
-function convGeneral(rowPtrs: usize, out: usize, ow: i32, rows: i32, w: usize, kh: i32, kw: i32, bias: f32, accumulate: i32): void {
+function convGeneral(rowPtrs: usize, out: usize, outStride: i32, ow: i32, rows: i32, w: usize, kh: i32, kw: i32, bias: f32, accumulate: i32): void {
   const vb = f32x4.splat(bias);
   for (let r = 0; r < rows; r++) {
-    const o = out + (<usize>r * <usize>ow << 2);
+    const o = out + (<usize>r * <usize>outStride << 2);
     let x = 0;
     for (; x + 16 <= ow; x += 16) {
       const p = <usize>x << 2;
@@ -157,7 +159,7 @@ function scalarTail(rowPtrs: usize, r: i32, o: usize, ow: i32, x0: i32, w: usize
   }
 }
 
-export function convPlane(rowPtrs: usize, out: usize, ow: i32, rows: i32, w: usize, kh: i32, kw: i32, bias: f32, accumulate: i32): void {
-  if (kh == 3 && kw == 3) conv3x3(rowPtrs, out, ow, rows, w, bias, accumulate);
-  else convGeneral(rowPtrs, out, ow, rows, w, kh, kw, bias, accumulate);
+export function convRows(rowPtrs: usize, out: usize, outStride: i32, ow: i32, rows: i32, w: usize, kh: i32, kw: i32, bias: f32, accumulate: i32): void {
+  if (kh == 3 && kw == 3) conv3x3(rowPtrs, out, outStride, ow, rows, w, bias, accumulate);
+  else convGeneral(rowPtrs, out, outStride, ow, rows, w, kh, kw, bias, accumulate);
 }

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { conv2dForwardReference, tensor, type Padding, type Tensor } from '../src/kernels/conv2d.js';
-import { conv2dForwardF32, conv2dForwardF32Reference, conv2dForwardF32Rows, convWasmBytes } from '../src/kernels/simd.js';
+import { conv2dForwardF32, conv2dForwardF32Reference, conv2dForwardF32Rows, convWasmBytes, heapAlloc, heapFree, inHeap } from '../src/kernels/simd.js';
 import { toShared } from '../src/kernels/threads.js';
 import { BORDER_MODES } from '../src/filters/border.js';
 import { createRng } from '../src/nn/random.js';
@@ -56,29 +56,57 @@ test('conv2dForwardF32: 1-pixel images, single rows and columns, kernels larger 
   }
 });
 
-test('conv2dForwardF32Rows over any cut into bands, from shared or ordinary memory, equals the whole-image call', () => {
+test('conv2dForwardF32Rows over any cut into bands, in place in the module memory or copied, equals the whole-image call', () => {
   for (const padding of PADDINGS) {
     for (let trial = 0; trial < 6; trial++) {
       const kh = randomInt(1, 5), kw = randomInt(1, 5);
       const h = randomInt(kh, kh + 30), w = randomInt(kw, kw + 70);
       const cin = randomInt(1, 2), cout = randomInt(1, 2);
       const plain: Tensor = tensor(1, cin, h, w, randomArray(cin * h * w, 100));
-      const shared: Tensor = { ...plain, data: toShared(plain.data) };
+      const shared: Tensor = { ...plain, data: toShared(plain.data) }; // in the module's memory: read in place
+      assert.ok(inHeap(shared.data));
+      const otherShared: Tensor = { ...plain, data: new Float32Array(new SharedArrayBuffer(plain.data.length * 4 + 4), 4) };
+      otherShared.data.set(plain.data);
       const weights = randomArray(cout * cin * kh * kw);
       const want = conv2dForwardF32(plain, weights, null, cout, kh, kw, padding);
-      for (const x of [plain, shared]) {
-        // Output in shared memory at an odd float offset, as the streaming apply's bands can be.
-        const buf = new Float32Array(new SharedArrayBuffer((want.data.length + 1) * 4)).subarray(1);
-        const got = tensor(want.n, want.c, want.h, want.w, buf);
-        for (let y = 0; y < want.h;) {
-          const y1 = Math.min(want.h, y + randomInt(1, 7));
-          conv2dForwardF32Rows(x, weights, null, cout, kh, kw, padding, got, y, y1);
-          y = y1;
+      for (const x of [plain, shared, otherShared]) {
+        // Outputs at odd float offsets: an ordinary array, another SharedArrayBuffer, the module's memory (written in place).
+        const heapBlock = heapAlloc(want.data.length + 1);
+        const outs = [
+          new Float32Array(want.data.length + 1).subarray(1),
+          new Float32Array(new SharedArrayBuffer((want.data.length + 1) * 4)).subarray(1),
+          heapBlock.subarray(1),
+        ];
+        for (const [k, buf] of outs.entries()) {
+          const got = tensor(want.n, want.c, want.h, want.w, buf);
+          for (let y = 0; y < want.h;) {
+            const y1 = Math.min(want.h, y + randomInt(1, 7));
+            conv2dForwardF32Rows(x, weights, null, cout, kh, kw, padding, got, y, y1);
+            y = y1;
+          }
+          const where = `${x === shared ? 'in place' : x === plain ? 'plain' : 'other shared'} input, output ${['plain', 'other shared', 'in place'][k]}`;
+          assertBitEqual(got.data, want.data, `${padding} ${cin}x${h}x${w} k${kh}x${kw} ${where}`);
         }
-        assertBitEqual(got.data, want.data, `${padding} ${cin}x${h}x${w} k${kh}x${kw} ${x === shared ? 'shared' : 'plain'}`);
+        heapFree(heapBlock);
       }
     }
   }
+});
+
+test('the heap hands out, reuses and coalesces blocks of the module memory', () => {
+  const a = heapAlloc(1000), b = heapAlloc(2000), c = heapAlloc(10);
+  assert.ok(inHeap(a) && inHeap(b) && inHeap(c));
+  assert.ok(a.byteOffset + a.byteLength <= b.byteOffset && b.byteOffset + b.byteLength <= c.byteOffset, 'disjoint');
+  assert.equal(a.byteOffset % 64, 0);
+  const aOffset = a.byteOffset;
+  heapFree(a);
+  heapFree(b);
+  const d = heapAlloc(2900); // fits only in a and b coalesced
+  assert.equal(d.byteOffset, aOffset);
+  assert.ok(d.byteOffset + d.byteLength <= c.byteOffset);
+  heapFree(c);
+  heapFree(d);
+  assert.ok(!inHeap(new Float32Array(4)));
 });
 
 test('a wide image crosses many bands (band height from the cache budget) and still equals the reference', () => {
@@ -105,6 +133,8 @@ test('float32 sums stay within float32 rounding of the exact (float64) correlati
 test('the committed WebAssembly is what assembly/conv.ts compiles to (reproducible build)', async () => {
   const build = (await import(new URL('../../tools/build_wasm.mjs', import.meta.url).href)) as { buildConvWasmModule(): Promise<string> };
   const fresh = await build.buildConvWasmModule();
-  const base64 = /'([A-Za-z0-9+/=]+)'/.exec(fresh)![1];
-  assert.deepEqual(Buffer.from(base64, 'base64'), Buffer.from(convWasmBytes()), 'run npm run build:wasm');
+  const [shared, local] = [...fresh.matchAll(/'([A-Za-z0-9+/=]+)'/g)].map((m) => Buffer.from(m[1], 'base64'));
+  const committed = convWasmBytes();
+  assert.deepEqual(shared, Buffer.from(committed.shared), 'shared-memory build: run npm run build:wasm');
+  assert.deepEqual(local, Buffer.from(committed.private), 'private-memory build: run npm run build:wasm');
 });

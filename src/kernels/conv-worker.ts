@@ -1,15 +1,20 @@
 /**
- * Worker-thread side of threads.ts: computes one band of output rows of a conv forward, reading
- * the input and writing the output through SharedArrayBuffers (no copies).
+ * Worker-thread side of threads.ts: computes one band of output rows of a conv forward. Input and
+ * output are either blocks of the WebAssembly module's shared memory (which every thread runs on:
+ * the kernel works on them in place) or other SharedArrayBuffers (copied through the thread's
+ * scratch block a band at a time).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { conv2dForwardSeparable, type Padding } from './conv2d.js';
-import { conv2dForwardF32Rows } from './simd.js';
+import { conv2dForwardSeparable, type Padding, type Tensor } from './conv2d.js';
+import { attachSharedConvMemory, conv2dForwardF32Rows, heapArray, type Scratch } from './simd.js';
+
+/** A tensor a job names: in the shared module memory (`buf` null) or in its own SharedArrayBuffer. */
+export interface JobTensor { n: number; c: number; h: number; w: number; buf: SharedArrayBuffer | null; offset: number }
 
 export interface ConvJob {
   id: number;
-  x: { n: number; c: number; h: number; w: number; buf: SharedArrayBuffer; offset: number };
-  out: { n: number; c: number; h: number; w: number; buf: SharedArrayBuffer; offset: number };
+  x: JobTensor;
+  out: JobTensor;
   weights: Float32Array;
   bias: Float32Array | null;
   cout: number;
@@ -19,18 +24,27 @@ export interface ConvJob {
   y0: number;
   y1: number;
   separable: boolean;
+  /** This thread's scratch block in the shared module memory; undefined on the main thread. */
+  scratch?: Scratch;
+}
+
+function view(t: JobTensor): Tensor {
+  const size = t.n * t.c * t.h * t.w;
+  return { n: t.n, c: t.c, h: t.h, w: t.w, data: t.buf ? new Float32Array(t.buf, t.offset, size) : heapArray(t.offset, size) };
 }
 
 /** Runs one job (also called on the main thread for its own band). */
 export function runConvJob(j: ConvJob): void {
-  const x = { n: j.x.n, c: j.x.c, h: j.x.h, w: j.x.w, data: new Float32Array(j.x.buf, j.x.offset, j.x.n * j.x.c * j.x.h * j.x.w) };
-  const out = { n: j.out.n, c: j.out.c, h: j.out.h, w: j.out.w, data: new Float32Array(j.out.buf, j.out.offset, j.out.n * j.out.c * j.out.h * j.out.w) };
+  const x = view(j.x);
+  const out = view(j.out);
   if (j.separable && conv2dForwardSeparable(x, j.weights, j.bias, j.cout, j.kh, j.kw, j.padding, out, j.y0, j.y1)) return;
-  conv2dForwardF32Rows(x, j.weights, j.bias, j.cout, j.kh, j.kw, j.padding, out, j.y0, j.y1);
+  conv2dForwardF32Rows(x, j.weights, j.bias, j.cout, j.kh, j.kw, j.padding, out, j.y0, j.y1, j.scratch);
 }
 
 // Only in a worker that threads.ts started (not whenever this module loads inside some worker).
-if (parentPort && (workerData as { kernelLearnConvWorker?: boolean } | null)?.kernelLearnConvWorker) {
+const data = workerData as { kernelLearnConvWorker?: boolean; memory?: WebAssembly.Memory | null } | null;
+if (parentPort && data?.kernelLearnConvWorker) {
+  if (data.memory) attachSharedConvMemory(data.memory);
   const port = parentPort;
   port.on('message', (j: ConvJob) => {
     try {

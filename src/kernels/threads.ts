@@ -12,8 +12,8 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { conv2dForward, conv2dForwardSeparable, conv2dOutputShape, tensor, type Padding, type Tensor } from './conv2d.js';
-import { conv2dForwardF32, conv2dForwardF32Rows } from './simd.js';
-import { runConvJob, type ConvJob } from './conv-worker.js';
+import { conv2dForwardF32, conv2dForwardF32Rows, heapAlloc, heapFree, inHeap, planConv, sharedConvMemory, type Scratch } from './simd.js';
+import { runConvJob, type ConvJob, type JobTensor } from './conv-worker.js';
 
 /** Below this many output samples a call stays on one thread (posting work costs ~0.1 ms). */
 export const MIN_PARALLEL_SAMPLES = 1 << 18;
@@ -37,7 +37,8 @@ let nextId = 1;
 
 function getWorker(i: number): PoolWorker {
   while (pool.length <= i) {
-    const worker = new Worker(new URL('./conv-worker.js', import.meta.url), { workerData: { kernelLearnConvWorker: true } });
+    // Every worker runs the WebAssembly kernel on the main thread's shared memory.
+    const worker = new Worker(new URL('./conv-worker.js', import.meta.url), { workerData: { kernelLearnConvWorker: true, memory: sharedConvMemory() } });
     const pw: PoolWorker = { worker, busy: 0, pending: new Map() };
     worker.on('message', (m: { id: number; error?: string }) => {
       const p = pw.pending.get(m.id);
@@ -72,13 +73,18 @@ export async function shutdown(): Promise<void> {
   const all = pool.splice(0, pool.length);
   inputArena.release();
   outputArena.release();
+  for (const a of scratchArenas) a.release();
   await Promise.all(all.map((p) => p.worker.terminate()));
 }
 
-/** A float32 array over shared memory holding `data` (no copy when it already is shared). */
+/**
+ * A float32 array over shared memory holding `data` (no copy when it already is shared): a block
+ * of the WebAssembly module's memory, where the kernel works in place (release it with heapFree
+ * from simd.ts when done, or let it live as long as the process).
+ */
 export function toShared(data: Float32Array): Float32Array {
   if (data.buffer instanceof SharedArrayBuffer) return data;
-  const s = new Float32Array(new SharedArrayBuffer(data.byteLength));
+  const s = heapAlloc(data.length);
   s.set(data);
   return s;
 }
@@ -98,22 +104,29 @@ export interface ThreadOptions {
 }
 
 /**
- * Shared scratch memory, reused from call to call. Fresh SharedArrayBuffers per call would pile up:
- * a worker that allocates little rarely collects garbage, so it keeps every buffer it was sent
- * alive (measured: 1.6 GB peak for a 16384^2 streamed apply, against 0.2 GB with arenas).
+ * Shared memory (blocks of the WebAssembly module's memory), reused from call to call. Fresh
+ * SharedArrayBuffers per call would pile up: a worker that allocates little rarely collects
+ * garbage, so it keeps every buffer it was sent alive (measured: 1.6 GB peak for a 16384^2
+ * streamed apply, against 0.2 GB with arenas).
  */
 class Arena {
   private data: Float32Array | null = null;
   get(samples: number): Float32Array {
-    if (!this.data || this.data.length < samples) this.data = new Float32Array(new SharedArrayBuffer(Math.max(samples, 1) * 4));
+    if (!this.data || this.data.length < samples) {
+      if (this.data) heapFree(this.data);
+      this.data = heapAlloc(Math.max(samples, 1));
+    }
     return this.data.subarray(0, samples);
   }
   release(): void {
+    if (this.data) heapFree(this.data);
     this.data = null;
   }
 }
 const inputArena = new Arena();
 const outputArena = new Arena();
+/** Scratch blocks of the worker threads (worker i uses scratchArenas[i]). */
+const scratchArenas: Arena[] = [];
 /** Calls share the arenas, so they run one at a time. */
 let queue: Promise<unknown> = Promise.resolve();
 
@@ -146,6 +159,7 @@ async function threadedOnce(
     if (!(separable && conv2dForwardSeparable(x, weights, bias, cout, kh, kw, padding, out))) conv2dForwardF32Rows(x, weights, bias, cout, kh, kw, padding, out, 0, oh);
     return out;
   }
+  // Workers read the input from shared memory: an input elsewhere is copied into the arena.
   let xs = x.data;
   if (!(xs.buffer instanceof SharedArrayBuffer)) {
     xs = inputArena.get(x.data.length);
@@ -153,14 +167,25 @@ async function threadedOnce(
   }
   const direct = into !== null && into.buffer instanceof SharedArrayBuffer;
   const outShared = tensor(x.n, cout, oh, ow, direct ? into : outputArena.get(size));
-  const shape = (t: Tensor, d: Float32Array): ConvJob['x'] => ({ n: t.n, c: t.c, h: t.h, w: t.w, buf: d.buffer as SharedArrayBuffer, offset: d.byteOffset });
+  const xShared = tensor(x.n, x.c, x.h, x.w, xs);
+  const shape = (t: Tensor): JobTensor => ({
+    n: t.n, c: t.c, h: t.h, w: t.w, buf: inHeap(t.data) ? null : (t.data.buffer as SharedArrayBuffer), offset: t.data.byteOffset,
+  });
   const jobs: ConvJob[] = [];
   for (let t = 0; t < threads; t++) {
     const y0 = Math.floor((oh * t) / threads);
     const y1 = Math.floor((oh * (t + 1)) / threads);
-    if (y1 > y0) {
-      jobs.push({ id: nextId++, x: shape(x, xs), out: shape(outShared, outShared.data), weights, bias, cout, kh, kw, padding, y0, y1, separable });
+    if (y1 <= y0) continue;
+    let scratch: Scratch | undefined;
+    if (jobs.length > 0) {
+      // A worker's scratch: a block of the shared memory only it uses during the call.
+      const k = jobs.length - 1;
+      const plan = planConv(xShared, cout, kh, kw, padding, y1 - y0, { inPlaceIn: inHeap(xs), inPlaceOut: inHeap(outShared.data) });
+      while (scratchArenas.length <= k) scratchArenas.push(new Arena());
+      const block = scratchArenas[k].get(Math.ceil(plan.bytes / 4));
+      scratch = { offset: block.byteOffset, bytes: block.byteLength };
     }
+    jobs.push({ id: nextId++, x: shape(xShared), out: shape(outShared), weights, bias, cout, kh, kw, padding, y0, y1, separable, scratch });
   }
   const done = jobs.slice(1).map((j, i) => post(getWorker(i), j));
   try {

@@ -7,7 +7,7 @@
  * - The halo R is the sum over conv layers of the kernel's reach (max(ay, kh-1-ay)). A wrong
  *   value at a band's cut edge spreads at most one layer's reach per layer, so after all layers
  *   it stays inside the R halo rows and is cut off. Every conv output sample is summed in the
- *   same order whatever the band (conv2d.ts), so kept rows are bit-identical to whole-image rows.
+ *   same order whatever the band (kernels/simd.ts), so kept rows are bit-identical to whole-image rows.
  * - At the image's top and bottom the band starts/ends at the real edge, so each layer's border
  *   padding reads the same rows as in the whole image (the band holds at least R+1 rows there,
  *   more than any reflection reaches).
@@ -24,6 +24,7 @@ import { assertFinite } from '../io/finite.js';
 import { readPngHeader } from '../io/png-stream.js';
 import { tensor, type Tensor } from '../kernels/conv2d.js';
 import { conv2dForwardThreaded } from '../kernels/threads.js';
+import { heapAlloc, heapFree } from '../kernels/simd.js';
 import { applyModel, convArrays } from './apply.js';
 import { Abs, Clamp, Magnitude, Relu, type Layer } from './layers.js';
 import type { Model } from './model.js';
@@ -89,6 +90,8 @@ export async function applyModelThreaded(model: Model, image: Image, file = 'the
 /**
  * Runs `model` over the image `reader` gives, band by band, calling `onBand` with each band of
  * output rows (a float32 planar Image of `rows` rows) in order, y0 = 0, bandRows, 2*bandRows, ...
+ * A band's data is reused two bands later, and all of it when this returns: onBand may keep
+ * using it (writing it out, say) only until then.
  */
 export async function applyModelBands(
   model: Model, reader: BandReader, onBand: (band: Image, y0: number) => Promise<void> | void, opts: ApplyBandsOptions = {}, file = 'the image',
@@ -102,61 +105,79 @@ export async function applyModelBands(
   // the last one written while this one computes), which matters as much as the arithmetic:
   // first touches of fresh pages cost more than the copies on small VMs.
   const bandSamples = (Math.min(height, bandRows) + 2 * R) * width * channels;
-  // Shared memory, so the worker threads read and write the bands in place (no copies).
-  const shared = (n: number): Float32Array => new Float32Array(new SharedArrayBuffer(n * 4));
-  const inBufs = [shared(bandSamples), shared(bandSamples)];
-  const outBufs: (Float32Array | undefined)[] = [undefined, undefined];
-  let k = 0;
-  const fetch = async (y0: number, into: Float32Array): Promise<{ a: number; rowsIn: number; data: Float32Array }> => {
-    const y1 = Math.min(height, y0 + bandRows);
-    if (!wrap) {
-      const a = Math.max(0, y0 - R);
-      const rowsIn = Math.min(height, y1 + R) - a;
-      return { a, rowsIn, data: await reader.readRows(a, rowsIn, into) };
-    }
-    const a = y0 - R;
-    const rowsIn = y1 - y0 + 2 * R;
-    const data = new Float32Array(rowsIn * width * channels);
-    // Rows a .. a+rowsIn-1 modulo height, read as contiguous runs.
-    for (let i = 0; i < rowsIn;) {
-      const src = (((a + i) % height) + height) % height;
-      const run = Math.min(rowsIn - i, height - src);
-      const part = await reader.readRows(src, run);
-      for (let c = 0; c < channels; c++) {
-        data.set(part.subarray(c * run * width, (c + 1) * run * width), (c * rowsIn + i) * width);
-      }
-      i += run;
-    }
-    return { a, rowsIn, data };
+  // Blocks of the WebAssembly module's shared memory, so the kernel reads and writes the bands in
+  // place on every worker thread (no copies); returned to its heap at the end.
+  const allocated: Float32Array[] = [];
+  const shared = (n: number): Float32Array => {
+    const a = heapAlloc(n);
+    allocated.push(a);
+    return a;
   };
-  let next = height > 0 ? fetch(0, inBufs[0]) : null;
-  for (let y0 = 0; y0 < height; y0 += bandRows) {
-    const y1 = Math.min(height, y0 + bandRows);
-    const { a, rowsIn, data } = await next!;
-    if (reader.depth === 'f32' || reader.depth === 'f64') checkFinite(data, width, rowsIn, channels, reader.depth, a, height, file);
-    // Read the next band (file I/O and inflate run off this thread) while this one computes.
-    next = y1 < height ? fetch(y1, inBufs[(k + 1) % 2]) : null;
-    next?.catch(() => {}); // an error surfaces when it is awaited; never unhandled
-    const out = await applyModelThreaded(model, { width, height: rowsIn, channels, depth: 'f32', data }, file, opts.threads, outBufs[k % 2]);
-    // From the second band on, outputs go into two reused buffers (sized once the channel count is known).
-    if (!outBufs[0]) {
-      const size = (Math.min(height, bandRows) + 2 * R) * width * out.channels;
-      outBufs[0] = shared(size);
-      outBufs[1] = shared(size);
-    }
-    k++;
-    const rows = y1 - y0;
-    const skip = y0 - a;
-    let band: Image;
-    if (out.channels === 1) {
-      band = { width, height: rows, channels: 1, depth: 'f32', data: out.data.subarray(skip * width, (skip + rows) * width) };
-    } else {
-      band = { width, height: rows, channels: out.channels, depth: 'f32', data: new Float32Array(rows * width * out.channels) };
-      for (let c = 0; c < out.channels; c++) {
-        band.data.set(out.data.subarray((c * rowsIn + skip) * width, (c * rowsIn + skip + rows) * width), c * rows * width);
+  // The band being read ahead, awaited before its buffer goes back to the heap (after an error).
+  const ahead: { reading: Promise<unknown> | null } = { reading: null };
+  try {
+    await bandLoop();
+  } finally {
+    await ahead.reading?.catch(() => {});
+    for (const a of allocated) heapFree(a);
+  }
+
+  async function bandLoop(): Promise<void> {
+    const inBufs = [shared(bandSamples), shared(bandSamples)];
+    const outBufs: (Float32Array | undefined)[] = [undefined, undefined];
+    let k = 0;
+    const fetch = async (y0: number, into: Float32Array): Promise<{ a: number; rowsIn: number; data: Float32Array }> => {
+      const y1 = Math.min(height, y0 + bandRows);
+      if (!wrap) {
+        const a = Math.max(0, y0 - R);
+        const rowsIn = Math.min(height, y1 + R) - a;
+        return { a, rowsIn, data: await reader.readRows(a, rowsIn, into) };
       }
+      const a = y0 - R;
+      const rowsIn = y1 - y0 + 2 * R;
+      const data = new Float32Array(rowsIn * width * channels);
+      // Rows a .. a+rowsIn-1 modulo height, read as contiguous runs.
+      for (let i = 0; i < rowsIn;) {
+        const src = (((a + i) % height) + height) % height;
+        const run = Math.min(rowsIn - i, height - src);
+        const part = await reader.readRows(src, run);
+        for (let c = 0; c < channels; c++) {
+          data.set(part.subarray(c * run * width, (c + 1) * run * width), (c * rowsIn + i) * width);
+        }
+        i += run;
+      }
+      return { a, rowsIn, data };
+    };
+    let next = height > 0 ? fetch(0, inBufs[0]) : null;
+    for (let y0 = 0; y0 < height; y0 += bandRows) {
+      const y1 = Math.min(height, y0 + bandRows);
+      const { a, rowsIn, data } = await next!;
+      if (reader.depth === 'f32' || reader.depth === 'f64') checkFinite(data, width, rowsIn, channels, reader.depth, a, height, file);
+      // Read the next band (file I/O and inflate run off this thread) while this one computes.
+      next = y1 < height ? fetch(y1, inBufs[(k + 1) % 2]) : null;
+      next?.catch(() => {}); // an error surfaces when it is awaited; never unhandled
+      ahead.reading = next;
+      const out = await applyModelThreaded(model, { width, height: rowsIn, channels, depth: 'f32', data }, file, opts.threads, outBufs[k % 2]);
+      // From the second band on, outputs go into two reused buffers (sized once the channel count is known).
+      if (!outBufs[0]) {
+        const size = (Math.min(height, bandRows) + 2 * R) * width * out.channels;
+        outBufs[0] = shared(size);
+        outBufs[1] = shared(size);
+      }
+      k++;
+      const rows = y1 - y0;
+      const skip = y0 - a;
+      let band: Image;
+      if (out.channels === 1) {
+        band = { width, height: rows, channels: 1, depth: 'f32', data: out.data.subarray(skip * width, (skip + rows) * width) };
+      } else {
+        band = { width, height: rows, channels: out.channels, depth: 'f32', data: new Float32Array(rows * width * out.channels) };
+        for (let c = 0; c < out.channels; c++) {
+          band.data.set(out.data.subarray((c * rowsIn + skip) * width, (c * rowsIn + skip + rows) * width), c * rows * width);
+        }
+      }
+      await onBand(band, y0);
     }
-    await onBand(band, y0);
   }
 }
 
@@ -209,7 +230,7 @@ export async function applyModelToFile(model: Model, input: string, output: stri
       opts.onNotice?.(`${input}: alpha channel dropped`);
     }
     // Each band's write runs while the next band computes; at most one write is in flight.
-    await applyModelBands(model, reader, async (band) => {
+    await applyModelBands(model, reader, async (band, y0) => {
       await writing;
       if (!writer) {
         writer = new NpyBandWriter(output, reader.width, reader.height, band.channels, depth);
@@ -219,6 +240,7 @@ export async function applyModelToFile(model: Model, input: string, output: stri
       const w = writer;
       writing = w.writeRows(converted.data, band.height);
       writing.catch(() => {}); // awaited on the next band or below; never an unhandled rejection
+      if (y0 + band.height >= reader.height) await writing; // the last band's buffer is freed on return
     }, opts, input);
     await writing;
     await writer!.finish();
