@@ -89,3 +89,85 @@ test('optimisations: the fast and threaded loops equal the reference bit for bit
   assert.ok((c.exactMs as number) < (c.adamMs as number), `exact ${c.exactMs} ms vs adam ${c.adamMs} ms`);
   assert.ok((c.exactMs as number) < (c.sgdMs as number), `exact ${c.exactMs} ms vs sgd ${c.sgdMs} ms`);
 });
+
+test('batch-crop: on exact targets SGD with 16 crops reaches 1e-3 and ~1e-7, SGD with one crop does not converge at the default rate; on noisy targets larger batches end closer', async () => {
+  const c = await claims('batch-crop');
+  // Adam's step count hardly depends on the crop size (its steps are normalised), so pixels per step set the time.
+  const adam = ['B1C32', 'B16C32', 'B4C8', 'B4C64'].map((k) => c[`adam${k}Steps1e2`] as number);
+  assert.ok(Math.max(...adam) <= 1.5 * Math.min(...adam), `adam steps to 1e-2: ${adam}`);
+  assert.ok((c.adamB4C8MsPerStep as number) < (c.adamB4C64MsPerStep as number));
+  assert.ok((c.adamB16C32Final as number) < 1e-3 && (c.adamB4C8Final as number) < 1e-3);
+  assert.ok((c.sgdB16C32Steps1e3 as number) < Infinity);
+  assert.ok((c.sgdB16C32Final as number) < 1e-5, `sgd b16 ${c.sgdB16C32Final}`);
+  assert.ok((c.sgdB1C32Final as number) > 0.05, `sgd b1 ${c.sgdB1C32Final}`);
+  assert.ok((c.noisyadamB16C32Final as number) < (c.noisyadamB1C32Final as number));
+  assert.ok((c.noisysgdB16C32Final as number) < (c.noisysgdB1C32Final as number));
+});
+
+test('frameworks: TF.js in Node has only the cpu backend; with PyTorch present, bf16 costs > 0.1% of the peak, channels_last is exact, torch.compile needs 2.0', async () => {
+  const c = await claims('frameworks');
+  assert.ok((c.oursOneMs as number) > 0);
+  assert.equal(c.tfjsBackends, 'cpu');
+  assert.ok((c.tfjsConvMs as number) > (c.oursOneMs as number), `tfjs ${c.tfjsConvMs} ms vs ours ${c.oursOneMs} ms`);
+  if (c.torchMeasured) {
+    for (const k of ['one', 'sixteen']) assert.ok((c[`${k}Bf16RelError`] as number) > 1e-3 && (c[`${k}Bf16RelError`] as number) < 1e-2, k);
+    assert.equal(c.oneChannelsLastRelError, 0);
+    assert.equal(c.torchHasCompile, false); // Debian's torch 1.13; a torch >= 2 would have it (then update the doc)
+  }
+});
+
+test('depth-width: on Sobel the linear fit is exact and every stack is > 50 dB worse; on the gradient magnitude a stack beats the linear fit by > 10 dB; on median and bilateral none beats it', async () => {
+  const c = await claims('depth-width');
+  for (const d of [1, 2]) {
+    assert.ok((c[`sobelLinear${d}`] as number) > 150);
+    for (const w of [4, 8]) assert.ok((c[`sobelD${d}W${w}`] as number) < (c[`sobelLinear${d}`] as number) - 50);
+  }
+  for (const d of [1, 2]) for (const w of [4, 8]) assert.ok((c[`magnitudeD${d}W${w}`] as number) > (c[`magnitudeLinear${d}`] as number) + 5, `magnitude ${d} ${w}`);
+  assert.ok((c.magnitudeD1W8 as number) > (c.magnitudeD1W4 as number), 'width helps at one relu layer');
+  for (const w of [4, 8]) assert.ok((c[`magnitudeD2W${w}`] as number) - (c[`magnitudeD1W${w}`] as number) < 2, 'more depth does not help in this budget');
+  const bestDeep = Math.max(...[1, 2].flatMap((d) => [4, 8].map((w) => c[`magnitudeD${d}W${w}`] as number)));
+  assert.ok(bestDeep > (c.magnitudeLinear1 as number) + 10, `${bestDeep} vs ${c.magnitudeLinear1}`);
+  // Median and bilateral: at this budget no stack beats the linear fit of the same receptive field.
+  for (const t of ['median', 'bilateral'])
+    for (const d of [1, 2]) for (const w of [4, 8]) assert.ok((c[`${t}D${d}W${w}`] as number) < (c[`${t}Linear${d}`] as number), `${t} depth ${d} width ${w}`);
+});
+
+test('saturation: u8-saturated Sobel is wrong fitted plainly (warning suggests clamp auto) and exact with the censored clamp; quantisation error grows with the step', async () => {
+  const c = await claims('saturation');
+  assert.ok((c.sobelSaturated as number) > 0.3);
+  assert.ok((c.sobelPlainTapError as number) > 0.3);
+  assert.equal(c.sobelPlainHint, true);
+  assert.equal(c.sobelClampClamped, true);
+  assert.ok((c.sobelClampTapError as number) < 1e-6);
+  assert.equal(c.sobelClampWithin1, 1);
+  assert.ok((c.sobelPlainWithin1 as number) < 0.8);
+  assert.ok((c.sobelScaledSaturated as number) < 1e-3); // below SATURATION_SHARE: clamp auto keeps the plain fit
+  assert.equal(c.sobelScaledClampClamped, false);
+  assert.equal(c.sobelScaledPlainWithin1, 1);
+  assert.ok((c.quant0 as number) < 1e-6);
+  for (const q of [0.01, 1, 16]) assert.ok((c[`quant${q}`] as number) / q > 1e-4 && (c[`quant${q}`] as number) / q < 1e-3, `step ${q}`);
+  assert.equal(c.quant1Warned, false);
+  assert.equal(c.quant16Warned, true);
+  assert.equal(c['quant0.01Warned'], true);
+  assert.ok((c.quant1 as number) < 2e-3);
+  const r = (c.quant16 as number) / (c.quant1 as number);
+  assert.ok(r > 4 && r < 64, `step 16 / step 1 error ratio ${r}`);
+});
+
+test('conditioning: flat, one-orientation and smooth images are flagged not identifiable and their kernels fail on textured images; textured, rank-1 noise and noisy stripes are fine', async () => {
+  const c = await claims('conditioning');
+  for (const k of ['flat', 'vertical', 'horizontal', 'diagonal', 'smooth']) {
+    assert.equal(c[`${k}Identifiable`], false, k);
+    assert.equal(c[`${k}Warned`], true, k);
+    assert.ok((c[`${k}ProbeError`] as number) > 0.05, `${k}: ${c[`${k}ProbeError`]}`);
+  }
+  assert.ok((c.verticalOwnError as number) < 1e-4, 'stripes reproduce their own targets');
+  assert.equal(c.lowRankSmoothIdentifiable, true);
+  assert.ok((c.lowRankSmoothCond as number) > 1e6 && (c.lowRankSmoothTapError as number) < 1e-4);
+  assert.ok((c.lowRankCond as number) < 100);
+  for (const k of ['textured', 'lowRank', 'verticalNoisy']) {
+    assert.equal(c[`${k}Identifiable`], true, k);
+    assert.equal(c[`${k}Warned`], false, k);
+    assert.ok((c[`${k}TapError`] as number) < 1e-4, `${k}: ${c[`${k}TapError`]}`);
+  }
+});

@@ -4,10 +4,21 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { EXPERIMENTS, findExperiment, markdownTable } from '../experiments/index.js';
+
+type Experiments = typeof import('../experiments/index.js');
+let loaded: Experiments | undefined;
+
+/**
+ * Loads the experiments (they pull in the trainer and every benchmark) only when the command line
+ * names this command, so that other commands and `--help` start without them. main() awaits this
+ * before registering the commands.
+ */
+export async function prepare(argv: string[]): Promise<void> {
+  if (argv.includes('experiment')) loaded = await import('../experiments/index.js');
+}
 
 export function register(program: Command): void {
-  const names = EXPERIMENTS.map((e) => e.name);
+  const names = loaded ? loaded.EXPERIMENTS.map((e) => e.name) : ['(run "kernel-learn experiment list")'];
   program
     .command('experiment')
     .summary('rerun an experiment behind docs/answers.md and print its table')
@@ -17,12 +28,13 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object on stdout: name, question, table, claims')
     .addHelpText('after', '\nExamples:\n  $ kernel-learn experiment list\n  $ kernel-learn experiment fully-convolutional\n  $ kernel-learn experiment edges --quick --json')
     .action(async (name: string, flags: { quick?: boolean; json?: boolean }) => {
+      const { EXPERIMENTS, findExperiment, markdownTable } = loaded ?? (await import('../experiments/index.js'));
       if (name === 'list') {
         for (const e of EXPERIMENTS) process.stdout.write(`${e.name}: ${e.question}\n`);
         return;
       }
       const exp = findExperiment(name);
-      if (!exp) throw new UsageError(`unknown experiment "${name}"; choose one of: ${names.join(', ')}`);
+      if (!exp) throw new UsageError(`unknown experiment "${name}"; choose one of: ${EXPERIMENTS.map((e) => e.name).join(', ')}`);
       const t0 = performance.now();
       const result = await exp.run({ quick: flags.quick === true });
       const seconds = (performance.now() - t0) / 1000;

@@ -7,9 +7,14 @@ import { experiment as optimisations } from './optimisations.js';
 import { experiment as trainingComplete } from './training-complete.js';
 import { experiment as randomKernels } from './random-kernels.js';
 import { experiment as deeper } from './deeper.js';
+import { experiment as depthWidth } from './depth-width.js';
+import { experiment as saturation } from './saturation.js';
+import { experiment as conditioning } from './conditioning.js';
+import { experiment as batchCrop } from './batch-crop.js';
+import { experiment as frameworks } from './frameworks.js';
 
 /** In the order docs/answers.md takes them. */
-export const EXPERIMENTS: Experiment[] = [largeImages, edges, fullyConvolutional, optimisations, modelSize, trainingComplete, deeper, randomKernels];
+export const EXPERIMENTS: Experiment[] = [largeImages, edges, fullyConvolutional, optimisations, batchCrop, frameworks, modelSize, trainingComplete, deeper, depthWidth, randomKernels, saturation, conditioning];
 
 export function findExperiment(name: string): Experiment | undefined {
   return EXPERIMENTS.find((e) => e.name === name);

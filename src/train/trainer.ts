@@ -64,6 +64,10 @@ export interface GdOptions {
   learningRate?: number;
   /** The exact optimum's statistics and coefficients (linear arch): the certificate and stopping rule. */
   certificate?: { stats: GramStats; optimum: Float64Array[]; variance: number };
+  /** Side of the square crops in valid outputs (default 64, or the largest a region holds). */
+  cropSize?: number;
+  /** Crops per step (default: ~32k valid outputs per step, at most 64). */
+  batchSize?: number;
   onProgress?: (e: ProgressEvent) => void;
 }
 
@@ -238,11 +242,12 @@ export function trainGd(net: Sequential, train: Region[], val: Region[], opt: Gd
   const { kh, kw } = receptiveField(net);
   const sc = measureScaling(train, cin, cout, first.bias !== null);
 
-  // Crops: one size for the whole run, 64 x 64 valid outputs or the largest crop some region
-  // holds; regions smaller than that are left to the exact solver and validation.
+  // Crops: one size for the whole run, 64 x 64 valid outputs (opt.cropSize) or the largest crop
+  // some region holds; regions smaller than that are left to the exact solver and validation.
   let ch = 0, cw = 0;
+  const side = opt.cropSize ?? 64;
   for (const r of train) {
-    const h = Math.min(64 + kh - 1, regionHeight(r)), w = Math.min(64 + kw - 1, regionWidth(r));
+    const h = Math.min(side + kh - 1, regionHeight(r)), w = Math.min(side + kw - 1, regionWidth(r));
     if (h >= kh && w >= kw && (ch === 0 || (h - kh + 1) * (w - kw + 1) > (ch - kh + 1) * (cw - kw + 1))) { ch = h; cw = w; }
   }
   if (ch === 0) throw new Error('trainGd: no training region holds the kernel');
@@ -250,8 +255,9 @@ export function trainGd(net: Sequential, train: Region[], val: Region[], opt: Gd
   const positions = usable.map((r) => (regionHeight(r) - ch + 1) * (regionWidth(r) - cw + 1));
   const totalPositions = positions.reduce((a, b) => a + b, 0);
   const oh = ch - kh + 1, ow = cw - kw + 1;
-  // ~32k valid outputs per step: enough pixels that the gradient is smooth, few enough for ~1 ms steps.
-  const batch = Math.max(1, Math.min(64, Math.round(32768 / (oh * ow))));
+  // ~32k valid outputs per step: enough pixels that the gradient is smooth, few enough for ~1 ms steps
+  // (opt.batchSize overrides; `kernel-learn experiment batch-crop` measures the choice).
+  const batch = opt.batchSize ?? Math.max(1, Math.min(64, Math.round(32768 / (oh * ow))));
   const x = tensor(batch, cin, ch, cw);
   const t = tensor(batch, cout, oh, ow);
   const grad = tensor(batch, cout, oh, ow);
