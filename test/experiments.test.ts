@@ -81,10 +81,12 @@ test('large-images: the streamed apply equals the whole-image apply bit for bit 
   assert.ok((c.worstVsReference as number) < 1e-6);
 });
 
-test('optimisations: the fast and threaded loops equal the reference bit for bit; the exact solve beats Adam and SGD to 1e-3', async () => {
+test('optimisations: the fast, SIMD and threaded loops equal their references bit for bit, SIMD beats the JavaScript loop; the exact solve beats Adam and SGD to 1e-3', async () => {
   const c = await claims('optimisations');
   assert.equal(c.fastDiff, 0);
+  assert.equal(c.simdDiff, 0);
   assert.equal(c.threadsDiff, 0);
+  assert.ok((c.simdSpeedup as number) > (c.fastSpeedup as number), `SIMD ${c.simdSpeedup}x vs JavaScript ${c.fastSpeedup}x the reference`);
   assert.ok((c.exactKernelError as number) < 1e-6);
   assert.ok((c.exactMs as number) < (c.adamMs as number), `exact ${c.exactMs} ms vs adam ${c.adamMs} ms`);
   assert.ok((c.exactMs as number) < (c.sgdMs as number), `exact ${c.exactMs} ms vs sgd ${c.sgdMs} ms`);
