@@ -4,8 +4,6 @@ import { KernelLearnError } from '../errors.js';
 import { convertDepth } from '../filters/depth.js';
 import type { Depth } from '../image.js';
 import { assertFinite, readImage, writeImage } from '../io/index.js';
-import { applyModelThreaded, applyModelToFile, STREAM_MIN_PIXELS } from '../nn/apply-stream.js';
-import { canReadInBands, bandImageSize } from '../io/bands.js';
 import path from 'node:path';
 import { parseModel, type Model } from '../nn/model.js';
 import { parseDepth, parseInteger, parsePositiveInteger } from './options.js';
@@ -91,6 +89,10 @@ interface Applied {
 }
 
 async function applyOne(model: Model, input: string, output: string, flags: ApplyFlags): Promise<Applied> {
+  // Loaded here, not at start-up: the threaded and streaming apply (worker pool, WebAssembly) are
+  // only this command's.
+  const { applyModelThreaded, applyModelToFile, STREAM_MIN_PIXELS } = await import('../nn/apply-stream.js');
+  const { canReadInBands, bandImageSize } = await import('../io/bands.js');
   const say = (m: string) => {
     if (!flags.json) notice(m);
   };

@@ -11,7 +11,6 @@ import { writeImage } from '../io/index.js';
 import { applyModel } from '../nn/apply.js';
 import { serializeModel, type Model } from '../nn/model.js';
 import type { TrainResult } from '../train/index.js';
-import { reportSamples, writeReport } from '../report/html.js';
 import { parseInteger, parsePositiveInteger } from './options.js';
 import { bold, createProgress, formatGrid, notice } from './print.js';
 import { handleInterrupts } from './interrupt.js';
@@ -126,6 +125,7 @@ async function runDemo(flags: DemoFlags, root: string): Promise<void> {
     out.write(
       `${bold('4. loss curve')} of Adam: ${path.join(flags.out, 'loss-adam.csv')} (${adam.history.length} points; the exact optimum's loss is ${adam.exactLoss?.toExponential(3) ?? 'n/a'})\n`,
     );
+    const { reportSamples, writeReport } = await import('../report/html.js'); // vega: loaded only here
     const { samples, note } = reportSamples(pairs, runs[0].result, 2);
     await writeReport(path.join(root, 'report.html'), runs[0].result, {
       title: 'kernel-learn demo: learning the Sobel dx filter from image pairs',

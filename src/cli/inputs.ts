@@ -5,7 +5,6 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { glob } from 'tinyglobby';
 import { listImageFiles, stemOf } from '../data/dataset.js';
 import { KernelLearnError } from '../errors.js';
 import { IMAGE_EXTENSIONS, isImageFile } from '../io/index.js';
@@ -56,6 +55,7 @@ export async function expandInputs(input: string, outDir: string, ext: string): 
       throw new KernelLearnError(`${input}: is a folder with no image files (looked for ${IMAGE_EXTENSIONS.join(' ')}); give an image, or a folder that holds some`);
     }
   } else if (!stat && MAGIC.test(input)) {
+    const { glob } = await import('tinyglobby'); // loaded only for patterns
     files = (await glob(input, { onlyFiles: true, expandDirectories: false, dot: false })).filter(isImageFile).sort();
     root = globBase(input);
     if (files.length === 0) {

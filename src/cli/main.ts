@@ -6,7 +6,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { KernelLearnError } from '../errors.js';
-import { COMMANDS } from './commands.js';
+import { commandsFor } from './commands.js';
+import { prepare as prepareExperiments } from './experiment.js';
 
 export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
@@ -18,7 +19,9 @@ export async function main(argv: string[]): Promise<number> {
   program.configureOutput({
     outputError: (str, write) => write(`kernel-learn: ${str.trimEnd().replace(/\n+/g, ' ')} (run with --help for usage)\n`),
   });
-  for (const register of COMMANDS) register(program);
+  await prepareExperiments(argv);
+  const modules = await Promise.all(commandsFor(argv).map((c) => c.load()));
+  for (const m of modules) m.register(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

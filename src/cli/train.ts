@@ -5,10 +5,9 @@ import { BORDER_MODES, isBorderMode, type BorderMode } from '../filters/border.j
 import { writeFileAtomic } from '../io/atomic.js';
 import { serializeModel } from '../nn/model.js';
 import type { TrainOptions } from '../train/index.js';
-import { matchKnownFilters } from '../train/match.js';
-import { reportPathFor, reportSamples, writeReport } from '../report/html.js';
+import { knownFilters, matchKnownFilters } from '../train/match.js';
 import { parseInteger, parsePositiveInteger } from './options.js';
-import { trainInterruptibly } from './train-worker.js';
+import { startTrainWorker } from './train-worker.js';
 import { createProgress, describeMatches, formatKernels, notice } from './print.js';
 
 interface TrainFlags {
@@ -98,10 +97,19 @@ Examples:
   $ kernel-learn train --input in/ --target out/ --out model.json --ksize auto --json`,
     )
     .action(async (flags: TrainFlags) => {
-      const pairs = await loadPairs(flags.input, flags.target, { maxPixels: flags.maxPixels, onNotice: notice });
+      // In a worker thread, so Ctrl-C stops training at once (see train-worker.ts); started first,
+      // so that it boots and loads the trainer while the images are decoded here, and given each
+      // pair as soon as it is read: it computes the pair's Gram statistics while the next decode.
+      const worker = startTrainWorker(typeof flags.ksize === 'number' ? { ksize: flags.ksize, bias: true } : undefined);
+      let pairs;
+      try {
+        pairs = await loadPairs(flags.input, flags.target, { maxPixels: flags.maxPixels, onNotice: notice, onPair: (pair) => worker.send(pair) });
+      } catch (err) {
+        worker.stop();
+        throw err;
+      }
       const progress = createProgress('train');
-      // In a worker thread, so Ctrl-C stops training at once (see train-worker.ts).
-      const result = await trainInterruptibly(pairs, {
+      const training = worker.train(pairs, {
         arch: flags.arch,
         snap: flags.snap,
         channels: flags.channels,
@@ -116,10 +124,14 @@ Examples:
         patience: flags.patience,
         onProgress: (e) => progress.update(e.step / e.maxSteps, `${e.solver} step ${e.step}  loss ${e.trainLoss.toExponential(3)}`),
       });
+      knownFilters(); // builds the table matchKnownFilters needs below while this thread waits
+      const result = await training;
       progress.done();
       await writeFileAtomic(flags.out, serializeModel(result.model));
       let reportPath: string | null = null;
       if (flags.report !== false) {
+        // Loaded only when a report is written: the report pulls in vega (~0.25 s of start-up).
+        const { reportPathFor, reportSamples, writeReport } = await import('../report/html.js');
         reportPath = reportPathFor(flags.out, flags.report);
         const { samples, note } = reportSamples(pairs, result);
         await writeReport(reportPath, result, {

@@ -59,6 +59,12 @@ async function filesByStem(dir: string): Promise<Map<string, string>> {
 export interface LoadPairsOptions {
   maxPixels?: number;
   onNotice?: (message: string) => void;
+  /**
+   * Called with each pair as soon as it is read and checked, in order (e.g. to start work on it
+   * while the next files decode). It may take the pixel buffers away (transfer them to a worker);
+   * loadPairs reads only sizes and channel counts of earlier pairs.
+   */
+  onPair?: (pair: ImagePair, index: number) => void;
 }
 
 /**
@@ -109,6 +115,7 @@ export async function loadPairs(inputDir: string, targetDir: string, options: Lo
       );
     }
     pairs.push({ stem, input, target, inputFile, targetFile });
+    options.onPair?.(pairs[pairs.length - 1], pairs.length - 1);
   }
   return pairs;
 }

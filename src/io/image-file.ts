@@ -22,7 +22,18 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
+import type { Metadata, OutputInfo, Sharp } from 'sharp';
+
+type SharpModule = (typeof import('sharp'))['default'];
+let sharpModule: Promise<SharpModule> | undefined;
+/**
+ * sharp, loaded on first use: its native binding costs ~0.13 s of start-up, which commands that
+ * touch no PNG/JPEG/WebP/TIFF file (help, .npy in and out, inspect, export) need not pay.
+ */
+function loadSharp(): Promise<SharpModule> {
+  sharpModule ??= import('sharp').then((m) => m.default);
+  return sharpModule;
+}
 import { KernelLearnError } from '../errors.js';
 import type { Depth, Image } from '../image.js';
 import { writeError, writeFileAtomic } from './atomic.js';
@@ -160,6 +171,7 @@ const GREY_SPACES = new Set(['b-w', 'grey16']);
 const COLOUR_SPACES = new Set(['srgb', 'rgb', 'rgb16', 'scrgb']);
 
 async function readSharpImage(file: string, format: Format, maxPixels: number, notice: (m: string) => void): Promise<Image> {
+  const sharp = await loadSharp();
   // metadata() parses only the header, so it is safe before the pixel limit is checked.
   let meta: Metadata;
   try {
@@ -329,6 +341,7 @@ function closestDepth(depth: Depth, allowed: readonly Depth[]): Depth {
 }
 
 async function encodeWithSharp(samples: Sample, image: Image, format: Format): Promise<Uint8Array> {
+  const sharp = await loadSharp();
   const { width, height, channels, depth } = image;
   const grey = channels === 1;
   // sharp reads the sample type from the typed array's class (a Buffer would mean uchar).

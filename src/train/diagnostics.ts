@@ -23,6 +23,8 @@
 
 import { applyModel } from '../nn/apply.js';
 import type { Model } from '../nn/model.js';
+import type { Image } from '../image.js';
+import { residualStats, type Predict } from './evaluate.js';
 import type { Region } from './regions.js';
 
 export interface ResidualDiagnostics {
@@ -96,19 +98,24 @@ class Ls {
  * `regions` are whole pairs or bands (every pixel of the region's interior counts); `kh`, `kw`
  * the model's receptive field; `targetStep` the targets' quantisation step (0 for float).
  */
-export function diagnoseResidual(model: Model, regions: Region[], kh: number, kw: number, targetStep: number): ResidualDiagnostics {
+export function diagnoseResidual(model: Model, regions: Region[], kh: number, kw: number, targetStep: number, predict: Predict = applyModel): ResidualDiagnostics {
   const cout = model.outputChannels;
   const ay = kh >> 1, ax = kw >> 1;
-  // Pass 1: predictions, residual power, target power, prediction moments (for t).
-  const preds = regions.map((r) => applyModel(model, r.pair.input));
-  let n = 0, r2 = 0, y2 = 0, p1 = 0, p2 = 0;
+  // Pass 1: residual power, target power, prediction moments (for t), over the interiors.
+  const { n, sse: r2, y2, p1, p2 } = residualStats(model, regions, predict, 'model', { kh, kw });
+  const preds = (): Image[] => regions.map((r) => predict(model, r.pair.input));
+  // The interior of region `reg` (pixels whose whole window lies inside the image).
+  const interior = (reg: Region): { y0: number; y1: number; x0: number; x1: number } => {
+    const { width: W, height: H } = reg.pair.target;
+    return { y0: Math.max(reg.y0, ay), y1: Math.min(reg.y1, H - (kh - 1 - ay)), x0: Math.max(reg.x0, ax), x1: Math.min(reg.x1, W - (kw - 1 - ax)) };
+  };
   const each = (fn: (ri: number, y: number, p: number, u: number, v: number) => void): void => {
+    const all = preds();
     regions.forEach((reg, ri) => {
       const { target } = reg.pair;
       const W = target.width, H = target.height;
-      const y0 = Math.max(reg.y0, ay), y1 = Math.min(reg.y1, H - (kh - 1 - ay));
-      const x0 = Math.max(reg.x0, ax), x1 = Math.min(reg.x1, W - (kw - 1 - ax));
-      const pred = preds[ri].data;
+      const { y0, y1, x0, x1 } = interior(reg);
+      const pred = all[ri].data;
       for (let c = 0; c < cout; c++) {
         for (let y = y0; y < y1; y++) {
           const v = H > 1 ? (2 * y) / (H - 1) - 1 : 0;
@@ -121,14 +128,6 @@ export function diagnoseResidual(model: Model, regions: Region[], kh: number, kw
       }
     });
   };
-  each((_ri, y, p) => {
-    const d = y - p;
-    n++;
-    r2 += d * d;
-    y2 += y * y;
-    p1 += p;
-    p2 += p * p;
-  });
   const none: ResidualDiagnostics = { residualRms: 0, floorRms: 0, excess: 0, significant: false, perImage: 0, spatial: 0, pointwise: 0 };
   if (n === 0) return none;
   const mse = r2 / n;

@@ -5,8 +5,140 @@
 
 import { BORDER_MODES, borderIndexTable, type BorderMode } from '../filters/border.js';
 import { applyModel } from '../nn/apply.js';
+import type { Image } from '../image.js';
 import type { Model, ValidationMetrics } from '../nn/model.js';
 import type { Region } from './regions.js';
+
+/** Runs a model on a whole image (applyModel, or a memo of it: see memoPredict). The result is read only. */
+export type Predict = (model: Model, image: Image) => Image;
+
+type MemoPredict = Predict & { residuals: WeakMap<Region[], Map<string, ResidualStats>> };
+
+const modelKey = (model: Model): string => `${model.border}|${model.inputChannels}|${JSON.stringify(model.layers)}`;
+
+/**
+ * applyModel with a memory: the same model (same layers and border) on the same image object runs
+ * once, and residualStats over the same regions is computed once. trainFilter judges one model
+ * several times on the same images (held-out metrics, the full form's accuracy, the residual
+ * diagnosis), and the conv is the cost of each; the predictions are the same bits every time, so
+ * the results are unchanged.
+ */
+export function memoPredict(): Predict {
+  const memo = new WeakMap<Image, Map<string, Image>>();
+  const predict = ((model: Model, image: Image): Image => {
+    const key = modelKey(model);
+    let byModel = memo.get(image);
+    if (!byModel) memo.set(image, (byModel = new Map()));
+    let out = byModel.get(key);
+    if (!out) byModel.set(key, (out = applyModel(model, image)));
+    return out;
+  }) as MemoPredict;
+  predict.residuals = new WeakMap();
+  return predict;
+}
+
+/** Sums over the pixels of a residualStats pass (see there). */
+export interface ResidualStats {
+  /** Pixels (times channels) summed. */
+  n: number;
+  /** Sum of (prediction - target)^2. */
+  sse: number;
+  /** Max |prediction - target| and max |target|. */
+  maxErr: number;
+  peak: number;
+  /** Sum of target^2, of predictions, of predictions^2 (all channels). */
+  y2: number;
+  p1: number;
+  p2: number;
+  /** Per channel: sum of targets, of targets^2, and the count. */
+  s1: Float64Array;
+  s2: Float64Array;
+  cn: Float64Array;
+}
+
+/** acc layout for residualRow: 0 sse, 1 maxErr, 2 peak, 3 y2, 4 p1, 5 p2, then per channel c: 6 + 2c sum y, 7 + 2c sum y^2. */
+const ACC_CHANNELS = 6;
+
+/**
+ * Columns [x0, x1) of one row (offset o) into the sums `acc` (see ACC_CHANNELS; c the channel).
+ * The sums are carried in locals and stored back, so the additions happen in the same order as in
+ * a single loop over all pixels: the same bits.
+ */
+function residualRow(pred: ArrayLike<number>, t: ArrayLike<number>, o: number, x0: number, x1: number, acc: Float64Array, c: number): void {
+  let sse = acc[0], maxErr = acc[1], peak = acc[2], y2 = acc[3], p1 = acc[4], p2 = acc[5];
+  const ci = ACC_CHANNELS + 2 * c;
+  let s1 = acc[ci], s2 = acc[ci + 1];
+  for (let x = o + x0; x < o + x1; x++) {
+    const tv = t[x];
+    const pv = pred[x];
+    const d = Math.abs(pv - tv);
+    sse += d * d;
+    maxErr = Math.max(maxErr, d);
+    const at = Math.abs(tv);
+    peak = Math.max(peak, at);
+    y2 += tv * tv;
+    p1 += pv;
+    p2 += pv * pv;
+    s1 += tv;
+    s2 += tv * tv;
+  }
+  acc[0] = sse; acc[1] = maxErr; acc[2] = peak; acc[3] = y2; acc[4] = p1; acc[5] = p2;
+  acc[ci] = s1; acc[ci + 1] = s2;
+}
+
+/**
+ * One pass over the regions' pixels, in one fixed order (regions, channels, rows, columns) with
+ * the model's predictions: the sums every judge of a fitted model needs (formAccuracy,
+ * validationMetrics, diagnoseResidual). `channels` of each region: the model's outputs ('model')
+ * or the target's ('target'); `interior`: only pixels whose kh x kw window lies inside the image.
+ * One shared row loop, so the JIT optimises it once for all of them; with a memoPredict the
+ * result is kept per (model, regions, options).
+ */
+export function residualStats(model: Model, regions: Region[], predict: Predict, channels: 'model' | 'target', interior?: { kh: number; kw: number }): ResidualStats {
+  const memo = (predict as Partial<MemoPredict>).residuals;
+  const key = `${channels}|${interior ? `${interior.kh}x${interior.kw}` : 'all'}|${modelKey(model)}`;
+  const hit = memo?.get(regions)?.get(key);
+  if (hit) return hit;
+  let maxC = model.outputChannels;
+  for (const r of regions) maxC = Math.max(maxC, r.pair.target.channels);
+  const acc = new Float64Array(ACC_CHANNELS + 2 * maxC);
+  const cn = new Float64Array(maxC);
+  let n = 0;
+  for (const r of regions) {
+    const pred = predict(model, r.pair.input).data;
+    const { target } = r.pair;
+    const W = target.width, H = target.height;
+    let { x0, x1, y0, y1 } = r;
+    if (interior) {
+      const ay = interior.kh >> 1, ax = interior.kw >> 1;
+      y0 = Math.max(y0, ay);
+      y1 = Math.min(y1, H - (interior.kh - 1 - ay));
+      x0 = Math.max(x0, ax);
+      x1 = Math.min(x1, W - (interior.kw - 1 - ax));
+    }
+    const nc = channels === 'model' ? model.outputChannels : target.channels;
+    for (let c = 0; c < nc; c++) {
+      for (let y = y0; y < y1; y++) {
+        if (x1 > x0) residualRow(pred, target.data, (c * H + y) * W, x0, x1, acc, c);
+      }
+      const count = Math.max(0, y1 - y0) * Math.max(0, x1 - x0);
+      cn[c] += count;
+      n += count;
+    }
+  }
+  const stats: ResidualStats = {
+    n, sse: acc[0], maxErr: acc[1], peak: acc[2], y2: acc[3], p1: acc[4], p2: acc[5],
+    s1: Float64Array.from({ length: maxC }, (_, c) => acc[ACC_CHANNELS + 2 * c]),
+    s2: Float64Array.from({ length: maxC }, (_, c) => acc[ACC_CHANNELS + 2 * c + 1]),
+    cn,
+  };
+  if (memo) {
+    let byKey = memo.get(regions);
+    if (!byKey) memo.set(regions, (byKey = new Map()));
+    byKey.set(key, stats);
+  }
+  return stats;
+}
 
 export interface BorderChoice {
   chosen: BorderMode;
@@ -68,10 +200,14 @@ export function chooseBorder(
       }
     }
   }
-  if (count === 0) return { chosen: 'reflect101', candidates: BORDER_MODES.map((border) => ({ border, mse: 0 })), borderPixels: 0 };
-  const candidates = BORDER_MODES.map((border, m) => ({ border, mse: sse[m] / count }));
+  // count and power are read below through copies: a variable that a closure reads lives on the
+  // heap, and the loop above would box a number at every += (several times slower).
+  const pixels = count;
+  const meanPower = power / count;
+  if (pixels === 0) return { chosen: 'reflect101', candidates: BORDER_MODES.map((border) => ({ border, mse: 0 })), borderPixels: 0 };
+  const candidates = BORDER_MODES.map((border, m) => ({ border, mse: sse[m] / pixels }));
   const bestMse = Math.min(...candidates.map((c) => c.mse));
-  const tie = bestMse * (1 + 1e-6) + 1e-14 * (power / count);
+  const tie = bestMse * (1 + 1e-6) + 1e-14 * meanPower;
   const tied = candidates.filter((c) => c.mse <= tie).map((c) => c.border);
   const chosen = tied.includes('reflect101') ? 'reflect101' : tied[0];
   return { chosen, candidates, borderPixels: count / cout };
@@ -83,30 +219,9 @@ export function chooseBorder(
  * border mode). PSNR's peak is max |target| over the regions (1 if that is 0); psnr is null when
  * the MSE is 0. R² = 1 - SSE / SST with SST about each channel's mean over the regions.
  */
-export function validationMetrics(model: Model, regions: Region[]): ValidationMetrics & { targetVaries: boolean } {
+export function validationMetrics(model: Model, regions: Region[], predict: Predict = applyModel): ValidationMetrics & { targetVaries: boolean } {
   const cout = model.outputChannels;
-  let sse = 0, n = 0, peak = 0;
-  const s1 = new Float64Array(cout), s2 = new Float64Array(cout), cn = new Float64Array(cout);
-  for (const r of regions) {
-    const pred = applyModel(model, r.pair.input);
-    const { target } = r.pair;
-    const W = target.width, H = target.height;
-    for (let c = 0; c < cout; c++) {
-      for (let y = r.y0; y < r.y1; y++) {
-        const o = (c * H + y) * W;
-        for (let x = r.x0; x < r.x1; x++) {
-          const tv = target.data[o + x];
-          const d = pred.data[o + x] - tv;
-          sse += d * d;
-          s1[c] += tv;
-          s2[c] += tv * tv;
-          cn[c]++;
-          peak = Math.max(peak, Math.abs(tv));
-        }
-      }
-    }
-    n += (r.x1 - r.x0) * (r.y1 - r.y0) * cout;
-  }
+  const { sse, n, peak, s1, s2, cn } = residualStats(model, regions, predict, 'model');
   let sst = 0;
   for (let c = 0; c < cout; c++) if (cn[c] > 0) sst += Math.max(0, s2[c] - (s1[c] * s1[c]) / cn[c]);
   const mse = n > 0 ? sse / n : 0;

@@ -27,6 +27,7 @@
 import { applyModel } from '../nn/apply.js';
 import { serializeModel, type Conv2dSpec, type LayerSpec, type Model } from '../nn/model.js';
 import { nestWeights } from './exact.js';
+import { residualStats, type Predict } from './evaluate.js';
 import type { Region } from './regions.js';
 
 export interface FormReport {
@@ -249,26 +250,8 @@ export function fullLayer(f: FormInput, coef: ArrayLike<number>[]): Conv2dSpec {
 }
 
 /** MSE, PSNR and max abs error of a model on the regions' pixels (the model run on each whole image). */
-export function formAccuracy(model: Model, regions: Region[]): { mse: number; psnr: number | null; maxAbsError: number } {
-  let sse = 0, n = 0, peak = 0, maxErr = 0;
-  for (const r of regions) {
-    const pred = applyModel(model, r.pair.input);
-    const { target } = r.pair;
-    const W = target.width, H = target.height;
-    for (let c = 0; c < target.channels; c++) {
-      for (let y = r.y0; y < r.y1; y++) {
-        const o = (c * H + y) * W;
-        for (let x = r.x0; x < r.x1; x++) {
-          const tv = target.data[o + x];
-          const d = Math.abs(pred.data[o + x] - tv);
-          sse += d * d;
-          maxErr = Math.max(maxErr, d);
-          peak = Math.max(peak, Math.abs(tv));
-          n++;
-        }
-      }
-    }
-  }
+export function formAccuracy(model: Model, regions: Region[], predict: Predict = applyModel): { mse: number; psnr: number | null; maxAbsError: number } {
+  const { sse, n, peak, maxErr } = residualStats(model, regions, predict, 'target');
   const mse = n > 0 ? sse / n : 0;
   const p = peak > 0 ? peak : 1;
   return { mse, psnr: mse > 0 ? 10 * Math.log10((p * p) / mse) : null, maxAbsError: maxErr };
@@ -280,11 +263,11 @@ export function withLayers(model: Model, arch: string, layers: LayerSpec[]): Mod
 }
 
 /** Reports every form of a fitted single-conv model (`model` holds the full form). */
-export function reportForms(model: Model, f: FormInput, regions: Region[]): { forms: FormReport[]; separable: ReturnType<typeof separableLayers>; snapped: ReturnType<typeof snapKernel> } {
+export function reportForms(model: Model, f: FormInput, regions: Region[], predict: Predict = applyModel): { forms: FormReport[]; separable: ReturnType<typeof separableLayers>; snapped: ReturnType<typeof snapKernel> } {
   const forms: FormReport[] = [];
   const fullParams = f.cout * f.cin * f.kh * f.kw + (f.bias ? f.cout : 0);
   const report = (form: FormReport['form'], m: Model, params: number, extra: Partial<FormReport>): void => {
-    forms.push({ form, params, bytes: 4 * params, fileBytes: new TextEncoder().encode(serializeModel(m)).length, ...formAccuracy(m, regions), ...extra });
+    forms.push({ form, params, bytes: 4 * params, fileBytes: new TextEncoder().encode(serializeModel(m)).length, ...formAccuracy(m, regions, predict), ...extra });
   };
   report('full', model, fullParams, {});
   // Output stages after the conv (a clamp for saturated targets) stay with every form.
@@ -301,7 +284,7 @@ export function reportForms(model: Model, f: FormInput, regions: Region[]): { fo
     const m = withLayers(model, model.arch, [fullLayer(f, snapped.coef), ...tail]);
     forms.push({
       form: 'snapped', params: nonzero, bytes: f.cout * (per + 4) + 4 * biases, fileBytes: new TextEncoder().encode(serializeModel(m)).length,
-      ...formAccuracy(m, regions), scales: snapped.scales, integers: snapped.integers, exact: true,
+      ...formAccuracy(m, regions, predict), scales: snapped.scales, integers: snapped.integers, exact: true,
     });
   }
   return { forms, separable, snapped };

@@ -23,7 +23,7 @@ import type { ImagePair } from '../data/pairs.js';
 import type { Image } from '../image.js';
 import { KernelLearnError, UsageError } from '../errors.js';
 import { BORDER_MODES, isBorderMode, type BorderMode } from '../filters/border.js';
-import { gramStats, subGram, type GramPair, type GramStats } from '../kernels/gram.js';
+import { gramStats, subGram, type GramCache, type GramPair, type GramStats } from '../kernels/gram.js';
 import { Conv2d, Sequential } from '../nn/layers.js';
 import { KERNEL_LEARN_VERSION, MODEL_FORMAT, MODEL_VERSION, serializeModel, type Conv2dSpec, type Model, type TrainingSummary } from '../nn/model.js';
 import { coefStdErrors, excessLoss, lossFromStats, nestWeights, solveExact, targetVariance, type ExactSolution } from './exact.js';
@@ -33,7 +33,7 @@ import { ABS_KSIZE_MAX, fitAbs, fitMagnitude, type MagnitudeFit } from './abs.js
 import { depthLimits, fitCensored, saturatedShare } from './censored.js';
 import { autoKsizeLimit, chooseKernelSize, chooseSizeByLoss, depthStep, findZeroTaps, type ZeroTaps } from './support.js';
 import { diagnoseResidual, residualWarnings, type ResidualDiagnostics } from './diagnostics.js';
-import { chooseBorder, validationMetrics, type BorderChoice } from './evaluate.js';
+import { chooseBorder, memoPredict, validationMetrics, type BorderChoice } from './evaluate.js';
 import { regionImages, splitPairs, type Region } from './regions.js';
 import { trainGd, convCoef, type HistoryEntry, type ProgressEvent } from './trainer.js';
 
@@ -139,7 +139,7 @@ function trainDeepFilter(pairs: ImagePair[], options: TrainOptions): TrainResult
   const { cin, cout } = checkPairs(pairs);
   const warnings: string[] = [];
   const k = options.ksize === 'auto' ? 3 : options.ksize;
-  const linear = trainFilter(pairs, { ...options, arch: 'linear', solver: 'exact', ksize: k + 2, onProgress: undefined });
+  const linear = trainLinear(pairs, { ...options, arch: 'linear', solver: 'exact', ksize: k + 2, onProgress: undefined }, { cin, cout });
   let solver: 'adam' | 'sgd' = options.solver === 'sgd' ? 'sgd' : 'adam';
   if (options.solver === 'exact') warnings.push('--arch deep has no exact solver: trained with adam');
   solver = solver === 'sgd' ? 'sgd' : 'adam';
@@ -183,10 +183,10 @@ function trainDeepFilter(pairs: ImagePair[], options: TrainOptions): TrainResult
 }
 
 /** arch 'auto' (see TrainOptions.arch). */
-function chooseArch(pairs: ImagePair[], options: TrainOptions): TrainResult {
+function chooseArch(pairs: ImagePair[], options: TrainOptions, shape: { cin: number; cout: number }, context: TrainContext): TrainResult {
   const t0 = performance.now();
   const plain: TrainOptions = { ...options, arch: 'linear', clamp: 'off', abs: false, magnitude: false };
-  const linear = trainFilter(pairs, plain);
+  const linear = trainLinear(pairs, plain, shape, context);
   const mse = (r: TrainResult): number => r.model.metrics.validation.mse;
   const candidates: { arch: string; mse: number; result: TrainResult }[] = [{ arch: 'linear', mse: mse(linear), result: linear }];
   const done = (r: TrainResult, arch: string, reason: string): TrainResult => ({
@@ -210,7 +210,7 @@ function chooseArch(pairs: ImagePair[], options: TrainOptions): TrainResult {
   }
   for (const t of tries) {
     try {
-      const r = trainFilter(pairs, { ...plain, ...t.over });
+      const r = trainLinear(pairs, { ...plain, ...t.over }, shape, context);
       if (t.arch === 'linear+clamp' && !r.model.layers.some((l) => l.type === 'clamp')) continue; // not saturated
       candidates.push({ arch: t.arch, mse: mse(r), result: r });
     } catch (e) {
@@ -273,12 +273,19 @@ function checkPairs(pairs: ImagePair[]): { cin: number; cout: number } {
       throw new KernelLearnError(`${p.stem}: the target has ${t.channels} channels but ${first.stem}'s has ${cout}; all targets need the same number of channels`);
     }
     for (const [what, img] of [['input', i], ['target', t]] as const) {
-      for (let k = 0; k < img.data.length; k++) {
-        if (!Number.isFinite(img.data[k])) throw new KernelLearnError(`${p.stem}: the ${what} has a non-finite value (NaN or infinity); fix or remove that pair`);
-      }
+      if (!allFinite(img.data)) throw new KernelLearnError(`${p.stem}: the ${what} has a non-finite value (NaN or infinity); fix or remove that pair`);
     }
   }
   return { cin, cout };
+}
+
+/** No NaN and no infinity (v - v is NaN exactly for those): one tight loop per array. */
+function allFinite(a: ArrayLike<number>): boolean {
+  for (let k = 0; k < a.length; k++) {
+    const v = a[k];
+    if (v - v !== 0) return false;
+  }
+  return true;
 }
 
 function checkOptions(o: TrainOptions): void {
@@ -326,16 +333,26 @@ const largestOddUpTo = (n: number): number => (n % 2 === 1 ? n : n - 1);
 
 const toF32 = (v: number): number => Math.fround(v) + 0; // + 0 turns -0 into 0
 
-export function trainFilter(pairs: ImagePair[], options: TrainOptions): TrainResult {
+/** How a caller can help trainFilter without changing its result. */
+export interface TrainContext {
+  /** Gram statistics of single pairs computed ahead (e.g. while other files decoded); used when they fit. */
+  gramCache?: GramCache;
+}
+
+export function trainFilter(pairs: ImagePair[], options: TrainOptions, context: TrainContext = {}): TrainResult {
   const t0 = performance.now();
   checkOptions(options);
-  if (options.arch === 'auto') {
-    checkPairs(pairs);
-    return chooseArch(pairs, options);
-  }
   if (options.arch === 'deep') return trainDeepFilter(pairs, options);
-  const channels = checkPairs(pairs);
-  let { cin, cout } = channels;
+  // The pairs are checked once here (the finiteness check reads every pixel); the fits that
+  // arch auto and deep run inside go straight to trainLinear.
+  const shape = checkPairs(pairs);
+  if (options.arch === 'auto') return chooseArch(pairs, options, shape, context);
+  return trainLinear(pairs, options, shape, context, t0);
+}
+
+/** The linear fit (arch linear or separable, with any output stage) of checked pairs. */
+function trainLinear(pairs: ImagePair[], options: TrainOptions, shape: { cin: number; cout: number }, context: TrainContext = {}, t0 = performance.now()): TrainResult {
+  let { cin, cout } = shape;
   const bias = options.bias ?? true;
   let solver = options.solver === 'auto' ? 'exact' : options.solver;
   const warnings: string[] = [];
@@ -446,8 +463,9 @@ export function trainFilter(pairs: ImagePair[], options: TrainOptions): TrainRes
     stats = fit.stats;
     censoredExact = fit.solution;
   } else {
-  const bigTrain = gramStats(trainImgs, kWanted, kWanted, bias);
-  const bigVal = val.length > 0 ? gramStats(regionImages(val), kWanted, kWanted, bias) : null;
+  const cache = context.gramCache;
+  const bigTrain = gramStats(trainImgs, kWanted, kWanted, bias, cache);
+  const bigVal = val.length > 0 ? gramStats(regionImages(val), kWanted, kWanted, bias, cache) : null;
   if (options.ksize === 'auto') {
     const choice = chooseKernelSize(bigTrain, bigVal, targetStep);
     k = choice.k;
@@ -455,7 +473,7 @@ export function trainFilter(pairs: ImagePair[], options: TrainOptions): TrainRes
     if (k === kWanted && kWanted > 1) warnings.push(`the chosen kernel size ${k} is the largest tried: the filter may reach further than ${k}x${k}`);
   }
   // For a fixed size, all training pixels count (the auto path compared sizes on a common region).
-  stats = options.ksize === 'auto' && k !== kWanted ? gramStats(trainImgs, k, k, bias) : bigTrain;
+  stats = options.ksize === 'auto' && k !== kWanted ? gramStats(trainImgs, k, k, bias, cache) : bigTrain;
   valStats = bigVal && bigVal.n > 0 ? subGram(bigVal, k, k) : null;
   }
 
@@ -616,7 +634,9 @@ export function trainFilter(pairs: ImagePair[], options: TrainOptions): TrainRes
   // Model forms: the full fit is judged as is, then separable and snapped forms of it.
   const judgeRegions = val.length > 0 ? val : train;
   const formInput = { coef, se: stdErrors, cin, cout: convOut, kh: k, kw: k, bias };
-  const { forms, separable, snapped } = reportForms(model, formInput, judgeRegions);
+  // Each model runs once per image however often it is judged (full form, metrics, diagnosis).
+  const predict = memoPredict();
+  const { forms, separable, snapped } = reportForms(model, formInput, judgeRegions, predict);
   let snapAccepted = false;
   if (options.snap) {
     const full = forms[0];
@@ -636,7 +656,7 @@ export function trainFilter(pairs: ImagePair[], options: TrainOptions): TrainRes
     model.arch = sep.arch;
     model.layers = sep.layers;
   }
-  const { targetVaries, ...metrics } = validationMetrics(model, judgeRegions);
+  const { targetVaries, ...metrics } = validationMetrics(model, judgeRegions, predict);
   model.metrics.validation = metrics;
   const r2 = metrics.r2;
   if (r2 < R2_WARNING && targetVaries) {
@@ -644,7 +664,7 @@ export function trainFilter(pairs: ImagePair[], options: TrainOptions): TrainRes
       `validation R² is ${r2.toFixed(4)}: the filter does not look like a linear shift-invariant ${k}x${k} kernel (or the targets are noisy or saturated); the model reproduces it only approximately`,
     );
   }
-  const diagnostics = diagnoseResidual(model, [...train, ...val], k, k, targetStep);
+  const diagnostics = diagnoseResidual(model, [...train, ...val], k, k, targetStep, predict);
   // On images too flat to identify the kernel, the ridge (not the filter) shapes the residual.
   const identifiable = !(exact.conditionNumber > CONDITION_WARNING);
   if (identifiable) warnings.push(...residualWarnings(diagnostics, r2, k));
