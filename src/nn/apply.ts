@@ -6,7 +6,7 @@
  */
 
 import { KernelLearnError } from '../errors.js';
-import { createImage, type Image } from '../image.js';
+import type { Image } from '../image.js';
 import { tensor, type Tensor } from '../kernels/conv2d.js';
 import { conv2dForwardF32 } from '../kernels/simd.js';
 import { Abs, Clamp, Magnitude, Relu, type Layer } from './layers.js';
@@ -54,7 +54,7 @@ export function applyModel(model: Model, image: Image, file = 'the image'): Imag
       x = layer.forward(x);
     }
   }
-  const out = createImage(image.width, image.height, x.n * x.c, 'f32');
-  out.data.set(x.data);
-  return out;
+  // Planar n-major order is already the output's channel order (c * outputChannels + o): the last
+  // layer's array becomes the image, no copy (one only when no layer made a new array).
+  return { width: image.width, height: image.height, channels: x.n * x.c, depth: 'f32', data: x.data === data ? x.data.slice() : x.data };
 }
