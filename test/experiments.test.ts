@@ -57,7 +57,7 @@ test('training-complete: the exact-gap criterion fires before the validation pla
   assert.ok((c.plateauKernelError as number) < 1e-4);
 });
 
-test('random-kernels: random 3..7 kernels recovered to 1e-5 with the right support; the limits warn', async () => {
+test('random-kernels: random 3..7 kernels recovered to 1e-5 with the right support; the limits (small model, noise, median, vignetting) warn', async () => {
   const c = await claims('random-kernels');
   assert.equal(c.supportRight, c.total);
   assert.ok((c.worstRecovered as number) < 1e-5);
@@ -66,6 +66,8 @@ test('random-kernels: random 3..7 kernels recovered to 1e-5 with the right suppo
   assert.ok((c.noise10 as number) > (c.noise1 as number));
   assert.ok((c.noise1 as number) < 0.01);
   assert.equal(c.medianWarned, true);
+  assert.equal(c.vignetteWarned, true, 'a vignetted kernel is named not shift-invariant');
+  assert.ok((c.vignetteRel as number) > 0.01, `vignetting leaves ${c.vignetteRel} of the peak`);
 });
 
 test('deeper: on Sobel one conv is exact and beats conv-relu-conv; on a rectified Sobel depth wins by > 10 dB', async () => {

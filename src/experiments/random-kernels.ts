@@ -1,7 +1,8 @@
 /**
  * Extra credit: any kernel-based filter. Random kernels of size 3..9 over seeds, learned with
  * --ksize auto, and the recovered error; then the limits, each shown: a kernel larger than the
- * model's (7x7 data, 3x3 model), noisy targets, and a filter that is no kernel at all (median).
+ * model's (7x7 data, 3x3 model), noisy targets, a filter that is no kernel at all (median), and
+ * one that is not shift-invariant (a kernel whose gain falls off towards the corners: vignetting).
  */
 import type { ImagePair } from '../data/pairs.js';
 import { syntheticImages } from '../data/synthetic.js';
@@ -101,15 +102,32 @@ export const experiment: Experiment = {
     const peakM = Math.max(...pm.map((p) => maxAbs(p.target)));
     const medRel = med.forms.find((f) => f.form === 'full')!.maxAbsError / peakM;
     table.push({ case: 'limit: 3x3 median (not a kernel)', 'support found': '3 (given)', 'max abs tap error': null, 'held-out rel. error': medRel, warning: med.warnings.length > 0 ? 'yes' : 'no', 'ms per fit': Math.round(med.trainMs) });
+    // Not shift-invariant: a 3x3 kernel whose output gain falls to 0.7 at the corners (vignetting).
+    const k3 = randomKernel(3, 33);
+    const pv: ImagePair[] = images.map((input, i) => {
+      const t = applyFilter(input, { op: 'kernel', kernel: k3 });
+      const data = Float32Array.from(t.data, (v, j) => {
+        const x = j % t.width, y = Math.floor(j / t.width) % t.height;
+        const u = (2 * x) / (t.width - 1) - 1, w = (2 * y) / (t.height - 1) - 1;
+        return v * (1 - 0.15 * (u * u + w * w));
+      });
+      return { stem: `i${i}`, input, target: { ...t, data } };
+    });
+    const vig = trainFilter(pv, { arch: 'linear', ksize: 3, solver: 'exact', border: 'reflect101', seed: 0 });
+    const peakV = Math.max(...pv.map((p) => maxAbs(p.target)));
+    const vigRel = vig.forms.find((f) => f.form === 'full')!.maxAbsError / peakV;
+    const vigWarned = vig.warnings.some((w) => /not shift-invariant/.test(w));
+    table.push({ case: 'limit: 3x3 kernel x vignetting gain (not shift-invariant)', 'support found': '3 (given)', 'max abs tap error': tapError(conv(vig.model.layers), k3), 'held-out rel. error': vigRel, warning: vigWarned ? 'yes' : 'no', 'ms per fit': Math.round(vig.trainMs) });
     return {
       table,
       claims: {
         worstRecovered, supportRight, total, tooSmallRel: limits.tooSmallRel!, tooSmallWarned: small.warnings.length > 0,
         noise1: limits.noise1!, noise10: limits.noise10!, medianWarned: med.warnings.length > 0, medianRel: medRel,
+        vignetteWarned: vigWarned, vignetteRel: vigRel,
       },
       notes: [
         `Random kernels: taps uniform in [-1, 1] (4 decimals), applied by filter2D to 4 synthetic ${imgSize}x${imgSize} images; exact solver; --ksize auto searches up to 15x15.`,
-        'Limits: a model smaller than the filter leaves a large error (the best 3x3 approximation, and a warning); noise in targets moves the taps by about sigma / (sqrt(pixels) x input std), so more pixels buy accuracy; a median is not linear, so the best kernel is far off and trainFilter warns instead of claiming a kernel.',
+        'Limits: a model smaller than the filter leaves a large error (the best 3x3 approximation, and a warning); noise in targets moves the taps by about sigma / (sqrt(pixels) x input std), so more pixels buy accuracy; a median is not linear, so the best kernel is far off and trainFilter warns instead of claiming a kernel; a gain that varies across the image (vignetting) is not one kernel either: the fit is an average kernel, off by the gain change, and the warning says the filter is not shift-invariant.',
       ],
     };
   },
