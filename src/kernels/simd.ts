@@ -173,6 +173,17 @@ export interface Scratch { offset: number; bytes: number }
 /** Where conv2dForwardF32Rows finds its input and output: in the module's memory (byte offset) or not. */
 interface Placement { inPlaceIn: boolean; inPlaceOut: boolean }
 
+/**
+ * Output columns [xa, xb) read only samples inside the row (the interior); the columns before and
+ * after read padded fragments. No interior (images narrower than the kernel): one fragment takes
+ * the whole row.
+ */
+function interiorColumns(ow: number, kw: number, padding: Padding): { xa: number; xb: number } {
+  if (padding === 'valid') return { xa: 0, xb: ow };
+  const xa = kw >> 1, xb = ow - (kw - 1 - (kw >> 1));
+  return xb > xa ? { xa, xb } : { xa: ow, xb: ow };
+}
+
 /** How a call is cut into bands, and the scratch it needs (bytes). */
 export function planConv(x: Tensor, cout: number, kh: number, kw: number, padding: Padding, rowsWanted: number, where: Placement): { rows: number; bytes: number } {
   const { oh, ow } = conv2dOutputShape(x, new Float32Array(cout * x.c * kh * kw), null, cout, kh, kw, padding);
@@ -180,14 +191,14 @@ export function planConv(x: Tensor, cout: number, kh: number, kw: number, paddin
   const copyPerRow = (where.inPlaceIn ? 0 : x.c * (w + 8)) + (where.inPlaceOut ? 0 : ow);
   let rows = where.inPlaceIn && where.inPlaceOut ? IN_PLACE_ROWS : Math.max(1, Math.floor(BAND_SAMPLES / Math.max(1, copyPerRow)));
   rows = Math.max(1, Math.min(rows, rowsWanted, oh));
-  return { rows, bytes: scratchLayout(x.c, cout, kh, kw, w, ow, rows, where).bytes };
+  return { rows, bytes: scratchLayout(x.c, cout, kh, kw, w, ow, rows, where, interiorColumns(ow, kw, padding)).bytes };
 }
 
 /** Float offsets within the scratch block. */
-function scratchLayout(cin: number, cout: number, kh: number, kw: number, w: number, ow: number, rows: number, where: Placement) {
+function scratchLayout(cin: number, cout: number, kh: number, kw: number, w: number, ow: number, rows: number, where: Placement, cols: { xa: number; xb: number }) {
   const bandRows = rows + kh - 1;
   const up4 = (n: number): number => (n + 3) & ~3;
-  const fragW = up4(ow + kw - 1 + 4); // a padded fragment row (at most the whole padded row) plus alignment room
+  const fragW = up4(Math.max(cols.xa, ow - cols.xb) + kw - 1 + 4); // the longer padded fragment, plus room
   const rowSlot = up4(w + 8);
   let at = 0;
   const weights = at; at += up4(cout * cin * kh * kw);
@@ -237,7 +248,8 @@ export function conv2dForwardF32Rows(
   const s = scratch ?? ownScratch(plan.bytes);
   const rows = plan.rows;
   const { c: cin, h, w } = x;
-  const L = scratchLayout(cin, cout, kh, kw, w, ow, rows, where);
+  const { xa, xb } = interiorColumns(ow, kw, padding);
+  const L = scratchLayout(cin, cout, kh, kw, w, ow, rows, where, { xa, xb });
   const bandRows = rows + kh - 1;
   const base = s.offset >> 2; // float offset of the scratch block
   const mem = new Float32Array(memory.buffer);
@@ -250,11 +262,6 @@ export function conv2dForwardF32Rows(
   const ax = padded ? kw >> 1 : 0;
   const rowTable = padded ? borderIndexTable(h, ay, kh - 1 - ay, padding) : null;
   const colTable = padded ? borderIndexTable(w, ax, kw - 1 - ax, padding) : null;
-  // Output columns [xa, xb) read only samples inside the row (the interior); the columns before
-  // and after read padded fragments. No interior (tiny images): one fragment takes the whole row.
-  let xa = ax, xb = ow - (kw - 1 - ax);
-  if (!padded) { xa = 0; xb = ow; }
-  if (xb <= xa) { xa = ow; xb = ow; }
   const leftW = xa + kw - 1; // padded columns [0, xa + kw - 1) give outputs [0, xa)
   const rightW = ow - xb + kw - 1; // padded columns [xb, ow + kw - 1) give outputs [xb, ow)
 
