@@ -13,11 +13,9 @@ import { solveExact } from '../train/exact.js';
 import { regionImages, wholeRegion } from '../train/regions.js';
 import { trainGd } from '../train/trainer.js';
 import type { Experiment, Row } from './types.js';
-import { SOBEL_DX, pairsFor } from './util.js';
+import { SOBEL_DX, pairsFor, sobelKernelError } from './util.js';
 
-const SOBEL = [-1, 0, 1, -2, 0, 2, -1, 0, 1];
 const SIGMA = 4;
-const kernelError = (w: ArrayLike<number>): number => Math.max(...SOBEL.map((s, i) => Math.abs(w[i]! - s)));
 
 export const experiment: Experiment = {
   name: 'batch-crop',
@@ -56,12 +54,12 @@ export const experiment: Experiment = {
             solver, seed: 0, maxSteps: steps, patience: 1e9, tolerance: 0, evalEvery: 10, batchSize: batch, cropSize: crop,
             onProgress: (e) => {
               if (!e.weights) return;
-              const err = kernelError(e.weights);
+              const err = sobelKernelError(e.weights);
               for (const th of ['1e-2', '1e-3']) if (!reached[th] && err < Number(th)) reached[th] = { step: e.step, ms: performance.now() - t0 };
             },
           });
           const ms = performance.now() - t0;
-          const finalErr = kernelError(gd.convs[0]!.weights);
+          const finalErr = sobelKernelError(gd.convs[0]!.weights);
           const at = (th: string): string | number => (reached[th] ? Math.round(reached[th]!.ms) : `> ${Math.round(ms)}`);
           const st = (th: string): string | number => (reached[th] ? reached[th]!.step : `> ${steps}`);
           table.push({
@@ -79,7 +77,7 @@ export const experiment: Experiment = {
         }
       }
     }
-    const exactNoisyErr = kernelError(exactNoisy.coef[0]!);
+    const exactNoisyErr = sobelKernelError(exactNoisy.coef[0]!);
     claims.noisyExactError = exactNoisyErr;
     table.push({ targets: `+ noise ${SIGMA}`, solver: 'exact least squares, same 4 images', batch: null, 'crop (valid px)': null, 'px per step': null, 'ms per step': null, 'steps to 1e-2': 0, 'ms to 1e-2': Math.round(exactMs), 'steps to 1e-3': 0, 'ms to 1e-3': null, [`kernel error after ${steps} steps`]: exactNoisyErr });
     return {

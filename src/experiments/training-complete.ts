@@ -8,9 +8,8 @@ import type { ImagePair } from '../data/pairs.js';
 import { syntheticImages } from '../data/synthetic.js';
 import { trainFilter } from '../train/index.js';
 import type { Experiment, Row } from './types.js';
-import { SOBEL_DX, pairsFor } from './util.js';
+import { SOBEL_DX, pairsFor, sobelKernelError } from './util.js';
 
-const SOBEL = [-1, 0, 1, -2, 0, 2, -1, 0, 1];
 
 interface Snapshot { step: number; ms: number; valLoss: number; weights: Float64Array }
 
@@ -36,7 +35,6 @@ function gradNorm(pairs: ImagePair[], w: ArrayLike<number>): number {
   return Math.sqrt(s) / Math.sqrt((xx / n) * (tt / n));
 }
 
-const kernelError = (w: ArrayLike<number>): number => Math.max(...SOBEL.map((s, i) => Math.abs(w[i]! - s)));
 
 export const experiment: Experiment = {
   name: 'training-complete',
@@ -58,7 +56,7 @@ export const experiment: Experiment = {
     });
     const gap = (s: Snapshot): number => Math.max(0, s.valLoss - exactVal) / variance;
     const row = (criterion: string, s: Snapshot | undefined): Row =>
-      s ? { criterion, 'fires at step': s.step, ms: Math.round(s.ms), 'max abs kernel error': kernelError(s.weights), 'relative loss gap': gap(s) } : { criterion, 'fires at step': `not within ${maxSteps}`, ms: null, 'max abs kernel error': null, 'relative loss gap': null };
+      s ? { criterion, 'fires at step': s.step, ms: Math.round(s.ms), 'max abs kernel error': sobelKernelError(s.weights), 'relative loss gap': gap(s) } : { criterion, 'fires at step': `not within ${maxSteps}`, ms: null, 'max abs kernel error': null, 'relative loss gap': null };
     const firstGap = (tol: number): Snapshot | undefined => snaps.find((s) => gap(s) < tol);
     // validation plateau: 10 evaluations (250 steps) without a 1% improvement of the best validation loss
     let plateau: Snapshot | undefined;
@@ -69,7 +67,7 @@ export const experiment: Experiment = {
     const grads = snaps.map((s) => gradNorm(pairs.slice(0, 4), s.weights));
     const firstGrad = (tol: number): Snapshot | undefined => snaps[grads.findIndex((g) => g < tol)];
     const table: Row[] = [
-      { criterion: 'exact least squares (normal equations, no steps)', 'fires at step': 0, ms: Math.round(exact.trainMs), 'max abs kernel error': kernelError(exact.model.layers[0]!.type === 'conv2d' ? (exact.model.layers[0] as { weights: number[][][][] }).weights.flat(3) : []), 'relative loss gap': 0 },
+      { criterion: 'exact least squares (normal equations, no steps)', 'fires at step': 0, ms: Math.round(exact.trainMs), 'max abs kernel error': sobelKernelError(exact.model.layers[0]!.type === 'conv2d' ? (exact.model.layers[0] as { weights: number[][][][] }).weights.flat(3) : []), 'relative loss gap': 0 },
       row('loss gap to exact optimum < 1e-3', firstGap(1e-3)),
       row('loss gap to exact optimum < 1e-6', firstGap(1e-6)),
       row('loss gap to exact optimum < 1e-9', firstGap(1e-9)),
@@ -83,10 +81,10 @@ export const experiment: Experiment = {
       table,
       claims: {
         gap6Step: g6?.step ?? -1,
-        gap6KernelError: g6 ? kernelError(g6.weights) : -1,
+        gap6KernelError: g6 ? sobelKernelError(g6.weights) : -1,
         plateauStep: plateau?.step ?? -1,
-        plateauKernelError: plateau ? kernelError(plateau.weights) : -1,
-        finalKernelError: kernelError(snaps[snaps.length - 1]!.weights),
+        plateauKernelError: plateau ? sobelKernelError(plateau.weights) : -1,
+        finalKernelError: sobelKernelError(snaps[snaps.length - 1]!.weights),
         adamStopReason: adam.stopReason,
       },
       notes: [

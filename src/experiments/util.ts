@@ -8,6 +8,12 @@ import type { Image } from '../image.js';
 
 export const SOBEL_DX: FilterSpec = { op: 'sobel', dx: 1, dy: 0, ksize: 3 };
 
+/** Sobel dx's taps, row by row (what cv2.Sobel(dx=1, dy=0, ksize=3) correlates with). */
+export const SOBEL_TAPS = [-1, 0, 1, -2, 0, 2, -1, 0, 1];
+
+/** Largest |tap - Sobel dx's tap| of a 3x3 kernel given row by row. */
+export const sobelKernelError = (w: ArrayLike<number>): number => Math.max(...SOBEL_TAPS.map((s, i) => Math.abs(w[i]! - s)));
+
 export function pairsFor(images: Image[], spec: FilterSpec): ImagePair[] {
   return images.map((input, i) => ({ stem: `img${i}`, input, target: applyFilter(input, spec) }));
 }

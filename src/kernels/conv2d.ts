@@ -221,13 +221,19 @@ function accumulateRow(acc: Float64Array, src: Float32Array, o: number, weights:
   }
 }
 
-/** Reference for conv2dForward: one output sample at a time, borders through borderInterpolate. */
+/**
+ * Reference for conv2dForward: one output sample at a time, borders through borderInterpolate,
+ * bias first, then taps in (ci, ky, kx) order. `sums` 'f64' (conv2dForward's) adds in float64;
+ * 'f32' rounds every product and every sum to float32 (the WebAssembly kernel's, simd.ts).
+ */
 export function conv2dForwardReference(
   x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding,
+  sums: 'f64' | 'f32' = 'f64',
 ): Tensor {
   const { oh, ow } = checkForward(x, weights, bias, cout, kh, kw, padding);
   const { c: cin, h, w } = x;
   const out = tensor(x.n, cout, oh, ow);
+  const round = sums === 'f32' ? Math.fround : (v: number): number => v;
   // 'valid' output (y, x) reads input (y+ky, x+kx); padded output reads (y+ky-ay, x+kx-ax).
   const ay = padding === 'valid' ? 0 : kh >> 1;
   const ax = padding === 'valid' ? 0 : kw >> 1;
@@ -235,7 +241,7 @@ export function conv2dForwardReference(
     for (let co = 0; co < cout; co++) {
       for (let y = 0; y < oh; y++) {
         for (let xx = 0; xx < ow; xx++) {
-          let s = bias ? bias[co] : 0;
+          let s = round(bias ? bias[co] : 0);
           for (let ci = 0; ci < cin; ci++) {
             for (let ky = 0; ky < kh; ky++) {
               for (let kx = 0; kx < kw; kx++) {
@@ -246,7 +252,7 @@ export function conv2dForwardReference(
                   ix = borderInterpolate(ix, w, padding);
                 }
                 const v = iy < 0 || ix < 0 ? 0 : x.data[((n * cin + ci) * h + iy) * w + ix];
-                s += weights[((co * cin + ci) * kh + ky) * kw + kx] * v;
+                s = round(s + round(weights[((co * cin + ci) * kh + ky) * kw + kx] * v));
               }
             }
           }

@@ -22,8 +22,8 @@
  */
 
 import { KernelLearnError } from '../errors.js';
-import { borderIndexTable, borderInterpolate } from '../filters/border.js';
-import { conv2dOutputShape, tensor, type Padding, type Tensor } from './conv2d.js';
+import { borderIndexTable } from '../filters/border.js';
+import { conv2dForwardReference, conv2dOutputShape, tensor, type Padding, type Tensor } from './conv2d.js';
 import { CONV_WASM_BASE64, CONV_WASM_SHARED_BASE64 } from './conv-wasm.generated.js';
 
 type ConvRows = (rowPtrs: number, out: number, outStride: number, ow: number, rows: number, w: number, kh: number, kw: number, bias: number, accumulate: number) => void;
@@ -342,41 +342,11 @@ export function conv2dForwardF32(
 }
 
 /**
- * Reference for conv2dForwardF32: one output sample at a time, borders through
- * borderInterpolate, every product and sum rounded to float32 in the kernel's order.
+ * Reference for conv2dForwardF32: conv2dForwardReference with float32 sums, one output sample at
+ * a time, every product and sum rounded to float32 in the kernel's order.
  */
 export function conv2dForwardF32Reference(
   x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding,
 ): Tensor {
-  const { oh, ow } = conv2dOutputShape(x, weights, bias, cout, kh, kw, padding);
-  const { c: cin, h, w } = x;
-  const out = tensor(x.n, cout, oh, ow);
-  const ay = padding === 'valid' ? 0 : kh >> 1;
-  const ax = padding === 'valid' ? 0 : kw >> 1;
-  const f = Math.fround;
-  for (let n = 0; n < x.n; n++) {
-    for (let co = 0; co < cout; co++) {
-      for (let y = 0; y < oh; y++) {
-        for (let xx = 0; xx < ow; xx++) {
-          let s = f(bias ? bias[co] : 0);
-          for (let ci = 0; ci < cin; ci++) {
-            for (let ky = 0; ky < kh; ky++) {
-              for (let kx = 0; kx < kw; kx++) {
-                let iy = y + ky - ay;
-                let ix = xx + kx - ax;
-                if (padding !== 'valid') {
-                  iy = borderInterpolate(iy, h, padding);
-                  ix = borderInterpolate(ix, w, padding);
-                }
-                const v = iy < 0 || ix < 0 ? 0 : x.data[((n * cin + ci) * h + iy) * w + ix];
-                s = f(s + f(weights[((co * cin + ci) * kh + ky) * kw + kx] * v));
-              }
-            }
-          }
-          out.data[((n * cout + co) * oh + y) * ow + xx] = s;
-        }
-      }
-    }
-  }
-  return out;
+  return conv2dForwardReference(x, weights, bias, cout, kh, kw, padding, 'f32');
 }
