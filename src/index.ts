@@ -23,7 +23,7 @@ export { loadPairs, listImageFiles, toGrey, writePair } from './data/dataset.js'
 export { syntheticImage, syntheticImages, type SyntheticOptions } from './data/synthetic.js';
 
 // nn + train: the network, its training, the model file, applying it
-export { trainFilter, type TrainOptions, type TrainResult } from './train/index.js';
+export { trainFilter, type TrainContext, type TrainOptions, type TrainResult } from './train/index.js';
 export { matchKnownFilters } from './train/match.js';
 export { parseModel, serializeModel, type Model } from './nn/model.js';
 export { applyModel } from './nn/apply.js';
