@@ -24,7 +24,7 @@ export { syntheticImage, syntheticImages, type SyntheticOptions } from './data/s
 
 // nn + train: the network, its training, the model file, applying it
 export { trainFilter, type TrainContext, type TrainOptions, type TrainResult } from './train/index.js';
-export { GramCache } from './kernels/gram.js';
+export { GramCache, type GramPair, type GramStats } from './kernels/gram.js';
 export { matchKnownFilters } from './train/match.js';
 export { parseModel, serializeModel, type Model } from './nn/model.js';
 export { applyModel } from './nn/apply.js';
