@@ -233,3 +233,14 @@ test('--json on filter, apply and export; folders and quoted globs as inputs', a
     assert.match(help, /glob pattern/);
   }
 });
+
+test('a reader that closes the pipe early (| head) ends the command quietly, exit 0, no stack trace', async () => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [BIN, 'experiment', 'list'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy(); // the reader is gone before the first line
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0, stderr);
+  assert.doesNotMatch(stderr, /EPIPE|at /);
+});

@@ -51,6 +51,12 @@ function reportError(err: unknown, debug: boolean): number {
 
 const invokedDirectly = process.argv[1] && import.meta.url === new URL(`file://${(await import('node:fs')).realpathSync(process.argv[1])}`).href;
 if (invokedDirectly) {
+  // A reader that stops early (`kernel-learn inspect m.json | head`) closes the pipe: that is the
+  // reader's choice, not an error, so end quietly as other command-line tools do.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
