@@ -233,7 +233,7 @@ export function conv2dForwardReference(
   const { oh, ow } = checkForward(x, weights, bias, cout, kh, kw, padding);
   const { c: cin, h, w } = x;
   const out = tensor(x.n, cout, oh, ow);
-  const round = sums === 'f32' ? Math.fround : (v: number): number => v;
+  const f32 = sums === 'f32';
   // 'valid' output (y, x) reads input (y+ky, x+kx); padded output reads (y+ky-ay, x+kx-ax).
   const ay = padding === 'valid' ? 0 : kh >> 1;
   const ax = padding === 'valid' ? 0 : kw >> 1;
@@ -241,7 +241,7 @@ export function conv2dForwardReference(
     for (let co = 0; co < cout; co++) {
       for (let y = 0; y < oh; y++) {
         for (let xx = 0; xx < ow; xx++) {
-          let s = round(bias ? bias[co] : 0);
+          let s = bias ? bias[co] : 0; // a float32 already
           for (let ci = 0; ci < cin; ci++) {
             for (let ky = 0; ky < kh; ky++) {
               for (let kx = 0; kx < kw; kx++) {
@@ -252,7 +252,8 @@ export function conv2dForwardReference(
                   ix = borderInterpolate(ix, w, padding);
                 }
                 const v = iy < 0 || ix < 0 ? 0 : x.data[((n * cin + ci) * h + iy) * w + ix];
-                s = round(s + round(weights[((co * cin + ci) * kh + ky) * kw + kx] * v));
+                const p = weights[((co * cin + ci) * kh + ky) * kw + kx] * v;
+                s = f32 ? Math.fround(s + Math.fround(p)) : s + p;
               }
             }
           }

@@ -186,7 +186,9 @@ function interiorColumns(ow: number, kw: number, padding: Padding): { xa: number
 
 /** How a call is cut into bands, and the scratch it needs (bytes). */
 export function planConv(x: Tensor, cout: number, kh: number, kw: number, padding: Padding, rowsWanted: number, where: Placement): { rows: number; bytes: number } {
-  const { oh, ow } = conv2dOutputShape(x, new Float32Array(cout * x.c * kh * kw), null, cout, kh, kw, padding);
+  // Shapes as conv2dOutputShape gives them (the callers have checked the arguments with it).
+  const oh = padding === 'valid' ? x.h - kh + 1 : x.h;
+  const ow = padding === 'valid' ? x.w - kw + 1 : x.w;
   const w = x.w;
   const copyPerRow = (where.inPlaceIn ? 0 : x.c * (w + 8)) + (where.inPlaceOut ? 0 : ow);
   let rows = where.inPlaceIn && where.inPlaceOut ? IN_PLACE_ROWS : Math.max(1, Math.floor(BAND_SAMPLES / Math.max(1, copyPerRow)));
