@@ -23,6 +23,20 @@ export interface Image {
   data: Pixels;
 }
 
+/** The range of each integer depth (OpenCV CV_8U, CV_16S, CV_16U): where saturate_cast clamps. */
+export const INTEGER_RANGE: Readonly<Record<'u8' | 's16' | 'u16', readonly [number, number]>> = {
+  u8: [0, 255],
+  s16: [-32768, 32767],
+  u16: [0, 65535],
+};
+
+/** The range of an integer depth as { lo, hi }, or null for float depths (and anything else, e.g. 'mixed'). */
+export function integerRange(depth: string): { lo: number; hi: number } | null {
+  if (!Object.hasOwn(INTEGER_RANGE, depth)) return null;
+  const [lo, hi] = INTEGER_RANGE[depth as keyof typeof INTEGER_RANGE];
+  return { lo, hi };
+}
+
 export function createImage(width: number, height: number, channels: number, depth: Depth = 'f32'): Image {
   const n = width * height * channels;
   return { width, height, channels, depth, data: depth === 'f64' ? new Float64Array(n) : new Float32Array(n) };

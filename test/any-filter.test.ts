@@ -13,7 +13,7 @@ import type { FilterSpec } from '../src/filters/spec.js';
 import { createImage, type Image } from '../src/image.js';
 import type { ImagePair } from '../src/data/pairs.js';
 import { syntheticImages } from '../src/data/synthetic.js';
-import { createRng } from '../src/nn/random.js';
+import { createRng } from '../src/random.js';
 import type { Conv2dSpec, Model } from '../src/nn/model.js';
 import { trainFilter, type TrainOptions } from '../src/train/index.js';
 

@@ -23,7 +23,7 @@ import { BORDER_MODES, type BorderMode } from '../src/filters/border.js';
 import { parseNpy } from '../src/io/npy.js';
 import { applyModel } from '../src/nn/apply.js';
 import { parseModel, type Conv2dSpec, type LayerSpec, type Model } from '../src/nn/model.js';
-import { createRng } from '../src/nn/random.js';
+import { createRng } from '../src/random.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/export');
 const rng = createRng(606);

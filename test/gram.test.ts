@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createImage, type Image } from '../src/image.js';
 import { gramStats, gramStatsReference, type GramPair, type GramStats } from '../src/kernels/gram.js';
-import { createRng } from '../src/nn/random.js';
+import { createRng } from '../src/random.js';
 
 type Rng = () => number;
 

@@ -20,7 +20,7 @@ import {
   type Layer, Conv2d, Relu, Abs, Clamp, Magnitude, Sequential, EMPTY_TENSOR,
   receptiveField, initConv, zeroGrad,
 } from '../src/nn/layers.js';
-import { createRng, normal } from '../src/nn/random.js';
+import { createRng, normal } from '../src/random.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers

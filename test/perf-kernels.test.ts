@@ -17,7 +17,7 @@ import {
 import { conv2dForwardThreaded, conv2dForwardAuto, shutdown, toShared } from '../src/kernels/threads.js';
 import { conv2dForwardF32Reference } from '../src/kernels/simd.js';
 import { BORDER_MODES } from '../src/filters/border.js';
-import { createRng } from '../src/nn/random.js';
+import { createRng } from '../src/random.js';
 
 const rng = createRng(31337);
 const PADDINGS: Padding[] = [...BORDER_MODES, 'valid'];

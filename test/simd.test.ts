@@ -11,7 +11,7 @@ import { conv2dForwardReference, tensor, type Padding, type Tensor } from '../sr
 import { conv2dForwardF32, conv2dForwardF32Reference, conv2dForwardF32Rows, convWasmBytes, heapAlloc, heapFree, inHeap } from '../src/kernels/simd.js';
 import { toShared } from '../src/kernels/threads.js';
 import { BORDER_MODES } from '../src/filters/border.js';
-import { createRng } from '../src/nn/random.js';
+import { createRng } from '../src/random.js';
 
 const rng = createRng(4242);
 const PADDINGS: Padding[] = [...BORDER_MODES, 'valid'];

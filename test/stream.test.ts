@@ -26,7 +26,7 @@ import { applyModel } from '../src/nn/apply.js';
 import { applyModelBands, applyModelThreaded, applyModelToFile, modelHalo } from '../src/nn/apply-stream.js';
 import { shutdown } from '../src/kernels/threads.js';
 import type { Conv2dSpec, LayerSpec, Model } from '../src/nn/model.js';
-import { createRng } from '../src/nn/random.js';
+import { createRng } from '../src/random.js';
 
 const rng = createRng(4242);
 after(async () => {

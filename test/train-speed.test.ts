@@ -19,7 +19,7 @@ import { createImage, type Image } from '../src/image.js';
 import { writeImage } from '../src/io/index.js';
 import { applyModel } from '../src/nn/apply.js';
 import type { Model } from '../src/nn/model.js';
-import { createRng } from '../src/nn/random.js';
+import { createRng } from '../src/random.js';
 import { memoPredict, residualStats, validationMetrics } from '../src/train/evaluate.js';
 import { formAccuracy } from '../src/train/forms.js';
 import { trainFilter } from '../src/train/index.js';

@@ -22,7 +22,7 @@ import { createImage, type Image } from '../src/image.js';
 import type { ImagePair } from '../src/data/pairs.js';
 import { syntheticImage, syntheticImages } from '../src/data/synthetic.js';
 import { gramStats, gramStatsReference, subGram } from '../src/kernels/gram.js';
-import { createRng } from '../src/nn/random.js';
+import { createRng } from '../src/random.js';
 import { applyModel } from '../src/nn/apply.js';
 import { KERNEL_LEARN_VERSION, formatFloat32, parseModel, serializeModel, type Conv2dSpec, type Model } from '../src/nn/model.js';
 import { lossFromStats, solveExact } from '../src/train/exact.js';

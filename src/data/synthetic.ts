@@ -13,7 +13,7 @@
  * The result is quantised to u8, like the photographs users bring.
  */
 import { createImage, type Image } from '../image.js';
-import { createRng, normal, uniform } from '../nn/random.js';
+import { createRng, normal, uniform } from '../random.js';
 
 export interface SyntheticOptions {
   width?: number;

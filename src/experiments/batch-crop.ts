@@ -7,7 +7,7 @@
  */
 import { syntheticImages } from '../data/synthetic.js';
 import { Conv2d, Sequential } from '../nn/layers.js';
-import { createRng, normal } from '../nn/random.js';
+import { createRng, normal } from '../random.js';
 import { gramStats } from '../kernels/gram.js';
 import { solveExact } from '../train/exact.js';
 import { regionImages, wholeRegion } from '../train/regions.js';

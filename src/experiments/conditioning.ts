@@ -11,7 +11,7 @@ import { applyFilter } from '../filters/ops.js';
 import { createImage, type Image } from '../image.js';
 import { applyModel } from '../nn/apply.js';
 import type { Conv2dSpec } from '../nn/model.js';
-import { createRng, normal } from '../nn/random.js';
+import { createRng, normal } from '../random.js';
 import { trainFilter } from '../train/index.js';
 import type { Experiment, Row } from './types.js';
 import { SOBEL_DX, maxAbs } from './util.js';

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { tensor } from '../kernels/conv2d.js';
 import { conv2dForwardF32 } from '../kernels/simd.js';
-import { createRng } from '../nn/random.js';
+import { createRng } from '../random.js';
 import type { Experiment, Row } from './types.js';
 
 const execFileP = promisify(execFile);

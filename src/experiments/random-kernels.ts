@@ -9,7 +9,7 @@ import { syntheticImages } from '../data/synthetic.js';
 import { applyFilter } from '../filters/ops.js';
 import type { Image } from '../image.js';
 import type { Conv2dSpec } from '../nn/model.js';
-import { createRng, normal } from '../nn/random.js';
+import { createRng, normal } from '../random.js';
 import { trainFilter } from '../train/index.js';
 import type { Experiment, Row } from './types.js';
 import { maxAbs } from './util.js';

@@ -9,7 +9,7 @@
  * because these filters are the ground truth for OpenCV-made datasets. The golden tests pin the
  * half-to-even behaviour (tools/make_golden.py).
  */
-import { type Depth, type Image } from '../image.js';
+import { createImage, INTEGER_RANGE, type Depth, type Image } from '../image.js';
 
 const INT_MIN = -2147483648;
 const INT_MAX = 2147483647;
@@ -28,17 +28,6 @@ export function cvRound(x: number): number {
   const r = roundHalfEven(x);
   // + 0 turns -0 (from -0.5 or -0.3) into 0: an int has no negative zero.
   return r > INT_MAX || r < INT_MIN ? INT_MIN : r + 0;
-}
-
-/** The range of each integer depth (OpenCV CV_8U, CV_16S, CV_16U). */
-export const INTEGER_RANGE: Readonly<Record<'u8' | 's16' | 'u16', readonly [number, number]>> = {
-  u8: [0, 255],
-  s16: [-32768, 32767],
-  u16: [0, 65535],
-};
-
-export function isIntegerDepth(depth: Depth): depth is 'u8' | 's16' | 'u16' {
-  return depth === 'u8' || depth === 's16' || depth === 'u16';
 }
 
 /**
@@ -62,18 +51,12 @@ export function saturateCast(value: number, depth: Depth): number {
   }
 }
 
-/** An empty image of the given size and depth (Float64Array only for f64, as src/image.ts requires). */
-export function allocImage(width: number, height: number, channels: number, depth: Depth): Image {
-  const n = width * height * channels;
-  return { width, height, channels, depth, data: depth === 'f64' ? new Float64Array(n) : new Float32Array(n) };
-}
-
 /**
  * Mat::convertTo(dst, depth) without scale: every sample through saturateCast. Converting to the
  * image's own depth still copies (callers may mutate the result).
  */
 export function convertDepth(image: Image, depth: Depth): Image {
-  const out = allocImage(image.width, image.height, image.channels, depth);
+  const out = createImage(image.width, image.height, image.channels, depth);
   const src = image.data;
   const dst = out.data;
   if (depth === 'f64' || depth === 'f32') {

@@ -28,9 +28,9 @@
  * depth pairs filter2D's direct path lacks, and f64 -> f32 for Sobel/Scharr.
  */
 import { KernelLearnError } from '../errors.js';
-import { type Depth, type Image } from '../image.js';
+import { createImage, type Depth, type Image } from '../image.js';
 import { type BorderMode } from './border.js';
-import { allocImage, convertDepth, cvRound, saturateCast } from './depth.js';
+import { convertDepth, cvRound, saturateCast } from './depth.js';
 import { correlatePlane, correlateColsPlane, correlateRowsPlane } from './filter2d.js';
 import {
   type Kernel2D,
@@ -98,7 +98,7 @@ function sepFilter(src: Image, kx: ArrayLike<number>, ky: ArrayLike<number>, dde
   const ry = Array.from(ky, buf);
   const d = buf(delta);
   const { width, height } = src;
-  const out = allocImage(width, height, src.channels, ddepth);
+  const out = createImage(width, height, src.channels, ddepth);
   const rows = new Float64Array(width * height);
   const cols = new Float64Array(width * height);
   for (let c = 0; c < src.channels; c++) {
@@ -154,7 +154,7 @@ function filter2D(src: Image, kernel: Kernel2D, ddepth: Depth, delta: number, bo
   const k: Kernel2D = dft ? kernel : { kh: kernel.kh, kw: kernel.kw, data: kernel.data.map(acc) };
   const d = acc(delta);
   const { width, height } = src;
-  const out = allocImage(width, height, src.channels, ddepth);
+  const out = createImage(width, height, src.channels, ddepth);
   const sum = new Float64Array(width * height);
   for (let c = 0; c < src.channels; c++) {
     correlatePlane(planeOf(src, c), width, height, k, border, sum);
@@ -199,7 +199,7 @@ function laplacian(image: Image, s: ResolvedFilterSpec, what: string): Image {
   const d2y = sepFilter(image, ks, kd, wdepth, 0, s.border, what);
   const sum = d2x.data;
   for (let i = 0; i < sum.length; i++) sum[i] = saturateCast(sum[i] + d2y.data[i], wdepth); // Mat += saturates
-  const out = allocImage(image.width, image.height, image.channels, s.depth);
+  const out = createImage(image.width, image.height, image.channels, s.depth);
   if (s.scale === 1 && s.delta === 0) {
     for (let i = 0; i < sum.length; i++) out.data[i] = saturateCast(sum[i], s.depth);
   } else if (s.depth === 'f64' || (wdepth === 'f64' && s.depth === 'f32')) {
@@ -241,7 +241,7 @@ function gaussian(image: Image, s: ResolvedFilterSpec, what: string): Image {
     const half = shift / 2;
     const max = bits === 8 ? 255 : 65535;
     const { width, height } = src;
-    const out = allocImage(width, height, src.channels, s.depth);
+    const out = createImage(width, height, src.channels, s.depth);
     const rows = new Float64Array(width * height);
     const cols = new Float64Array(width * height);
     for (let c = 0; c < src.channels; c++) {
@@ -276,7 +276,7 @@ function box(image: Image, s: ResolvedFilterSpec, what: string): Image {
   const ddepth = s.depth;
   const ones = new Float64Array(k).fill(1);
   const { width, height } = image;
-  const out = allocImage(width, height, image.channels, ddepth);
+  const out = createImage(width, height, image.channels, ddepth);
   const rowSums = new Float64Array(width * height);
   const sums = new Float64Array(width * height);
   const intLimit = sdepth === 'u8' ? 2 ** 23 : sdepth === 'u16' ? 2 ** 15 : 2 ** 16;

@@ -35,7 +35,7 @@ function loadSharp(): Promise<SharpModule> {
   return sharpModule;
 }
 import { KernelLearnError } from '../errors.js';
-import type { Depth, Image } from '../image.js';
+import { integerRange, type Depth, type Image } from '../image.js';
 import { writeError, writeFileAtomic } from './atomic.js';
 import { encodeNpy, parseNpy, parseNpyHeader, NPY_MAX_HEADER_BYTES, type NpyData, type NpyDtype } from './npy.js';
 
@@ -77,7 +77,6 @@ const DEPTH_OF_NPY: Record<NpyDtype, Depth> = { u1: 'u8', i2: 's16', u2: 'u16', 
 
 type Sample = Uint8Array | Uint16Array | Int16Array | Float32Array | Float64Array;
 const SAMPLE_ARRAY = { u8: Uint8Array, u16: Uint16Array, s16: Int16Array, f32: Float32Array, f64: Float64Array } as const;
-const RANGE: Partial<Record<Depth, [number, number]>> = { u8: [0, 255], u16: [0, 65535], s16: [-32768, 32767] };
 
 export function isImageFile(file: string): boolean {
   return IMAGE_EXTENSIONS.includes(path.extname(file).toLowerCase());
@@ -367,13 +366,13 @@ function toInterleaved(image: Image): Sample {
   const { width, height, channels, depth, data } = image;
   const plane = width * height;
   const out = new SAMPLE_ARRAY[depth](plane * channels);
-  const range = RANGE[depth];
+  const range = integerRange(depth);
   for (let c = 0; c < channels; c++) {
     const src = c * plane;
     if (!range) {
       for (let i = 0, o = c; i < plane; i++, o += channels) out[o] = data[src + i];
     } else {
-      const [lo, hi] = range;
+      const { lo, hi } = range;
       for (let i = 0, o = c; i < plane; i++, o += channels) out[o] = saturate(data[src + i], lo, hi);
     }
   }

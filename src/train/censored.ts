@@ -18,14 +18,6 @@ import { gramStatsMasked } from '../kernels/gram.js';
 import { KernelLearnError } from '../errors.js';
 import { solveExact, type ExactSolution } from './exact.js';
 
-/** The saturation limits of an integer depth, or null for float depths. */
-export function depthLimits(depth: string): { lo: number; hi: number } | null {
-  if (depth === 'u8') return { lo: 0, hi: 255 };
-  if (depth === 'u16') return { lo: 0, hi: 65535 };
-  if (depth === 's16') return { lo: -32768, hi: 32767 };
-  return null;
-}
-
 /** Share of target values (valid region of a k x k kernel) at lo or hi. */
 export function saturatedShare(pairs: GramPair[], lo: number, hi: number): number {
   let n = 0, sat = 0;

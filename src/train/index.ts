@@ -30,7 +30,8 @@ import { coefStdErrors, excessLoss, lossFromStats, nestWeights, solveExact, targ
 import { formAccuracy, fullLayer, reportForms, separableLayers, withLayers, type FormReport } from './forms.js';
 import { trainDeep } from './deep.js';
 import { ABS_KSIZE_MAX, fitAbs, fitMagnitude, type MagnitudeFit } from './abs.js';
-import { depthLimits, fitCensored, saturatedShare } from './censored.js';
+import { fitCensored, saturatedShare } from './censored.js';
+import { integerRange } from '../image.js';
 import { autoKsizeLimit, chooseKernelSize, chooseSizeByLoss, depthStep, findZeroTaps, type ZeroTaps } from './support.js';
 import { diagnoseResidual, residualWarnings, type ResidualDiagnostics } from './diagnostics.js';
 import { chooseBorder, memoPredict, validationMetrics, type BorderChoice } from './evaluate.js';
@@ -200,7 +201,7 @@ function chooseArch(pairs: ImagePair[], options: TrainOptions, shape: { cin: num
   const oneChannel = pairs.every((p) => p.target.channels === 1);
   const nonNegative = pairs.every((p) => p.target.data.every((v) => v >= 0));
   const depth = pairs[0].target.depth;
-  const lim = pairs.every((p) => p.target.depth === depth) ? depthLimits(depth) : null;
+  const lim = pairs.every((p) => p.target.depth === depth) ? integerRange(depth) : null;
   // Stages need small kernels (auto for abs/magnitude tries sizes up to 5).
   const k = options.ksize === 'auto' ? 1 : options.ksize;
   const tries: { arch: string; over: Partial<TrainOptions> }[] = [];
@@ -374,7 +375,7 @@ function trainLinear(pairs: ImagePair[], options: TrainOptions, shape: { cin: nu
   // 2. Exact solve (and the kernel size).
   const targetStep = Math.max(...pairs.map((p) => depthStep(p.target.depth)));
   const depths = new Set(pairs.map((p) => p.target.depth));
-  const limits = depths.size === 1 ? depthLimits(pairs[0].target.depth) : null;
+  const limits = depths.size === 1 ? integerRange(pairs[0].target.depth) : null;
   const saturation = limits && cout === 1 ? saturatedShare(regionImages(train), limits.lo, limits.hi) : 0;
   const absStage = options.abs === true;
   if (absStage && cout !== 1) throw new UsageError(`an abs output stage is fitted for one output channel; the targets have ${cout}`);

@@ -7,7 +7,7 @@
 import type { Image } from '../image.js';
 import type { ImagePair } from '../data/pairs.js';
 import type { GramPair } from '../kernels/gram.js';
-import { createRng } from '../nn/random.js';
+import { createRng } from '../random.js';
 
 export interface Region {
   pair: ImagePair;

@@ -26,7 +26,7 @@
 import { tensor, type Tensor } from '../kernels/conv2d.js';
 import type { GramStats } from '../kernels/gram.js';
 import { Conv2d, initConv, receptiveField, zeroGrad, type Sequential } from '../nn/layers.js';
-import { createRng } from '../nn/random.js';
+import { createRng } from '../random.js';
 import { excessLoss } from './exact.js';
 import { Adam, Sgd, type Optimizer } from './gd.js';
 import { regionHeight, regionWidth, type Region } from './regions.js';

@@ -4,7 +4,7 @@
  */
 import type { FilterSpec } from '../../src/filters/spec.js';
 import type { Image } from '../../src/image.js';
-import { createRng, uniform } from '../../src/nn/random.js';
+import { createRng, uniform } from '../../src/random.js';
 import { decodeFile, stemOf } from './decode.js';
 import { drawImage, drawLoss, fmt, fmtLoss, kernelTable, maxAbs, type LossPoint } from './draw.js';
 import type { DoneMessage, FromWorker, ImageSource, ImageView, KernelView, ToWorker, TrainJob } from './protocol.js';
