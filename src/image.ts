@@ -51,3 +51,19 @@ export function channelView(image: Image, c: number): Pixels {
 export function isDepth(s: string): s is Depth {
   return (DEPTHS as readonly string[]).includes(s);
 }
+
+/**
+ * The w x h rectangle at (x0, y0) as an image of its own (the same array type as the source);
+ * the image itself, not a copy, when the rectangle is the whole image.
+ */
+export function cropImage(image: Image, x0: number, y0: number, w: number, h: number): Image {
+  if (x0 === 0 && y0 === 0 && w === image.width && h === image.height) return image;
+  const data = image.data instanceof Float64Array ? new Float64Array(w * h * image.channels) : new Float32Array(w * h * image.channels);
+  for (let c = 0; c < image.channels; c++) {
+    for (let y = 0; y < h; y++) {
+      const src = (c * image.height + y0 + y) * image.width + x0;
+      data.set(image.data.subarray(src, src + w), (c * h + y) * w);
+    }
+  }
+  return { width: w, height: h, channels: image.channels, depth: image.depth, data };
+}

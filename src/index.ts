@@ -33,7 +33,8 @@ export { applyModelToFile, applyModelBands, applyModelThreaded, type ApplyFileOp
 export { openBandReader, NpyBandWriter, type BandReader } from './io/bands.js';
 
 // The types the functions above take and return, so callers can name them.
-export type { LayerSpec, Conv2dSpec, TrainingSummary, ValidationMetrics } from './nn/model.js';
+export type { TrainingSummary, ValidationMetrics, Arch } from './nn/model.js';
+export type { LayerSpec, Conv2dSpec, Network } from './nn/network.js';
 export type { ProgressEvent, HistoryEntry } from './train/trainer.js';
 export type { ResidualDiagnostics } from './train/diagnostics.js';
 export type { FormReport } from './train/forms.js';

@@ -14,7 +14,8 @@ import { createImage, type Image } from '../src/image.js';
 import type { ImagePair } from '../src/data/pairs.js';
 import { syntheticImages } from '../src/data/synthetic.js';
 import { createRng } from '../src/random.js';
-import type { Conv2dSpec, Model } from '../src/nn/model.js';
+import type { Model } from '../src/nn/model.js';
+import type { Conv2dSpec } from '../src/nn/network.js';
 import { trainFilter, type TrainOptions } from '../src/train/index.js';
 
 const base = (over: Partial<TrainOptions> = {}): TrainOptions => ({ arch: 'linear', ksize: 'auto', solver: 'exact', border: 'reflect101', seed: 1, ...over });

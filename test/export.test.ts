@@ -22,7 +22,8 @@ import { exportSafetensors, parseSafetensors } from '../src/export/safetensors.j
 import { BORDER_MODES, type BorderMode } from '../src/filters/border.js';
 import { parseNpy } from '../src/io/npy.js';
 import { applyModel } from '../src/nn/apply.js';
-import { parseModel, type Conv2dSpec, type LayerSpec, type Model } from '../src/nn/model.js';
+import { parseModel } from '../src/nn/model.js';
+import type { Conv2dSpec, LayerSpec, Network } from '../src/nn/network.js';
 import { createRng } from '../src/random.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/export');
@@ -40,23 +41,15 @@ function conv(cin: number, cout: number, kh: number, kw: number, bias: boolean):
   };
 }
 
-function makeModel(arch: string, layers: LayerSpec[], border: BorderMode, inputChannels: number, outputChannels: number): Model {
-  return {
-    format: 'kernel-learn-model',
-    version: 1,
-    arch,
-    inputChannels,
-    outputChannels,
-    border,
-    layers,
-    training: { pairs: 0, pixels: 0, inputDepth: 'f32', targetDepth: 'f32', solver: 'exact', steps: 0, stopReason: 'test', seed: 0, validation: { kind: 'none', pairs: 0, pixels: 0 } },
-    metrics: { validation: { mse: 0, psnr: null, r2: 1 } },
-    createdBy: 'test',
-  };
+/** A network to export, with a name for the messages. */
+type Named = Network & { name: string };
+
+function makeModel(name: string, layers: LayerSpec[], border: BorderMode, inputChannels: number, outputChannels: number): Named {
+  return { name, inputChannels, outputChannels, border, layers };
 }
 
 /** Model shapes to export, each for every border. */
-function models(border: BorderMode): Model[] {
+function models(border: BorderMode): Named[] {
   return [
     makeModel('1->1 3x3 bias', [conv(1, 1, 3, 3, true)], border, 1, 1),
     makeModel('3->3 5x5 no bias', [conv(3, 3, 5, 5, false)], border, 3, 3),
@@ -75,9 +68,9 @@ function models(border: BorderMode): Model[] {
   ];
 }
 
-/** The model of `models(border)` whose arch starts with `name`. */
-function testModel(border: BorderMode, name: string): Model {
-  const m = models(border).find((x) => x.arch.startsWith(name));
+/** The model of `models(border)` whose name starts with `name`. */
+function testModel(border: BorderMode, name: string): Named {
+  const m = models(border).find((x) => x.name.startsWith(name));
   if (!m) throw new Error(`no test model ${name}`);
   return m;
 }
@@ -132,7 +125,7 @@ function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** applyModel on each image of a batch, concatenated as [N, Cout, H, W]. */
-function applyBatch(model: Model, data: Float32Array, n: number, h: number, w: number): Float32Array {
+function applyBatch(model: Network, data: Float32Array, n: number, h: number, w: number): Float32Array {
   const inSize = model.inputChannels * h * w;
   const out = new Float32Array(n * model.outputChannels * h * w);
   for (let k = 0; k < n; k++) {
@@ -161,9 +154,9 @@ test('ONNX export runs in onnxruntime-node and matches applyModel within 1e-4 fo
         const n = 2;
         const input = randomImages(n, model.inputChannels, h, w);
         const result = await session.run({ input: new ort.Tensor('float32', input, [n, model.inputChannels, h, w]) });
-        assert.deepEqual([...result.output.dims], [n, model.outputChannels, h, w], `${border} ${model.arch} ${h}x${w}: output shape`);
+        assert.deepEqual([...result.output.dims], [n, model.outputChannels, h, w], `${border} ${model.name} ${h}x${w}: output shape`);
         const rel = relError(result.output.data, applyBatch(model, input, n, h, w));
-        assert.ok(rel <= 1e-4, `${border} ${model.arch} ${h}x${w} (HxW): relative error ${rel}`);
+        assert.ok(rel <= 1e-4, `${border} ${model.name} ${h}x${w} (HxW): relative error ${rel}`);
         borderWorst = Math.max(borderWorst, rel);
       }
       await session.release();

@@ -25,7 +25,7 @@ import { openBandReader, type BandReader } from '../src/io/bands.js';
 import { applyModel } from '../src/nn/apply.js';
 import { applyModelBands, applyModelThreaded, applyModelToFile, modelHalo } from '../src/nn/apply-stream.js';
 import { shutdown } from '../src/kernels/threads.js';
-import type { Conv2dSpec, LayerSpec, Model } from '../src/nn/model.js';
+import type { Conv2dSpec, LayerSpec, Network } from '../src/nn/network.js';
 import { createRng } from '../src/random.js';
 
 const rng = createRng(4242);
@@ -44,16 +44,11 @@ function conv(cin: number, cout: number, kh: number, kw: number, bias: boolean):
   };
 }
 
-function makeModel(layers: LayerSpec[], border: BorderMode, inputChannels: number, outputChannels: number): Model {
-  return {
-    format: 'kernel-learn-model', version: 1, arch: 'test', inputChannels, outputChannels, border, layers,
-    training: { pairs: 0, pixels: 0, inputDepth: 'f32', targetDepth: 'f32', solver: 'exact', steps: 0, stopReason: 'test', seed: 0, validation: { kind: 'none', pairs: 0, pixels: 0 } },
-    metrics: { validation: { mse: 0, psnr: null, r2: 1 } },
-    createdBy: 'test',
-  };
+function makeModel(layers: LayerSpec[], border: BorderMode, inputChannels: number, outputChannels: number): Network {
+  return { inputChannels, outputChannels, border, layers };
 }
 
-function models(border: BorderMode): Model[] {
+function models(border: BorderMode): Network[] {
   return [
     makeModel([conv(1, 1, 3, 3, true)], border, 1, 1),
     makeModel([conv(1, 1, 5, 5, false)], border, 1, 1),
@@ -88,7 +83,7 @@ function memoryReader(image: Image): BandReader {
   };
 }
 
-async function banded(model: Model, image: Image, bandRows: number): Promise<Image> {
+async function banded(model: Network, image: Image, bandRows: number): Promise<Image> {
   let out: Image | null = null;
   let next = 0;
   await applyModelBands(model, memoryReader(image), (band, y0) => {
@@ -281,8 +276,9 @@ test('CLI apply --band-rows streams to the same bytes as the in-memory path', as
   try {
     const model = makeModel([conv(1, 1, 3, 3, true)], 'reflect101', 1, 1);
     const modelFile = path.join(dir, 'm.json');
-    const { serializeModel } = await import('../src/nn/model.js');
-    await fs.writeFile(modelFile, serializeModel(model));
+    const { createModel, serializeModel } = await import('../src/nn/model.js');
+    const training = { pairs: 0, pixels: 0, inputDepth: 'f32', targetDepth: 'f32', solver: 'exact' as const, steps: 0, stopReason: 'test', seed: 0, validation: { kind: 'none' as const, pairs: 0, pixels: 0 } };
+    await fs.writeFile(modelFile, serializeModel(createModel('linear', model, training, { validation: { mse: 0, psnr: null, r2: 1 } })));
     const input = path.join(dir, 'in.png');
     await writeImage(input, { ...randomImage(301, 203, 1), depth: 'u8' });
     const a = path.join(dir, 'a.npy');

@@ -18,7 +18,7 @@ import { applyFilter } from '../src/filters/ops.js';
 import { createImage, type Image } from '../src/image.js';
 import { writeImage } from '../src/io/index.js';
 import { applyModel } from '../src/nn/apply.js';
-import type { Model } from '../src/nn/model.js';
+import type { Network } from '../src/nn/network.js';
 import { createRng } from '../src/random.js';
 import { memoPredict, residualStats, validationMetrics } from '../src/train/evaluate.js';
 import { formAccuracy } from '../src/train/forms.js';
@@ -29,15 +29,12 @@ import { GramCache, gramStats } from '../src/kernels/gram.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
 
-function model(cin: number, cout: number, k: number, rng: () => number): Model {
+function model(cin: number, cout: number, k: number, rng: () => number): Network {
   const w = () => Array.from({ length: k }, () => Array.from({ length: k }, () => Math.fround(rng() - 0.5)));
   return {
-    format: 'kernel-learn-model', version: 1, arch: 'linear', inputChannels: cin, outputChannels: cout, border: 'reflect101',
+    inputChannels: cin, outputChannels: cout, border: 'reflect101',
     layers: [{ type: 'conv2d', inChannels: cin, outChannels: cout, kernelSize: [k, k], weights: Array.from({ length: cout }, () => Array.from({ length: cin }, w)), bias: Array.from({ length: cout }, () => Math.fround(rng())) }],
-    training: { pairs: 0, pixels: 0, inputDepth: 'f32', targetDepth: 'f32', solver: 'exact', steps: 0, stopReason: '', seed: 0, validation: { kind: 'none', pairs: 0, pixels: 0 } },
-    metrics: { validation: { mse: 0, psnr: null, r2: 1 } },
-    createdBy: 'test',
-  } as unknown as Model;
+  };
 }
 
 function randomImage(rng: () => number, w: number, h: number, c: number): Image {

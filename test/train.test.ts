@@ -24,7 +24,8 @@ import { syntheticImage, syntheticImages } from '../src/data/synthetic.js';
 import { gramStats, gramStatsReference, subGram } from '../src/kernels/gram.js';
 import { createRng } from '../src/random.js';
 import { applyModel } from '../src/nn/apply.js';
-import { KERNEL_LEARN_VERSION, formatFloat32, parseModel, serializeModel, type Conv2dSpec, type Model } from '../src/nn/model.js';
+import { KERNEL_LEARN_VERSION, formatFloat32, parseModel, serializeModel, type Model } from '../src/nn/model.js';
+import { nestWeights, type Conv2dSpec } from '../src/nn/network.js';
 import { lossFromStats, solveExact } from '../src/train/exact.js';
 import { trainFilter, type TrainOptions } from '../src/train/index.js';
 import { matchKnownFilters } from '../src/train/match.js';
@@ -191,8 +192,8 @@ test('exact: equals a brute-force normal-equations solve on a small noisy proble
     const xty = Array.from({ length: 10 }, (_, a) => X.reduce((s, r, n) => s + r[a] * Y[n][o], 0));
     const w = solveDense(xtx, xty);
     for (let f = 0; f < 9; f++) assert.ok(Math.abs(sol.coef[o][f] - w[f]) < 1e-7 * (1 + Math.abs(w[f])), `out ${o} tap ${f}: ${sol.coef[o][f]} vs ${w[f]}`);
-    assert.ok(Math.abs(sol.bias![o] - w[9]) < 1e-7 * (1 + Math.abs(w[9])));
-    assert.deepEqual(sol.weights[o][0][1], [w[3], w[4], w[5]].map((_, j) => sol.coef[o][3 + j]));
+    assert.ok(Math.abs(sol.coef[o][9] - w[9]) < 1e-7 * (1 + Math.abs(w[9])));
+    assert.deepEqual(nestWeights(sol.coef, 2, 1, 3, 3)[o][0][1], [w[3], w[4], w[5]].map((_, j) => sol.coef[o][3 + j]));
     lossSum += X.reduce((s, r, n) => s + (r.reduce((t, v, f) => t + v * w[f], 0) - Y[n][o]) ** 2, 0) / X.length;
   }
   assert.ok(Math.abs(sol.loss - lossSum / 2) < 1e-9 * lossSum, `loss ${sol.loss} vs ${lossSum / 2}`);

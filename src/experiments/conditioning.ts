@@ -10,7 +10,7 @@ import { syntheticImages } from '../data/synthetic.js';
 import { applyFilter } from '../filters/ops.js';
 import { createImage, type Image } from '../image.js';
 import { applyModel } from '../nn/apply.js';
-import type { Conv2dSpec } from '../nn/model.js';
+import type { Conv2dSpec } from '../nn/network.js';
 import { createRng, normal } from '../random.js';
 import { trainFilter } from '../train/index.js';
 import type { Experiment, Row } from './types.js';

@@ -11,11 +11,10 @@ import { applyFilter } from '../filters/ops.js';
 import type { Image } from '../image.js';
 import { applyModel } from '../nn/apply.js';
 import { Conv2d, Relu, Sequential, type Layer } from '../nn/layers.js';
-import { MODEL_FORMAT, MODEL_VERSION, type Conv2dSpec, type LayerSpec, type Model } from '../nn/model.js';
-import { nestWeights } from '../train/exact.js';
+import { convLayer, type LayerSpec, type Network } from '../nn/network.js';
 import { trainFilter } from '../train/index.js';
 import { wholeRegion } from '../train/regions.js';
-import { trainGd } from '../train/trainer.js';
+import { convCoef, trainGd, type FoldedConv } from '../train/trainer.js';
 import type { Experiment, Row } from './types.js';
 import { SOBEL_DX } from './util.js';
 import { median3x3 } from './random-kernels.js';
@@ -30,24 +29,14 @@ function stack(hidden: number, width: number): Sequential {
   return new Sequential(layers);
 }
 
-function modelOf(convs: { weights: Float64Array; bias: Float64Array | null }[], hidden: number, width: number): Model {
+function networkOf(convs: FoldedConv[], hidden: number, width: number): Network {
   const layers: LayerSpec[] = [];
   convs.forEach((c, k) => {
     const cin = k === 0 ? 1 : width, cout = k === hidden ? 1 : width;
-    const per = cin * 9;
-    const spec: Conv2dSpec = {
-      type: 'conv2d', inChannels: cin, outChannels: cout, kernelSize: [3, 3],
-      weights: nestWeights(Array.from({ length: cout }, (_, j) => Array.from(c.weights.subarray(j * per, (j + 1) * per))), cout, cin, 3, 3),
-      bias: c.bias ? Array.from(c.bias) : null,
-    };
-    layers.push(spec);
+    layers.push(convLayer(convCoef(c, cout), { cin, cout, kh: 3, kw: 3, bias: c.bias !== null }));
     if (k < hidden) layers.push({ type: 'relu' });
   });
-  return {
-    format: MODEL_FORMAT, version: MODEL_VERSION, arch: 'deep', inputChannels: 1, outputChannels: 1, border: 'reflect101', layers,
-    training: { pairs: 0, pixels: 0, inputDepth: 'u8', targetDepth: 'f32', solver: 'adam', steps: 0, stopReason: '', seed: 0, validation: { kind: 'pairs', pairs: 1, pixels: 0 } },
-    metrics: { validation: { mse: 0, psnr: null, r2: 1 } }, createdBy: 'experiment depth-width',
-  };
+  return { inputChannels: 1, outputChannels: 1, border: 'reflect101', layers };
 }
 
 /** PSNR (peak = max |target|) over the pixels at least `m` from the border, so no padding guess enters. */
@@ -105,7 +94,7 @@ export const experiment: Experiment = {
           const t0 = performance.now();
           const gd = trainGd(net, train.map(wholeRegion), val.map(wholeRegion), { solver: 'adam', seed: 0, maxSteps: steps, patience: 20, tolerance: 0, batchSize: 4, cropSize: 16, learningRate: LR });
           const ms = performance.now() - t0;
-          const psnr = interiorPsnr(applyModel(modelOf(gd.convs, hidden, width), test.input), test.target, margin);
+          const psnr = interiorPsnr(applyModel(networkOf(gd.convs, hidden, width), test.input), test.target, margin);
           row[`width ${width} PSNR dB`] = psnr;
           msCells.push(String(Math.round(ms)));
           paramCells.push(String(paramsOf(hidden, width)));

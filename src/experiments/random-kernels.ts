@@ -8,7 +8,7 @@ import type { ImagePair } from '../data/pairs.js';
 import { syntheticImages } from '../data/synthetic.js';
 import { applyFilter } from '../filters/ops.js';
 import type { Image } from '../image.js';
-import type { Conv2dSpec } from '../nn/model.js';
+import type { Conv2dSpec } from '../nn/network.js';
 import { createRng, normal } from '../random.js';
 import { trainFilter } from '../train/index.js';
 import type { Experiment, Row } from './types.js';

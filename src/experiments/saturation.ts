@@ -11,7 +11,7 @@ import { applyFilter } from '../filters/ops.js';
 import type { FilterSpec } from '../filters/spec.js';
 import type { Image } from '../image.js';
 import { applyModel } from '../nn/apply.js';
-import type { Conv2dSpec } from '../nn/model.js';
+import type { Conv2dSpec } from '../nn/network.js';
 import { createRng } from '../random.js';
 import { trainFilter } from '../train/index.js';
 import type { Experiment, Row } from './types.js';

@@ -21,7 +21,9 @@
 
 import { KernelLearnError } from '../errors.js';
 import type { BorderMode } from '../filters/border.js';
-import { KERNEL_LEARN_VERSION, type Conv2dSpec, type Model } from '../nn/model.js';
+import { KERNEL_LEARN_VERSION, type Arch } from '../nn/model.js';
+import type { Network } from '../nn/network.js';
+import type { Conv2dSpec } from '../nn/network.js';
 
 export const ONNX_OPSET = 19;
 /** IR version 9 is the one that goes with opset 19 (ONNX 1.14). */
@@ -186,7 +188,7 @@ function pad(g: Graph, x: string, p: ReturnType<typeof convPads>, border: Border
  * The smallest image (height, width) the exported graph reproduces applyModel for. Below it
  * OpenCV's border reflects more than once while ONNX padding cannot (onnxruntime errors or differs).
  */
-export function onnxMinimumSize(model: Model): { height: number; width: number } {
+export function onnxMinimumSize(model: Network): { height: number; width: number } {
   let height = 1;
   let width = 1;
   for (const l of model.layers) {
@@ -200,7 +202,9 @@ export function onnxMinimumSize(model: Model): { height: number; width: number }
   return { height, width };
 }
 
-export function exportOnnx(model: Model): Uint8Array {
+export function exportOnnx(model: Network & { arch?: Arch }): Uint8Array {
+  // A bare Network (no file record) says so where a model names its arch.
+  const arch = model.arch ?? 'network';
   const g = new Graph();
   let x = 'input';
   let channels = model.inputChannels;
@@ -266,21 +270,21 @@ export function exportOnnx(model: Model): Uint8Array {
     ...nodes,
     bytes(GRAPH.name, 'kernel-learn'),
     ...g.initializers.map((t) => bytes(GRAPH.initializer, t)),
-    bytes(GRAPH.docString, `${model.arch}; border ${model.border}`),
+    bytes(GRAPH.docString, `${arch}; border ${model.border}`),
     bytes(GRAPH.input, valueInfo('input', ['N', model.inputChannels, 'H', 'W'])),
     bytes(GRAPH.output, valueInfo('output', ['N', model.outputChannels, 'H', 'W'])),
   ];
   const min = onnxMinimumSize(model);
   const metadata: [string, string][] = [
     ['border', model.border],
-    ['arch', model.arch],
+    ['arch', arch],
     ['minimum_size', `${min.width}x${min.height}`], // width x height, as the CLI writes sizes
   ];
   return concat([
     int(MODEL.irVersion, ONNX_IR_VERSION),
     bytes(MODEL.producerName, 'kernel-learn'),
     bytes(MODEL.producerVersion, KERNEL_LEARN_VERSION),
-    bytes(MODEL.docString, `kernel-learn model: ${model.arch}, border ${model.border} (OpenCV semantics); exact for images of at least ${min.width}x${min.height} (width x height)`),
+    bytes(MODEL.docString, `kernel-learn model: ${arch}, border ${model.border} (OpenCV semantics); exact for images of at least ${min.width}x${min.height} (width x height)`),
     bytes(MODEL.graph, graph),
     bytes(MODEL.opsetImport, [bytes(1, ''), int(2, ONNX_OPSET)]),
     ...metadata.map(([k, v]) => bytes(MODEL.metadataProps, [bytes(1, k), bytes(2, v)])),

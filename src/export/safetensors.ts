@@ -15,7 +15,8 @@
 
 import { KernelLearnError } from '../errors.js';
 import type { BorderMode } from '../filters/border.js';
-import { KERNEL_LEARN_VERSION, type Model } from '../nn/model.js';
+import { KERNEL_LEARN_VERSION, type Arch } from '../nn/model.js';
+import type { Network } from '../nn/network.js';
 
 export interface SafetensorsTensor {
   dtype: 'F32';
@@ -41,7 +42,7 @@ export const TORCH_PAD_MODE: Record<BorderMode, string> = {
   reflect: 'symmetric',
 };
 
-export function exportSafetensors(model: Model): Uint8Array {
+export function exportSafetensors(model: Network & { arch?: Arch }): Uint8Array {
   const convs = model.layers.flatMap((l, i) => (l.type === 'conv2d' ? [{ l, i }] : []));
   const tensors: [string, number[], number[]][] = [];
   for (const { l, i } of convs) {
@@ -60,7 +61,7 @@ export function exportSafetensors(model: Model): Uint8Array {
   const metadata: Record<string, string> = {
     format: 'kernel-learn',
     kernel_learn_version: KERNEL_LEARN_VERSION,
-    arch: model.arch,
+    arch: model.arch ?? 'network',
     border: model.border,
     torch_pad_mode: TORCH_PAD_MODE[model.border],
     layers: JSON.stringify(layers),

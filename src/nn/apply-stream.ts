@@ -27,13 +27,13 @@ import { conv2dForwardThreaded } from '../kernels/threads.js';
 import { heapAlloc, heapFree } from '../kernels/simd.js';
 import { applyModel, convArrays } from './apply.js';
 import { Abs, Clamp, Magnitude, Relu, type Layer } from './layers.js';
-import type { Model } from './model.js';
+import type { Network } from './network.js';
 
 /** The CLI streams images of this many pixels and more when it can (a .npy or 8/16-bit PNG into a .npy). */
 export const STREAM_MIN_PIXELS = 1 << 24;
 
 /** Rows above and below a band that the model's output rows depend on. */
-export function modelHalo(model: Model): number {
+export function modelHalo(model: Network): number {
   let r = 0;
   for (const l of model.layers) {
     if (l.type !== 'conv2d') continue;
@@ -67,7 +67,7 @@ export interface ApplyBandsOptions {
  * several cores. applyModel checks the channels and stays the one definition of the network; this
  * repeats only its layer loop.
  */
-export async function applyModelThreaded(model: Model, image: Image, file = 'the image', threads?: number, into?: Float32Array): Promise<Image> {
+export async function applyModelThreaded(model: Network, image: Image, file = 'the image', threads?: number, into?: Float32Array): Promise<Image> {
   if (threads === 1 && !into) return applyModel(model, image, file);
   // applyModel's own checks (channel count) on a 1x1 image, so the errors are its errors.
   applyModel(model, { width: 1, height: 1, channels: image.channels, depth: 'f32', data: new Float32Array(image.channels) }, file);
@@ -99,7 +99,7 @@ export async function applyModelThreaded(model: Model, image: Image, file = 'the
  * using it (writing it out, say) only until then.
  */
 export async function applyModelBands(
-  model: Model, reader: BandReader, onBand: (band: Image, y0: number) => Promise<void> | void, opts: ApplyBandsOptions = {}, file = 'the image',
+  model: Network, reader: BandReader, onBand: (band: Image, y0: number) => Promise<void> | void, opts: ApplyBandsOptions = {}, file = 'the image',
 ): Promise<void> {
   const { width, height, channels } = reader;
   const bandRows = Math.max(1, Math.floor(opts.bandRows ?? defaultBandRows(width, channels)));
@@ -217,7 +217,7 @@ export interface ApplyFileOptions extends ApplyBandsOptions {
  * as it goes, with memory bounded by a few bands whatever the image size. The output is written
  * under a temporary name and renamed when complete; on any error nothing is left behind.
  */
-export async function applyModelToFile(model: Model, input: string, output: string, opts: ApplyFileOptions = {}): Promise<{ width: number; height: number; channels: number; depth: Depth }> {
+export async function applyModelToFile(model: Network, input: string, output: string, opts: ApplyFileOptions = {}): Promise<{ width: number; height: number; channels: number; depth: Depth }> {
   if (path.extname(output).toLowerCase() !== '.npy') throw new KernelLearnError(`${output}: streaming apply writes .npy only`);
   const depth = opts.depth ?? 'f32';
   const reader = await openBandReader(input);

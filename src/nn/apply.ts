@@ -10,7 +10,7 @@ import type { Image } from '../image.js';
 import { tensor, type Tensor } from '../kernels/conv2d.js';
 import { conv2dForwardF32 } from '../kernels/simd.js';
 import { Abs, Clamp, Magnitude, Relu, type Layer } from './layers.js';
-import type { Conv2dSpec, Model } from './model.js';
+import type { Conv2dSpec, Network } from './network.js';
 
 /** A conv layer's weights as the flat float32 arrays conv2d takes. */
 export function convArrays(l: Conv2dSpec): { weights: Float32Array; bias: Float32Array | null } {
@@ -26,7 +26,7 @@ export function convArrays(l: Conv2dSpec): { weights: Float32Array; bias: Float3
  * colour images (the channels become the batch); output channel c*outputChannels + o is output o
  * of input channel c. Other channel mismatches are errors.
  */
-export function applyModel(model: Model, image: Image, file = 'the image'): Image {
+export function applyModel(model: Network, image: Image, file = 'the image'): Image {
   const perChannel = model.inputChannels === 1 && image.channels > 1;
   if (image.channels !== model.inputChannels && !perChannel) {
     throw new KernelLearnError(

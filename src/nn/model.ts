@@ -10,30 +10,12 @@
 
 import { KernelLearnError } from '../errors.js';
 import { isBorderMode, type BorderMode } from '../filters/border.js';
+import type { LayerSpec, Network } from './network.js';
 
 export const MODEL_FORMAT = 'kernel-learn-model';
 export const MODEL_VERSION = 1;
 /** Written into createdBy; keep equal to package.json's version (a test checks). */
 export const KERNEL_LEARN_VERSION = '0.1.0';
-
-export interface Conv2dSpec {
-  type: 'conv2d';
-  inChannels: number;
-  outChannels: number;
-  /** [kh, kw] */
-  kernelSize: [number, number];
-  /** [outChannels][inChannels][kh][kw], float32 values. */
-  weights: number[][][][];
-  /** [outChannels] float32 values, or null for no bias. */
-  bias: number[] | null;
-}
-
-export type LayerSpec =
-  | Conv2dSpec
-  | { type: 'relu' }
-  | { type: 'abs' }
-  | { type: 'magnitude'; groupSize: number }
-  | { type: 'clamp'; min: number; max: number };
 
 export interface ValidationMetrics {
   /** Mean squared error over all held-out pixels and channels, the whole image with the model's border. */
@@ -67,17 +49,33 @@ export interface TrainingSummary {
   conditionNumber?: number;
 }
 
-export interface Model {
+/**
+ * How the network was built: one conv (linear, with any output stage after it), the same kernel as
+ * two thin convs (separable), or a conv-relu-conv stack trained by gradient descent (deep).
+ */
+export type Arch = 'linear' | 'separable' | 'deep';
+export const ARCHS: readonly Arch[] = ['linear', 'separable', 'deep'];
+
+export interface ModelMetrics {
+  validation: ValidationMetrics;
+  /** Training MSE of the exact least-squares optimum (single-conv fits). */
+  exactLoss?: number;
+}
+
+/** The model file's record: a Network and how it was trained. */
+export interface Model extends Network {
   format: typeof MODEL_FORMAT;
   version: typeof MODEL_VERSION;
-  arch: string;
-  inputChannels: number;
-  outputChannels: number;
-  border: BorderMode;
-  layers: LayerSpec[];
+  arch: Arch;
   training: TrainingSummary;
-  metrics: { validation: ValidationMetrics; exactLoss?: number };
+  metrics: ModelMetrics;
   createdBy: string;
+}
+
+/** A model of this kernel-learn version. */
+export function createModel(arch: Arch, network: Network, training: TrainingSummary, metrics: ModelMetrics): Model {
+  const { inputChannels, outputChannels, border, layers } = network;
+  return { format: MODEL_FORMAT, version: MODEL_VERSION, arch, inputChannels, outputChannels, border, layers, training, metrics, createdBy: `kernel-learn ${KERNEL_LEARN_VERSION}` };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -273,7 +271,8 @@ export function parseModel(json: string, file: string): Model {
         (newer ? '; upgrade kernel-learn' : '; train the model again with this version'),
     );
   }
-  const arch = r.str(doc.arch, 'arch');
+  const archName = r.str(doc.arch, 'arch');
+  const arch: Arch = (ARCHS as readonly string[]).includes(archName) ? (archName as Arch) : r.fail(`unknown arch "${archName}"`);
   const inputChannels = r.int(doc.inputChannels, 'inputChannels', 1);
   const outputChannels = r.int(doc.outputChannels, 'outputChannels', 1);
   const borderName = r.str(doc.border, 'border');

@@ -5,13 +5,66 @@
  * no exact optimum to certify against). For filters that are not linear (median, morphology,
  * bilateral-like) this is the brief's "small nonlinear network"; the result reports the linear
  * fit's held-out MSE beside it, so the user sees what the extra parameters bought.
+ *
+ * fitDeep is the arch's whole run: the linear fit of a kernel the size of the stack's receptive
+ * field, for comparison (its held-out MSE is the first form), then the split, the descent, the
+ * metrics and the residual diagnosis.
  */
 
-import { nestWeights } from './exact.js';
-import { trainGd, type GdResult } from './trainer.js';
-import type { Region } from './regions.js';
+import type { ImagePair } from '../data/pairs.js';
+import { KernelLearnError } from '../errors.js';
+import type { BorderMode } from '../filters/border.js';
 import { Conv2d, Relu, Sequential } from '../nn/layers.js';
-import type { Conv2dSpec, LayerSpec } from '../nn/model.js';
+import { createModel, serializeModel } from '../nn/model.js';
+import { convLayer, type LayerSpec } from '../nn/network.js';
+import { diagnoseResidual } from './diagnostics.js';
+import { validationMetrics } from './evaluate.js';
+import { formAccuracy, type FormReport } from './forms.js';
+import { depthStep } from './noise.js';
+import { checkPairs, type TrainOptions, type TrainResult } from './options.js';
+import { fitStage, prepare, requestedStage, runSummary } from './pipeline.js';
+import { regionsArea, splitPairs, splitRecord, type Region } from './regions.js';
+import { convCoef, trainGd, type GdResult } from './trainer.js';
+
+export function fitDeep(pairs: ImagePair[], options: TrainOptions): TrainResult {
+  const t0 = performance.now();
+  const { cin, cout } = checkPairs(pairs);
+  const warnings: string[] = [];
+  const k = options.ksize === 'auto' ? 3 : options.ksize;
+  const linearData = prepare(pairs, { ...options, arch: 'linear', solver: 'exact', ksize: k + 2, onProgress: undefined }, { cin, cout });
+  const linear = fitStage(linearData, requestedStage(linearData));
+  if (options.solver === 'exact') warnings.push('--arch deep has no exact solver: trained with adam');
+  const solver = options.solver === 'sgd' ? 'sgd' : 'adam';
+  const split = splitPairs(pairs, options.validationFraction ?? 0.2, options.seed, k + 2);
+  const { train, val } = split;
+  if (Math.max(...train.map(minSide)) < k + 2) throw new KernelLearnError(`the training images are too small for --arch deep with ${k}x${k} kernels (receptive field ${k + 2}x${k + 2})`);
+  const deep = trainDeep(train, val, {
+    cin, cout, k, bias: options.bias ?? true, solver, seed: options.seed,
+    maxSteps: options.maxSteps ?? 5000, patience: options.patience ?? 10, learningRate: options.learningRate, onProgress: options.onProgress,
+  });
+  const border: BorderMode = options.border === 'auto' ? 'reflect101' : options.border;
+  if (options.border === 'auto') warnings.push('--arch deep does not detect the border mode: using reflect101');
+  const training = {
+    ...runSummary({ pairs, options }, solver, deep.gd.steps, deep.gd.stopReason),
+    validation: { kind: split.kind, pairs: split.kind === 'pairs' ? val.length : 0, pixels: regionsArea(val) },
+  };
+  const model = createModel('deep', { inputChannels: cin, outputChannels: cout, border, layers: deep.layers }, training, { validation: { mse: 0, psnr: null, r2: 1 } });
+  const judge = val.length > 0 ? val : train;
+  const { targetVaries: _tv, ...metrics } = validationMetrics(model, judge);
+  model.metrics.validation = metrics;
+  const acc = formAccuracy(model, judge);
+  const deepForm: FormReport = { form: 'deep', params: deep.params, bytes: 4 * deep.params, fileBytes: new TextEncoder().encode(serializeModel(model)).length, ...acc };
+  const linearMse = linear.forms[0].mse;
+  if (!(acc.mse < linearMse)) warnings.push(`--arch deep: held-out MSE ${acc.mse.toPrecision(3)} is no better than the linear ${k + 2}x${k + 2} fit's ${linearMse.toPrecision(3)}: the filter may be linear (use --arch auto), or train longer (--max-steps)`);
+  const diagnostics = diagnoseResidual(model, [...train, ...val], k + 2, k + 2, Math.max(...pairs.map((p) => depthStep(p.target.depth))));
+  return {
+    model, history: deep.gd.history, stopReason: deep.gd.stopReason, stop: deep.gd.stop, steps: deep.gd.steps, trainMs: performance.now() - t0, warnings,
+    zeroTaps: { count: 0, of: 0, taps: [], mask: [] }, diagnostics, identifiable: linear.identifiable,
+    forms: [{ ...linear.forms[0] }, deepForm], kernelSize: [k + 2, k + 2], split: splitRecord(split, pairs),
+  };
+}
+
+const minSide = (r: Region): number => Math.min(r.x1 - r.x0, r.y1 - r.y0);
 
 export const DEEP_HIDDEN = 8;
 
@@ -28,8 +81,6 @@ export interface DeepOptions {
   onProgress?: Parameters<typeof trainGd>[3]['onProgress'];
 }
 
-const toF32 = (v: number): number => Math.fround(v) + 0;
-
 export function trainDeep(train: Region[], val: Region[], o: DeepOptions): { layers: LayerSpec[]; gd: GdResult; params: number } {
   const first = new Conv2d({ inChannels: o.cin, outChannels: DEEP_HIDDEN, kh: o.k, kw: o.k, bias: true });
   const second = new Conv2d({ inChannels: DEEP_HIDDEN, outChannels: o.cout, kh: 3, kw: 3, bias: o.bias });
@@ -43,15 +94,11 @@ export function trainDeep(train: Region[], val: Region[], o: DeepOptions): { lay
     learningRate: o.learningRate,
     onProgress: o.onProgress,
   });
-  const spec = (c: { weights: Float64Array; bias: Float64Array | null }, cin: number, cout: number, k: number): Conv2dSpec => {
-    const per = cin * k * k;
-    return {
-      type: 'conv2d', inChannels: cin, outChannels: cout, kernelSize: [k, k],
-      weights: nestWeights(Array.from({ length: cout }, (_, j) => Array.from(c.weights.subarray(j * per, (j + 1) * per), toF32)), cout, cin, k, k),
-      bias: c.bias ? Array.from(c.bias, toF32) : null,
-    };
-  };
-  const layers: LayerSpec[] = [spec(gd.convs[0], o.cin, DEEP_HIDDEN, o.k), { type: 'relu' }, spec(gd.convs[1], DEEP_HIDDEN, o.cout, 3)];
+  const layers: LayerSpec[] = [
+    convLayer(convCoef(gd.convs[0], DEEP_HIDDEN), { cin: o.cin, cout: DEEP_HIDDEN, kh: o.k, kw: o.k, bias: true }),
+    { type: 'relu' },
+    convLayer(convCoef(gd.convs[1], o.cout), { cin: DEEP_HIDDEN, cout: o.cout, kh: 3, kw: 3, bias: o.bias }),
+  ];
   const params = DEEP_HIDDEN * (o.cin * o.k * o.k + 1) + o.cout * (DEEP_HIDDEN * 9 + (o.bias ? 1 : 0));
   return { layers, gd, params };
 }

@@ -22,7 +22,7 @@
  */
 
 import { applyModel } from '../nn/apply.js';
-import type { Model } from '../nn/model.js';
+import type { Network } from '../nn/network.js';
 import type { Image } from '../image.js';
 import { residualStats, type Predict } from './evaluate.js';
 import type { Region } from './regions.js';
@@ -98,7 +98,7 @@ class Ls {
  * `regions` are whole pairs or bands (every pixel of the region's interior counts); `kh`, `kw`
  * the model's receptive field; `targetStep` the targets' quantisation step (0 for float).
  */
-export function diagnoseResidual(model: Model, regions: Region[], kh: number, kw: number, targetStep: number, predict: Predict = applyModel): ResidualDiagnostics {
+export function diagnoseResidual(model: Network, regions: Region[], kh: number, kw: number, targetStep: number, predict: Predict = applyModel): ResidualDiagnostics {
   const cout = model.outputChannels;
   const ay = kh >> 1, ax = kw >> 1;
   // Pass 1: residual power, target power, prediction moments (for t), over the interiors.

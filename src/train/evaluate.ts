@@ -6,15 +6,16 @@
 import { BORDER_MODES, borderIndexTable, type BorderMode } from '../filters/border.js';
 import { applyModel } from '../nn/apply.js';
 import type { Image } from '../image.js';
-import type { Model, ValidationMetrics } from '../nn/model.js';
+import type { ValidationMetrics } from '../nn/model.js';
+import type { Network } from '../nn/network.js';
 import type { Region } from './regions.js';
 
 /** Runs a model on a whole image (applyModel, or a memo of it: see memoPredict). The result is read only. */
-export type Predict = (model: Model, image: Image) => Image;
+export type Predict = (network: Network, image: Image) => Image;
 
 type MemoPredict = Predict & { residuals: WeakMap<Region[], Map<string, ResidualStats>> };
 
-const modelKey = (model: Model): string => `${model.border}|${model.inputChannels}|${JSON.stringify(model.layers)}`;
+const modelKey = (model: Network): string => `${model.border}|${model.inputChannels}|${JSON.stringify(model.layers)}`;
 
 /**
  * applyModel with a memory: the same model (same layers and border) on the same image object runs
@@ -25,7 +26,7 @@ const modelKey = (model: Model): string => `${model.border}|${model.inputChannel
  */
 export function memoPredict(): Predict {
   const memo = new WeakMap<Image, Map<string, Image>>();
-  const predict = ((model: Model, image: Image): Image => {
+  const predict = ((model: Network, image: Image): Image => {
     const key = modelKey(model);
     let byModel = memo.get(image);
     if (!byModel) memo.set(image, (byModel = new Map()));
@@ -94,7 +95,7 @@ function residualRow(pred: ArrayLike<number>, t: ArrayLike<number>, o: number, x
  * One shared row loop, so the JIT optimises it once for all of them; with a memoPredict the
  * result is kept per (model, regions, options).
  */
-export function residualStats(model: Model, regions: Region[], predict: Predict, channels: 'model' | 'target', interior?: { kh: number; kw: number }): ResidualStats {
+export function residualStats(model: Network, regions: Region[], predict: Predict, channels: 'model' | 'target', interior?: { kh: number; kw: number }): ResidualStats {
   const memo = (predict as Partial<MemoPredict>).residuals;
   const key = `${channels}|${interior ? `${interior.kh}x${interior.kw}` : 'all'}|${modelKey(model)}`;
   const hit = memo?.get(regions)?.get(key);
@@ -219,7 +220,7 @@ export function chooseBorder(
  * border mode). PSNR's peak is max |target| over the regions (1 if that is 0); psnr is null when
  * the MSE is 0. R² = 1 - SSE / SST with SST about each channel's mean over the regions.
  */
-export function validationMetrics(model: Model, regions: Region[], predict: Predict = applyModel): ValidationMetrics & { targetVaries: boolean } {
+export function validationMetrics(model: Network, regions: Region[], predict: Predict = applyModel): ValidationMetrics & { targetVaries: boolean } {
   const cout = model.outputChannels;
   const { sse, n, peak, s1, s2, cn } = residualStats(model, regions, predict, 'model');
   let sst = 0;

@@ -15,12 +15,9 @@
  */
 
 import type { GramStats } from '../kernels/gram.js';
+import { cholesky, choleskySolve, matVec, powerIteration } from '../linalg.js';
 
 export interface ExactSolution {
-  /** [cout][cin][kh][kw] */
-  weights: number[][][][];
-  /** [cout], or null when no bias is fitted. */
-  bias: number[] | null;
   /** Per output channel, all p coefficients (taps in weight order, then the bias if any). */
   coef: Float64Array[];
   /** Training MSE at the optimum (mean over pixels and output channels), from the statistics. */
@@ -29,77 +26,6 @@ export interface ExactSolution {
   conditionNumber: number;
   /** The ridge that was added to the correlation matrix's diagonal. */
   ridge: number;
-}
-
-/** Cholesky factor L (lower, row-major) of a p x p SPD matrix, or null when a pivot is not positive. */
-export function cholesky(a: Float64Array, p: number): Float64Array | null {
-  const l = new Float64Array(p * p);
-  for (let i = 0; i < p; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = a[i * p + j];
-      for (let k = 0; k < j; k++) s -= l[i * p + k] * l[j * p + k];
-      if (i === j) {
-        if (!(s > 0)) return null;
-        l[i * p + i] = Math.sqrt(s);
-      } else {
-        l[i * p + j] = s / l[j * p + j];
-      }
-    }
-  }
-  return l;
-}
-
-/** Solves L L^T x = b in place of a copy of b. */
-export function choleskySolve(l: Float64Array, p: number, b: Float64Array): Float64Array {
-  const x = Float64Array.from(b);
-  for (let i = 0; i < p; i++) {
-    let s = x[i];
-    for (let k = 0; k < i; k++) s -= l[i * p + k] * x[k];
-    x[i] = s / l[i * p + i];
-  }
-  for (let i = p - 1; i >= 0; i--) {
-    let s = x[i];
-    for (let k = i + 1; k < p; k++) s -= l[k * p + i] * x[k];
-    x[i] = s / l[i * p + i];
-  }
-  return x;
-}
-
-function matVec(a: Float64Array, p: number, v: Float64Array): Float64Array {
-  const out = new Float64Array(p);
-  for (let i = 0; i < p; i++) {
-    let s = 0;
-    for (let j = 0; j < p; j++) s += a[i * p + j] * v[j];
-    out[i] = s;
-  }
-  return out;
-}
-
-function normalize(v: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  const n = Math.sqrt(s);
-  if (n > 0) for (let i = 0; i < v.length; i++) v[i] /= n;
-  return n;
-}
-
-/**
- * Largest eigenvalue of `apply` (an SPD operator) by power iteration from a fixed start, so the
- * estimate is deterministic. 300 iterations give the order of magnitude even with small eigengaps,
- * which is all a conditioning warning needs.
- */
-function powerIteration(p: number, apply: (v: Float64Array) => Float64Array): number {
-  let v: Float64Array = new Float64Array(p);
-  for (let i = 0; i < p; i++) v[i] = 1 + i / p;
-  normalize(v);
-  let lambda = 0;
-  for (let it = 0; it < 300; it++) {
-    const w = apply(v);
-    lambda = normalize(w);
-    if (lambda === 0) return 0;
-    v = w;
-  }
-  return lambda;
 }
 
 /** The correlation-space problem shared by the solver and the loss functions. */
@@ -135,7 +61,7 @@ function standardise(st: GramStats): Standardised {
  * fits of --ksize auto.
  */
 export function solveExact(st: GramStats, opts: { condition?: boolean } = {}): ExactSolution {
-  const { p, n, cout, cin, kh, kw, bias } = st;
+  const { p, n, cout, bias } = st;
   if (n === 0) throw new Error('solveExact: no valid pixels');
   const { q, mean, scale, r } = standardise(st);
   let trace = 0;
@@ -176,32 +102,13 @@ export function solveExact(st: GramStats, opts: { condition?: boolean } = {}): E
     lossSum += Math.max(0, varY - 2 * zr + zrz);
   }
   if (opts.condition === false) {
-    return { weights: nestWeights(coef, cout, cin, kh, kw), bias: bias ? coef.map((c) => c[q]) : null, coef, loss: lossSum / cout, conditionNumber: NaN, ridge };
+    return { coef, loss: lossSum / cout, conditionNumber: NaN, ridge };
   }
   const lambdaMax = powerIteration(q, (v) => matVec(r, q, v));
   const muMax = powerIteration(q, (v) => choleskySolve(l!, q, v)); // 1 / (lambda_min + ridge)
   const lambdaMin = 1 / muMax - ridge;
   const conditionNumber = lambdaMax > 0 && lambdaMin > lambdaMax * 1e-15 ? lambdaMax / lambdaMin : Infinity;
-  return { weights: nestWeights(coef, cout, cin, kh, kw), bias: bias ? coef.map((c) => c[q]) : null, coef, loss: lossSum / cout, conditionNumber, ridge };
-}
-
-/** Flat per-output coefficient vectors -> [cout][cin][kh][kw]. */
-export function nestWeights(coef: ArrayLike<number>[], cout: number, cin: number, kh: number, kw: number): number[][][][] {
-  const out: number[][][][] = [];
-  for (let o = 0; o < cout; o++) {
-    const per: number[][][] = [];
-    for (let c = 0; c < cin; c++) {
-      const rows: number[][] = [];
-      for (let i = 0; i < kh; i++) {
-        const row: number[] = [];
-        for (let j = 0; j < kw; j++) row.push(coef[o][(c * kh + i) * kw + j]);
-        rows.push(row);
-      }
-      per.push(rows);
-    }
-    out.push(per);
-  }
-  return out;
+  return { coef, loss: lossSum / cout, conditionNumber, ridge };
 }
 
 /**

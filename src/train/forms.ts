@@ -25,8 +25,9 @@
  */
 
 import { applyModel } from '../nn/apply.js';
-import { serializeModel, type Conv2dSpec, type LayerSpec, type Model } from '../nn/model.js';
-import { nestWeights } from './exact.js';
+import { serializeModel, type Model } from '../nn/model.js';
+import { convLayer, nestWeights, toF32, type Conv2dSpec, type ConvShape, type Network } from '../nn/network.js';
+import { svd } from '../linalg.js';
 import { residualStats, type Predict } from './evaluate.js';
 import type { Region } from './regions.js';
 
@@ -50,49 +51,11 @@ export interface FormReport {
   exact?: boolean;
 }
 
-const toF32 = (v: number): number => Math.fround(v) + 0;
-
-/** One-sided Jacobi SVD of an m x n matrix (row-major): s descending, U (m x n), V (n x n). */
-export function svd(a: ArrayLike<number>, m: number, n: number): { s: number[]; u: number[][]; v: number[][] } {
-  const U = Array.from({ length: n }, (_, j) => Array.from({ length: m }, (_, i) => a[i * n + j])); // columns
-  const V = Array.from({ length: n }, (_, j) => Array.from({ length: n }, (_, i) => (i === j ? 1 : 0))); // columns
-  for (let sweep = 0; sweep < 60; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n - 1; p++) {
-      for (let q = p + 1; q < n; q++) {
-        let alpha = 0, beta = 0, gamma = 0;
-        for (let i = 0; i < m; i++) { alpha += U[p][i] * U[p][i]; beta += U[q][i] * U[q][i]; gamma += U[p][i] * U[q][i]; }
-        if (gamma === 0 || Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta)) continue;
-        off = Math.max(off, Math.abs(gamma) / Math.sqrt(alpha * beta));
-        const zeta = (beta - alpha) / (2 * gamma);
-        const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
-        const c = 1 / Math.sqrt(1 + t * t), s = c * t;
-        for (const M of [U, V]) {
-          const P = M[p], Q = M[q];
-          for (let i = 0; i < P.length; i++) { const x = P[i], y = Q[i]; P[i] = c * x - s * y; Q[i] = s * x + c * y; }
-        }
-      }
-    }
-    if (off <= 1e-15) break;
-  }
-  const order = Array.from({ length: n }, (_, j) => j).map((j) => ({ j, s: Math.hypot(...U[j]) })).sort((x, y) => y.s - x.s);
-  return {
-    s: order.map((o) => o.s),
-    u: order.map((o) => U[o.j].map((x) => (o.s > 0 ? x / o.s : 0))),
-    v: order.map((o) => V[o.j]),
-  };
-}
-
 /** What the forms are built from: the fitted coefficients and their standard errors. */
-export interface FormInput {
+export interface FormInput extends ConvShape {
   /** Per output channel: cin*kh*kw taps (weight order), then the bias when fitted. */
   coef: ArrayLike<number>[];
   se: ArrayLike<number>[];
-  cin: number;
-  cout: number;
-  kh: number;
-  kw: number;
-  bias: boolean;
 }
 
 /** n = c r' with integer vectors (c, r), or null when the integer matrix n is not rank 1 exactly. */
@@ -237,29 +200,12 @@ export function snapKernel(f: FormInput): { coef: Float64Array[]; scales: string
   return { coef: out, scales, integers: nestWeights(ints, cout, cin, kh, kw), exact };
 }
 
-/** The single conv layer of coefficients (float32 values). */
-export function fullLayer(f: FormInput, coef: ArrayLike<number>[]): Conv2dSpec {
-  const { cin, cout, kh, kw, bias } = f;
-  const per = cin * kh * kw;
-  const flat = coef.map((c) => Array.from({ length: per }, (_, t) => toF32(c[t])));
-  return {
-    type: 'conv2d', inChannels: cin, outChannels: cout, kernelSize: [kh, kw],
-    weights: nestWeights(flat, cout, cin, kh, kw),
-    bias: bias ? coef.map((c) => toF32(c[per])) : null,
-  };
-}
-
 /** MSE, PSNR and max abs error of a model on the regions' pixels (the model run on each whole image). */
-export function formAccuracy(model: Model, regions: Region[], predict: Predict = applyModel): { mse: number; psnr: number | null; maxAbsError: number } {
+export function formAccuracy(model: Network, regions: Region[], predict: Predict = applyModel): { mse: number; psnr: number | null; maxAbsError: number } {
   const { sse, n, peak, maxErr } = residualStats(model, regions, predict, 'target');
   const mse = n > 0 ? sse / n : 0;
   const p = peak > 0 ? peak : 1;
   return { mse, psnr: mse > 0 ? 10 * Math.log10((p * p) / mse) : null, maxAbsError: maxErr };
-}
-
-/** A copy of `model` with other layers (and arch). */
-export function withLayers(model: Model, arch: string, layers: LayerSpec[]): Model {
-  return { ...model, arch, layers };
 }
 
 /** Reports every form of a fitted single-conv model (`model` holds the full form). */
@@ -274,14 +220,14 @@ export function reportForms(model: Model, f: FormInput, regions: Region[], predi
   const tail = model.layers.slice(1);
   const snapped = snapKernel(f);
   const separable = separableLayers(f, snapped.exact ? snapped : undefined);
-  report('separable', withLayers(model, 'separable', [...separable.layers, ...tail]), separable.params, { ranks: separable.ranks, singularValues: separable.singularValues });
+  report('separable', { ...model, arch: 'separable', layers: [...separable.layers, ...tail] }, separable.params, { ranks: separable.ranks, singularValues: separable.singularValues });
   if (snapped.exact) {
     // Stored compactly, a snapped kernel is int8 taps (|n| <= 64) and a float32 scale per output,
     // plus the biases that are not 0: `params` counts its non-zero numbers, `bytes` that storage.
     let nonzero = 0, biases = 0;
     const per = f.cin * f.kh * f.kw;
     for (const c of snapped.coef) for (let t = 0; t < c.length; t++) if (c[t] !== 0) { nonzero++; if (t === per) biases++; }
-    const m = withLayers(model, model.arch, [fullLayer(f, snapped.coef), ...tail]);
+    const m: Model = { ...model, layers: [convLayer(snapped.coef, f), ...tail] };
     forms.push({
       form: 'snapped', params: nonzero, bytes: f.cout * (per + 4) + 4 * biases, fileBytes: new TextEncoder().encode(serializeModel(m)).length,
       ...formAccuracy(m, regions, predict), scales: snapped.scales, integers: snapped.integers, exact: true,

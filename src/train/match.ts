@@ -15,7 +15,7 @@
 
 import { filterKernel, type Kernel2D } from '../filters/kernels.js';
 import type { FilterSpec } from '../filters/spec.js';
-import type { Conv2dSpec, Model } from '../nn/model.js';
+import type { Conv2dSpec, Network } from '../nn/network.js';
 
 export interface FilterMatch {
   name: string;
@@ -107,7 +107,7 @@ function ranked(ks: Kernel2D[], extra: number, prefix: string, count: number): F
  * stages: clamp, abs, magnitude), best first; an empty list for other models. With cin != cout
  * (e.g. the pair of a magnitude model): the best few of each (out, in) kernel.
  */
-export function matchKnownFilters(model: Model, count = 5): FilterMatch[] {
+export function matchKnownFilters(model: Network, count = 5): FilterMatch[] {
   const convs = model.layers.filter((l): l is Conv2dSpec => l.type === 'conv2d');
   if (convs.length !== 1 || model.layers[0] !== convs[0]) return [];
   const conv = convs[0];

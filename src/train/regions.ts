@@ -4,7 +4,7 @@
  * band of the only pair (the longer side is cut: the last `fraction` of it validates).
  */
 
-import type { Image } from '../image.js';
+import { cropImage } from '../image.js';
 import type { ImagePair } from '../data/pairs.js';
 import type { GramPair } from '../kernels/gram.js';
 import { createRng } from '../random.js';
@@ -71,21 +71,33 @@ export function splitPairs(pairs: ImagePair[], fraction: number, seed: number, m
   return { train: [part(0, cut)], val: [part(cut, len)], kind: 'band' };
 }
 
-function cropImage(image: Image, r: Region): Image {
-  const { x0, y0, x1, y1 } = r;
-  if (x0 === 0 && y0 === 0 && x1 === image.width && y1 === image.height) return image;
-  const w = x1 - x0, h = y1 - y0;
-  const data = image.data instanceof Float64Array ? new Float64Array(w * h * image.channels) : new Float32Array(w * h * image.channels);
-  for (let c = 0; c < image.channels; c++) {
-    for (let y = 0; y < h; y++) {
-      const src = (c * image.height + y0 + y) * image.width + x0;
-      data.set(image.data.subarray(src, src + w), (c * h + y) * w);
-    }
-  }
-  return { width: w, height: h, channels: image.channels, depth: image.depth, data };
-}
-
 /** The regions as stand-alone input/target images (a copy only for bands), for Gram statistics. */
 export function regionImages(regions: Region[]): GramPair[] {
-  return regions.map((r) => ({ input: cropImage(r.pair.input, r), target: cropImage(r.pair.target, r) }));
+  return regions.map((r) => ({ input: cropImage(r.pair.input, r.x0, r.y0, regionWidth(r), regionHeight(r)), target: cropImage(r.pair.target, r.x0, r.y0, regionWidth(r), regionHeight(r)) }));
+}
+
+/** A region as a plain record: `pair` indexes the pairs that were split. */
+export interface RegionRecord {
+  pair: number;
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/** How a run split its pairs, as plain records (no pixels): what results and reports carry. */
+export interface SplitRecord {
+  kind: Split['kind'];
+  train: RegionRecord[];
+  val: RegionRecord[];
+}
+
+export function splitRecord(split: Split, pairs: ImagePair[]): SplitRecord {
+  const record = (r: Region): RegionRecord => ({ pair: pairs.indexOf(r.pair), x0: r.x0, y0: r.y0, x1: r.x1, y1: r.y1 });
+  return { kind: split.kind, train: split.train.map(record), val: split.val.map(record) };
+}
+
+/** The pixels of the regions (width x height). */
+export function regionsArea(regions: Region[]): number {
+  return regions.reduce((s, r) => s + regionWidth(r) * regionHeight(r), 0);
 }

@@ -30,6 +30,7 @@ import type { GramStats } from '../kernels/gram.js';
 import { subGram } from '../kernels/gram.js';
 import { KernelLearnError } from '../errors.js';
 import { excessLoss, solveExact } from './exact.js';
+import { noiseFloor, statsMeanSquare } from './noise.js';
 
 /** Largest kernel --ksize auto tries when the images are big enough (see autoKsizeLimit). */
 export const AUTO_KSIZE_MAX = 15;
@@ -65,11 +66,6 @@ export interface KernelSizeChoice {
   floor: number;
 }
 
-/** Quantisation step of a target depth: 1 for integer depths, 0 for float (see the rule above). */
-export function depthStep(depth: string): number {
-  return depth === 'u8' || depth === 'u16' || depth === 's16' || depth === 'mixed' ? 1 : 0;
-}
-
 export function chooseKernelSize(train: GramStats, val: GramStats | null, targetStep: number): KernelSizeChoice {
   const judge = val && val.n > 0 ? val : train;
   // Held-out MSE of each candidate as (the judge's own optimum's MSE) + (the excess over it):
@@ -82,15 +78,13 @@ export function chooseKernelSize(train: GramStats, val: GramStats | null, target
     const embedded = sol.coef.map((c) => embedCoef(c, k, train));
     candidates.push({ ksize: k, mse: judgeOpt.loss + excessLoss(judge, embedded, judgeOpt.coef) });
   }
-  let meanSq = 0;
-  for (let o = 0; o < judge.cout; o++) meanSq += judge.yty[o] / (judge.n * judge.cout);
-  return smallestAdequate(candidates, meanSq, targetStep);
+  return smallestAdequate(candidates, statsMeanSquare(judge), targetStep);
 }
 
 /** The rule above: the smallest size whose held-out MSE is within 1.01 x best + the noise floor. */
 export function smallestAdequate(candidates: { ksize: number; mse: number }[], meanSquare: number, targetStep: number): KernelSizeChoice {
   const best = Math.min(...candidates.map((c) => c.mse));
-  const floor = Math.max(1e-12 * meanSquare, (2 * targetStep * targetStep) / 12);
+  const floor = noiseFloor(meanSquare, targetStep);
   return { k: candidates.find((c) => c.mse <= 1.01 * best + floor)!.ksize, candidates, floor };
 }
 

@@ -25,7 +25,7 @@
 
 import { tensor, type Tensor } from '../kernels/conv2d.js';
 import type { GramStats } from '../kernels/gram.js';
-import { Conv2d, initConv, receptiveField, zeroGrad, type Sequential } from '../nn/layers.js';
+import { Conv2d, initConv, receptiveField, zeroGrad, type Param, type Sequential } from '../nn/layers.js';
 import { createRng } from '../random.js';
 import { excessLoss } from './exact.js';
 import { Adam, Sgd, type Optimizer } from './gd.js';
@@ -82,6 +82,8 @@ export interface GdResult {
   history: HistoryEntry[];
   steps: number;
   stopReason: string;
+  /** converged: the gap to the exact optimum fell below tolerance; the others as in StopKind (options.ts). */
+  stop: 'converged' | 'plateau' | 'max-steps' | 'diverged';
 }
 
 interface Scaling {
@@ -234,18 +236,10 @@ export function convCoef(conv: FoldedConv, cout: number): Float64Array[] {
   });
 }
 
-export function trainGd(net: Sequential, train: Region[], val: Region[], opt: GdOptions): GdResult {
-  const convs = net.layers.filter((l): l is Conv2d => l instanceof Conv2d);
-  const first = convs[0];
-  const cin = first.inChannels;
-  const cout = convs[convs.length - 1].outChannels;
-  const { kh, kw } = receptiveField(net);
-  const sc = measureScaling(train, cin, cout, first.bias !== null);
-
-  // Crops: one size for the whole run, 64 x 64 valid outputs (opt.cropSize) or the largest crop
-  // some region holds; regions smaller than that are left to the exact solver and validation.
+/** The crop size for the whole run (64 x 64 valid outputs, opt.cropSize, or the largest crop some region holds) and the regions that hold it. */
+function planCrops(train: Region[], kh: number, kw: number, side: number): { ch: number; cw: number; usable: Region[]; positions: number[]; total: number } {
+  // Regions smaller than the crop are left to the exact solver and validation.
   let ch = 0, cw = 0;
-  const side = opt.cropSize ?? 64;
   for (const r of train) {
     const h = Math.min(side + kh - 1, regionHeight(r)), w = Math.min(side + kw - 1, regionWidth(r));
     if (h >= kh && w >= kw && (ch === 0 || (h - kh + 1) * (w - kw + 1) > (ch - kh + 1) * (cw - kw + 1))) { ch = h; cw = w; }
@@ -253,105 +247,158 @@ export function trainGd(net: Sequential, train: Region[], val: Region[], opt: Gd
   if (ch === 0) throw new Error('trainGd: no training region holds the kernel');
   const usable = train.filter((r) => regionHeight(r) >= ch && regionWidth(r) >= cw);
   const positions = usable.map((r) => (regionHeight(r) - ch + 1) * (regionWidth(r) - cw + 1));
-  const totalPositions = positions.reduce((a, b) => a + b, 0);
-  const oh = ch - kh + 1, ow = cw - kw + 1;
-  // ~32k valid outputs per step: enough pixels that the gradient is smooth, few enough for ~1 ms steps
-  // (opt.batchSize overrides; `kernel-learn experiment batch-crop` measures the choice).
-  const batch = opt.batchSize ?? Math.max(1, Math.min(64, Math.round(32768 / (oh * ow))));
-  const x = tensor(batch, cin, ch, cw);
-  const t = tensor(batch, cout, oh, ow);
-  const grad = tensor(batch, cout, oh, ow);
-  // Validation regions too small for the kernel leave no tiles: then the training regions stand in.
-  let valTiles = validationTiles(val, kh, kw, cin, cout, sc);
-  if (valTiles.length === 0) valTiles = validationTiles(train, kh, kw, cin, cout, sc);
+  return { ch, cw, usable, positions, total: positions.reduce((a, b) => a + b, 0) };
+}
 
-  initConv(net, createRng(opt.seed), 1);
-  const cropRng = createRng((opt.seed ^ 0x6a09e667) >>> 0);
-  const params = convs.map((c) => c.params());
-  const masters = params.map((ps) => ps.map((p) => Float64Array.from(p.value)));
-  const flatParams = params.flat();
-  const flatMasters = masters.flat();
-  const optimizer: Optimizer = opt.solver === 'adam' ? new Adam() : new Sgd(0.9);
-  const lr0 = opt.learningRate ?? (opt.solver === 'adam' ? 0.1 : 0.5 / (first.inChannels * first.kh * first.kw + 1));
-  const warmup = Math.min(50, Math.max(1, Math.floor(opt.maxSteps / 10)));
-  const evalEvery = opt.evalEvery ?? 25;
-  const reduceAfter = 3;
-  const minImprovement = 1e-4; // relative
+/** One gradient-descent run's state: the scaled data, the batch tensors, the parameters and their float64 masters. */
+class Descent {
+  readonly convs: Conv2d[];
+  readonly cout: number;
+  readonly sc: Scaling;
+  readonly masters: Float64Array[][];
+  private readonly flatParams: Param[];
+  readonly flatMasters: Float64Array[];
+  private readonly crops: ReturnType<typeof planCrops>;
+  private readonly x: Tensor;
+  private readonly t: Tensor;
+  private readonly grad: Tensor;
+  private readonly valTiles: { x: Tensor; t: Tensor }[];
+  private readonly cropRng: () => number;
+  private readonly optimizer: Optimizer;
+  private readonly kh: number;
+  private readonly kw: number;
+  trainAcc = 0;
+  trainCount = 0;
 
-  const loss2 = sc.targetRms * sc.targetRms; // reported losses in the data's units
-  const history: HistoryEntry[] = [];
-  let best = Infinity;
-  let bestMasters = flatMasters.map((m) => Float64Array.from(m));
-  let sinceBest = 0;
-  let lrScale = 1;
-  let trainAcc = 0, trainCount = 0;
-  let stopReason = `max steps (${opt.maxSteps})`;
-  let restoreBest = true;
-  let step = 0;
+  constructor(private readonly net: Sequential, train: Region[], val: Region[], opt: GdOptions) {
+    this.convs = net.layers.filter((l): l is Conv2d => l instanceof Conv2d);
+    const first = this.convs[0];
+    const cin = first.inChannels;
+    this.cout = this.convs[this.convs.length - 1].outChannels;
+    const { kh, kw } = receptiveField(net);
+    this.kh = kh;
+    this.kw = kw;
+    this.sc = measureScaling(train, cin, this.cout, first.bias !== null);
+    this.crops = planCrops(train, kh, kw, opt.cropSize ?? 64);
+    const { ch, cw } = this.crops;
+    const oh = ch - kh + 1, ow = cw - kw + 1;
+    // ~32k valid outputs per step: enough pixels that the gradient is smooth, few enough for ~1 ms steps
+    // (opt.batchSize overrides; `kernel-learn experiment batch-crop` measures the choice).
+    const batch = opt.batchSize ?? Math.max(1, Math.min(64, Math.round(32768 / (oh * ow))));
+    this.x = tensor(batch, cin, ch, cw);
+    this.t = tensor(batch, this.cout, oh, ow);
+    this.grad = tensor(batch, this.cout, oh, ow);
+    // Validation regions too small for the kernel leave no tiles: then the training regions stand in.
+    this.valTiles = validationTiles(val, kh, kw, cin, this.cout, this.sc);
+    if (this.valTiles.length === 0) this.valTiles = validationTiles(train, kh, kw, cin, this.cout, this.sc);
+    initConv(net, createRng(opt.seed), 1);
+    this.cropRng = createRng((opt.seed ^ 0x6a09e667) >>> 0);
+    const params = this.convs.map((c) => c.params());
+    this.masters = params.map((ps) => ps.map((p) => Float64Array.from(p.value)));
+    this.flatParams = params.flat();
+    this.flatMasters = this.masters.flat();
+    this.optimizer = opt.solver === 'adam' ? new Adam() : new Sgd(0.9);
+  }
 
-  const evaluate = (): number => {
-    let s = 0, n = 0;
-    for (const tile of valTiles) {
-      const out = net.forward(tile.x);
-      s += mse(out, tile.t) * out.data.length;
-      n += out.data.length;
-    }
-    return s / n;
-  };
-
-  while (step < opt.maxSteps) {
-    step++;
-    for (let b = 0; b < batch; b++) {
-      let k = Math.floor(cropRng() * totalPositions);
+  /** One optimizer step at learning rate lr on a fresh batch of random crops. */
+  step(lr: number): void {
+    const { x, t, grad, crops, kh, kw, sc } = this;
+    const { ch, cw, usable, positions, total } = crops;
+    for (let b = 0; b < x.n; b++) {
+      let k = Math.floor(this.cropRng() * total);
       let ri = 0;
       while (k >= positions[ri]) k -= positions[ri++];
       const r = usable[ri];
       const span = regionWidth(r) - cw + 1;
       extract(r, r.x0 + (k % span), r.y0 + Math.floor(k / span), ch, cw, kh, kw, sc, x, b, t, b);
     }
-    zeroGrad(flatParams);
-    const out = net.forward(x);
-    trainAcc += mse(out, t, grad);
-    trainCount++;
-    net.backward(grad, false);
-    const lr = lr0 * lrScale * Math.min(1, step / warmup);
-    optimizer.step(flatMasters, flatParams.map((p) => p.grad), lr);
-    for (let i = 0; i < flatParams.length; i++) flatParams[i].value.set(flatMasters[i]);
+    zeroGrad(this.flatParams);
+    const out = this.net.forward(x);
+    this.trainAcc += mse(out, t, grad);
+    this.trainCount++;
+    this.net.backward(grad, false);
+    this.optimizer.step(this.flatMasters, this.flatParams.map((p) => p.grad), lr);
+    for (let i = 0; i < this.flatParams.length; i++) this.flatParams[i].value.set(this.flatMasters[i]);
+  }
 
+  /** MSE on the validation tiles (scaled units). */
+  evaluate(): number {
+    let s = 0, n = 0;
+    for (const tile of this.valTiles) {
+      const out = this.net.forward(tile.x);
+      s += mse(out, tile.t) * out.data.length;
+      n += out.data.length;
+    }
+    return s / n;
+  }
+
+  /** The mean training loss since the last call, in the data's units. */
+  takeTrainLoss(): number {
+    const loss2 = this.sc.targetRms * this.sc.targetRms;
+    const loss = (this.trainAcc / this.trainCount) * loss2;
+    this.trainAcc = 0;
+    this.trainCount = 0;
+    return loss;
+  }
+
+  folded(): FoldedConv[] {
+    return foldConvs(this.convs, this.masters, this.sc);
+  }
+
+  /** The gap to the exact optimum relative to the target variance (linear arch). */
+  gap(certificate: NonNullable<GdOptions['certificate']>): number {
+    const { stats, optimum, variance } = certificate;
+    return excessLoss(stats, convCoef(this.folded()[0], this.cout), optimum) / (variance > 0 ? variance : 1);
+  }
+}
+
+export function trainGd(net: Sequential, train: Region[], val: Region[], opt: GdOptions): GdResult {
+  const d = new Descent(net, train, val, opt);
+  const first = d.convs[0];
+  const lr0 = opt.learningRate ?? (opt.solver === 'adam' ? 0.1 : 0.5 / (first.inChannels * first.kh * first.kw + 1));
+  const warmup = Math.min(50, Math.max(1, Math.floor(opt.maxSteps / 10)));
+  const evalEvery = opt.evalEvery ?? 25;
+  const reduceAfter = 3;
+  const minImprovement = 1e-4; // relative
+  const loss2 = d.sc.targetRms * d.sc.targetRms; // reported losses in the data's units
+  const history: HistoryEntry[] = [];
+  let best = Infinity;
+  let bestMasters = d.flatMasters.map((m) => Float64Array.from(m));
+  let sinceBest = 0;
+  let lrScale = 1;
+  let stop: GdResult['stop'] = 'max-steps';
+  let stopReason = `max steps (${opt.maxSteps})`;
+  let step = 0;
+  while (step < opt.maxSteps) {
+    step++;
+    d.step(lr0 * lrScale * Math.min(1, step / warmup));
     if (step % evalEvery !== 0 && step !== opt.maxSteps) continue;
-    const v = evaluate();
-    const trainLoss = (trainAcc / trainCount) * loss2;
-    trainAcc = 0;
-    trainCount = 0;
+    const v = d.evaluate();
+    const trainLoss = d.takeTrainLoss();
     history.push({ step, trainLoss, valLoss: v * loss2 });
-    if (opt.onProgress) opt.onProgress({ solver: opt.solver, step, maxSteps: opt.maxSteps, trainLoss, valLoss: v * loss2, weights: foldConvs(convs, masters, sc)[0].weights });
+    if (opt.onProgress) opt.onProgress({ solver: opt.solver, step, maxSteps: opt.maxSteps, trainLoss, valLoss: v * loss2, weights: d.folded()[0].weights });
     if (!Number.isFinite(v)) {
-      stopReason = `diverged at step ${step} (non-finite loss; try a smaller learning rate)`;
+      [stop, stopReason] = ['diverged', `diverged at step ${step} (non-finite loss; try a smaller learning rate)`];
       break;
     }
-    if (opt.certificate) {
-      const { stats, optimum, variance } = opt.certificate;
-      const folded = foldConvs(convs, masters, sc);
-      const gap = excessLoss(stats, convCoef(folded[0], cout), optimum) / (variance > 0 ? variance : 1);
-      if (gap < opt.tolerance) {
-        stopReason = `gap to exact optimum < ${opt.tolerance} relative`;
-        restoreBest = false;
-        break;
-      }
+    if (opt.certificate && d.gap(opt.certificate) < opt.tolerance) {
+      [stop, stopReason] = ['converged', `gap to exact optimum < ${opt.tolerance} relative`];
+      break;
     }
     if (v < best * (1 - minImprovement)) {
       best = v;
-      bestMasters = flatMasters.map((m) => Float64Array.from(m));
+      bestMasters = d.flatMasters.map((m) => Float64Array.from(m));
       sinceBest = 0;
     } else {
       sinceBest++;
       if (sinceBest % reduceAfter === 0) lrScale *= 0.5;
       if (sinceBest >= opt.patience) {
-        stopReason = `validation plateau (patience ${opt.patience})`;
+        [stop, stopReason] = ['plateau', `validation plateau (patience ${opt.patience})`];
         break;
       }
     }
   }
-  if (restoreBest && best < Infinity) for (let i = 0; i < flatMasters.length; i++) flatMasters[i].set(bestMasters[i]);
-  return { convs: foldConvs(convs, masters, sc), history, steps: step, stopReason };
+  // Plateau and max-steps stops keep the weights with the best validation loss.
+  if (stop !== 'converged' && best < Infinity) for (let i = 0; i < d.flatMasters.length; i++) d.flatMasters[i].set(bestMasters[i]);
+  return { convs: d.folded(), history, steps: step, stopReason, stop };
 }

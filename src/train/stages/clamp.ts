@@ -11,48 +11,61 @@
  * active sets: least squares on the unsaturated pixels plus the saturated pixels whose prediction
  * is on the wrong side (their target is the limit itself), re-selected until the set is stable
  * (typically 2-4 rounds). Each round is one masked Gram (src/kernels/gram.ts) and one exact solve.
+ *
+ * The stage is chosen (--clamp auto, and --arch auto) when at least SATURATION_SHARE of the
+ * training targets sit at the limits of their integer depth; otherwise the plain linear fit stands.
  */
 
-import type { GramPair, GramStats } from '../kernels/gram.js';
-import { gramStatsMasked } from '../kernels/gram.js';
-import { KernelLearnError } from '../errors.js';
-import { solveExact, type ExactSolution } from './exact.js';
+import { KernelLearnError } from '../../errors.js';
+import type { Image } from '../../image.js';
+import { gramStatsMasked, type GramPair, type GramStats } from '../../kernels/gram.js';
+import { meanOverAnchors, responsesAtAnchors } from '../../kernels/windows.js';
+import { solveExact, type ExactSolution } from '../exact.js';
+import { sizeByLoss, type OutputStage, type Range } from './stage.js';
 
-/** Share of target values (valid region of a k x k kernel) at lo or hi. */
-export function saturatedShare(pairs: GramPair[], lo: number, hi: number): number {
+/** Share of target pixels at an integer depth's limits from which the targets count as saturated. */
+export const SATURATION_SHARE = 1e-3;
+/** Largest kernel --ksize auto tries for saturated targets (each candidate is a few masked Grams). */
+export const CENSORED_KSIZE_MAX = 7;
+
+export const CLAMP: OutputStage = {
+  name: 'linear+clamp',
+  exactOnly: 'saturated targets are fitted by the exact censored solver',
+  linearErrors: true,
+  convOutputs: (cout) => cout,
+  worthTrying: (f) => f.limits !== null && f.cout === 1 && f.saturation >= SATURATION_SHARE,
+  check: () => undefined,
+  fit(data, kWanted, auto) {
+    const { lo, hi } = data.limits!;
+    const { k, sizeChoice } = sizeByLoss(data, kWanted, auto, CENSORED_KSIZE_MAX, (kk, judge) => fitCensored(data.train, kk, data.bias, lo, hi, false).loss(judge));
+    const fit = fitCensored(data.train, k, data.bias, lo, hi);
+    return { k, solution: fit.solution, stats: fit.stats, valStats: null, reason: `exact censored least squares (${fit.rounds} active-set rounds)`, sizeChoice, warnings: [] };
+  },
+  outputLayers: (limits) => [clampLayer(limits!)],
+  responseMap: (limits) => clampTo(limits),
+};
+
+/** The clamp layer of an integer range. */
+export function clampLayer({ lo, hi }: Range): { type: 'clamp'; min: number; max: number } {
+  return { type: 'clamp', min: lo, max: hi };
+}
+
+/** Clamping to the range (the identity for float targets). */
+export function clampTo(limits: Range | null): (v: number) => number {
+  return limits ? (v) => Math.min(limits.hi, Math.max(limits.lo, v)) : (v) => v;
+}
+
+/** Share of the images' values at lo or hi (at or beyond the limits). */
+export function saturatedShare(images: Image[], lo: number, hi: number): number {
   let n = 0, sat = 0;
-  for (const { target } of pairs) {
-    for (let i = 0; i < target.data.length; i++) {
-      const v = target.data[i];
+  for (const { data } of images) {
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i];
       n++;
       if (v <= lo || v >= hi) sat++;
     }
   }
   return n > 0 ? sat / n : 0;
-}
-
-/** Linear predictions (float64) at the anchors of the valid region; NaN elsewhere. Output channel 0. */
-function predict(pair: GramPair, coef: Float64Array, k: number, bias: boolean): Float64Array {
-  const { input } = pair;
-  const { width: W, height: H, channels: cin } = input;
-  const plane = W * H;
-  const out = new Float64Array(plane).fill(NaN);
-  const per = k * k;
-  const a = k >> 1;
-  for (let y = 0; y + k <= H; y++) {
-    for (let x = 0; x + k <= W; x++) {
-      let s = bias ? coef[cin * per] : 0;
-      for (let c = 0; c < cin; c++) {
-        for (let i = 0; i < k; i++) {
-          const row = c * plane + (y + i) * W + x;
-          const w = (c * k + i) * k;
-          for (let j = 0; j < k; j++) s += coef[w + j] * input.data[row + j];
-        }
-      }
-      out[(y + a) * W + x + a] = s;
-    }
-  }
-  return out;
 }
 
 export interface CensoredFit {
@@ -80,7 +93,7 @@ export function fitCensored(pairs: GramPair[], k: number, bias: boolean, lo: num
   for (; rounds < 30; rounds++) {
     let changed = false;
     const next = pairs.map((pair, pi) => {
-      const pred = predict(pair, solution.coef[0], k, bias);
+      const pred = responsesAtAnchors(pair, solution.coef[0], k, bias);
       const t = pair.target.data;
       const m = new Uint8Array(t.length);
       for (let i = 0; i < m.length; i++) {
@@ -97,21 +110,11 @@ export function fitCensored(pairs: GramPair[], k: number, bias: boolean, lo: num
   const stats = gramStatsMasked(pairs, k, k, bias, masks);
   if (withCondition) solution = solveExact(stats);
   const coef = solution.coef[0];
-  const loss = (judge: GramPair[]): number => {
-    let s = 0, n = 0;
-    for (const pair of judge) {
-      const pred = predict(pair, coef, k, bias);
-      const t = pair.target.data;
-      for (let i = 0; i < t.length; i++) {
-        const p = pred[i];
-        if (Number.isNaN(p)) continue;
-        const v = t[i];
-        const d = v > lo && v < hi ? p - v : v <= lo ? Math.max(0, p - lo) : Math.max(0, hi - p);
-        s += d * d;
-        n++;
-      }
-    }
-    return n > 0 ? s / n : 0;
-  };
+  const loss = (judge: GramPair[]): number =>
+    meanOverAnchors(judge, [coef], k, bias, (r, v) => {
+      const p = r[0];
+      const d = v > lo && v < hi ? p - v : v <= lo ? Math.max(0, p - lo) : Math.max(0, hi - p);
+      return d * d;
+    });
   return { solution, stats, rounds, loss };
 }

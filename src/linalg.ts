@@ -1,0 +1,184 @@
+/**
+ * Small dense linear algebra, float64, row-major: what the trainer needs and nothing more.
+ *
+ *   cholesky, choleskySolve   the exact solver's normal equations (symmetric positive definite)
+ *   powerIteration            the largest eigenvalue of an SPD operator (condition numbers)
+ *   symmetricEigen            every eigenpair of a small symmetric matrix (cyclic Jacobi): the
+ *                             lifted fits of the abs and magnitude stages
+ *   svd                       one-sided Jacobi SVD: the separable form of a kernel
+ *   solveGaussian             small systems that may be singular (the residual diagnosis)
+ *
+ * Jacobi methods rather than QR-based ones: the matrices are small (a kernel's taps, a few hundred
+ * unknowns at most), Jacobi is short, accurate to full relative precision for the small singular
+ * values that decide a rank, and deterministic.
+ */
+
+/** Cholesky factor L (lower, row-major) of a p x p SPD matrix, or null when a pivot is not positive. */
+export function cholesky(a: Float64Array, p: number): Float64Array | null {
+  const l = new Float64Array(p * p);
+  for (let i = 0; i < p; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * p + j];
+      for (let k = 0; k < j; k++) s -= l[i * p + k] * l[j * p + k];
+      if (i === j) {
+        if (!(s > 0)) return null;
+        l[i * p + i] = Math.sqrt(s);
+      } else {
+        l[i * p + j] = s / l[j * p + j];
+      }
+    }
+  }
+  return l;
+}
+
+/** Solves L L^T x = b in place of a copy of b. */
+export function choleskySolve(l: Float64Array, p: number, b: Float64Array): Float64Array {
+  const x = Float64Array.from(b);
+  for (let i = 0; i < p; i++) {
+    let s = x[i];
+    for (let k = 0; k < i; k++) s -= l[i * p + k] * x[k];
+    x[i] = s / l[i * p + i];
+  }
+  for (let i = p - 1; i >= 0; i--) {
+    let s = x[i];
+    for (let k = i + 1; k < p; k++) s -= l[k * p + i] * x[k];
+    x[i] = s / l[i * p + i];
+  }
+  return x;
+}
+
+/** a v for a p x p matrix a. */
+export function matVec(a: Float64Array, p: number, v: Float64Array): Float64Array {
+  const out = new Float64Array(p);
+  for (let i = 0; i < p; i++) {
+    let s = 0;
+    for (let j = 0; j < p; j++) s += a[i * p + j] * v[j];
+    out[i] = s;
+  }
+  return out;
+}
+
+function normalize(v: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  const n = Math.sqrt(s);
+  if (n > 0) for (let i = 0; i < v.length; i++) v[i] /= n;
+  return n;
+}
+
+/**
+ * Largest eigenvalue of `apply` (an SPD operator) by power iteration from a fixed start, so the
+ * estimate is deterministic. 300 iterations give the order of magnitude even with small eigengaps,
+ * which is all a conditioning warning needs.
+ */
+export function powerIteration(p: number, apply: (v: Float64Array) => Float64Array): number {
+  let v: Float64Array = new Float64Array(p);
+  for (let i = 0; i < p; i++) v[i] = 1 + i / p;
+  normalize(v);
+  let lambda = 0;
+  for (let it = 0; it < 300; it++) {
+    const w = apply(v);
+    lambda = normalize(w);
+    if (lambda === 0) return 0;
+    v = w;
+  }
+  return lambda;
+}
+
+/** Eigenpairs of a symmetric q x q matrix (cyclic Jacobi), largest eigenvalue first. */
+export function symmetricEigen(a: Float64Array, q: number): { value: number; vector: Float64Array }[] {
+  const m = Float64Array.from(a);
+  const v = new Float64Array(q * q);
+  for (let i = 0; i < q; i++) v[i * q + i] = 1;
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    for (let p = 0; p < q; p++) for (let r = p + 1; r < q; r++) off += m[p * q + r] ** 2;
+    if (off < 1e-30) break;
+    for (let p = 0; p < q; p++) {
+      for (let r = p + 1; r < q; r++) {
+        const apr = m[p * q + r];
+        if (Math.abs(apr) < 1e-300) continue;
+        const theta = (m[r * q + r] - m[p * q + p]) / (2 * apr);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1), s = t * c;
+        for (let i = 0; i < q; i++) {
+          const mip = m[i * q + p], mir = m[i * q + r];
+          m[i * q + p] = c * mip - s * mir;
+          m[i * q + r] = s * mip + c * mir;
+        }
+        for (let i = 0; i < q; i++) {
+          const mpi = m[p * q + i], mri = m[r * q + i];
+          m[p * q + i] = c * mpi - s * mri;
+          m[r * q + i] = s * mpi + c * mri;
+        }
+        for (let i = 0; i < q; i++) {
+          const vip = v[i * q + p], vir = v[i * q + r];
+          v[i * q + p] = c * vip - s * vir;
+          v[i * q + r] = s * vip + c * vir;
+        }
+      }
+    }
+  }
+  const pairs = Array.from({ length: q }, (_, j) => {
+    const vector = new Float64Array(q);
+    for (let i = 0; i < q; i++) vector[i] = v[i * q + j];
+    return { value: m[j * q + j], vector };
+  });
+  return pairs.sort((x, y) => y.value - x.value);
+}
+
+/** One-sided Jacobi SVD of an m x n matrix (row-major): s descending, U (m x n), V (n x n). */
+export function svd(a: ArrayLike<number>, m: number, n: number): { s: number[]; u: number[][]; v: number[][] } {
+  const U = Array.from({ length: n }, (_, j) => Array.from({ length: m }, (_, i) => a[i * n + j])); // columns
+  const V = Array.from({ length: n }, (_, j) => Array.from({ length: n }, (_, i) => (i === j ? 1 : 0))); // columns
+  for (let sweep = 0; sweep < 60; sweep++) {
+    let off = 0;
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        let alpha = 0, beta = 0, gamma = 0;
+        for (let i = 0; i < m; i++) { alpha += U[p][i] * U[p][i]; beta += U[q][i] * U[q][i]; gamma += U[p][i] * U[q][i]; }
+        if (gamma === 0 || Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta)) continue;
+        off = Math.max(off, Math.abs(gamma) / Math.sqrt(alpha * beta));
+        const zeta = (beta - alpha) / (2 * gamma);
+        const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const c = 1 / Math.sqrt(1 + t * t), s = c * t;
+        for (const M of [U, V]) {
+          const P = M[p], Q = M[q];
+          for (let i = 0; i < P.length; i++) { const x = P[i], y = Q[i]; P[i] = c * x - s * y; Q[i] = s * x + c * y; }
+        }
+      }
+    }
+    if (off <= 1e-15) break;
+  }
+  const order = Array.from({ length: n }, (_, j) => j).map((j) => ({ j, s: Math.hypot(...U[j]) })).sort((x, y) => y.s - x.s);
+  return {
+    s: order.map((o) => o.s),
+    u: order.map((o) => U[o.j].map((x) => (o.s > 0 ? x / o.s : 0))),
+    v: order.map((o) => V[o.j]),
+  };
+}
+
+/** Solves the small SPD system a x = b (Gaussian elimination with partial pivoting; singular pivots give 0). */
+export function solveGaussian(a: Float64Array, b: Float64Array, n: number): Float64Array {
+  const m = Float64Array.from(a);
+  const x = Float64Array.from(b);
+  for (let c = 0; c < n; c++) {
+    let piv = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r * n + c]) > Math.abs(m[piv * n + c])) piv = r;
+    if (piv !== c) {
+      for (let k = 0; k < n; k++) [m[c * n + k], m[piv * n + k]] = [m[piv * n + k], m[c * n + k]];
+      [x[c], x[piv]] = [x[piv], x[c]];
+    }
+    const d = m[c * n + c];
+    if (Math.abs(d) < 1e-300) continue;
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = m[r * n + c] / d;
+      if (f === 0) continue;
+      for (let k = c; k < n; k++) m[r * n + k] -= f * m[c * n + k];
+      x[r] -= f * x[c];
+    }
+  }
+  for (let c = 0; c < n; c++) x[c] = Math.abs(m[c * n + c]) < 1e-300 ? 0 : x[c] / m[c * n + c];
+  return x;
+}

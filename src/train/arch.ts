@@ -1,0 +1,42 @@
+/**
+ * --arch auto: the plain linear fit, and when its residual is more than rounding (diagnostics.ts),
+ * every output stage worth trying on these targets (stages/index.ts STAGES, in order). The stage
+ * with the lowest held-out MSE wins if it at least halves the linear fit's: a stage must explain
+ * structure, not shave noise. `archChoice` in the result says what was tried and why.
+ */
+
+import type { ImagePair } from '../data/pairs.js';
+import { KernelLearnError } from '../errors.js';
+import type { TrainContext, TrainOptions, TrainResult } from './options.js';
+import { fitStage, prepare } from './pipeline.js';
+import { LINEAR, STAGES } from './stages/index.js';
+
+export function chooseArch(pairs: ImagePair[], options: TrainOptions, shape: { cin: number; cout: number }, context: TrainContext): TrainResult {
+  const t0 = performance.now();
+  const data = prepare(pairs, { ...options, arch: 'linear', clamp: 'off', abs: false, magnitude: false }, shape);
+  const linear = fitStage(data, LINEAR, context);
+  const mse = (r: TrainResult): number => r.model.metrics.validation.mse;
+  const candidates: { arch: string; mse: number; result: TrainResult }[] = [{ arch: LINEAR.name, mse: mse(linear), result: linear }];
+  const done = (r: TrainResult, arch: string, reason: string): TrainResult => ({
+    ...r,
+    trainMs: performance.now() - t0,
+    archChoice: { chosen: arch, candidates: candidates.map(({ arch: a, mse: m }) => ({ arch: a, mse: m })), reason },
+  });
+  if (!linear.diagnostics.significant || !linear.identifiable) {
+    return done(linear, 'linear', linear.identifiable ? 'the linear fit leaves only rounding noise' : 'the images are too flat to compare architectures');
+  }
+  for (const stage of STAGES) {
+    if (stage === LINEAR || !stage.worthTrying(data)) continue;
+    try {
+      const r = fitStage(data, stage, context);
+      candidates.push({ arch: stage.name, mse: mse(r), result: r });
+    } catch (e) {
+      if (!(e instanceof KernelLearnError)) throw e; // too few usable pixels for this stage: not a candidate
+    }
+  }
+  const best = candidates.reduce((a, b) => (b.mse < a.mse ? b : a));
+  if (best.arch === 'linear' || !(best.mse <= 0.5 * candidates[0].mse)) {
+    return done(linear, 'linear', `no output stage halves the linear fit's held-out MSE (${candidates.map((c) => `${c.arch} ${c.mse.toPrecision(3)}`).join(', ')}): the filter is kept linear, with its warnings`);
+  }
+  return done(best.result, best.arch, `${best.arch} has held-out MSE ${best.mse.toPrecision(3)} against ${candidates[0].mse.toPrecision(3)} for the plain linear fit`);
+}
