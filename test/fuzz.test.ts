@@ -21,7 +21,7 @@ import { syntheticImage } from '../src/data/synthetic.js';
 import { KernelLearnError } from '../src/errors.js';
 import { createImage, type Depth, type Image } from '../src/image.js';
 import { bandImageSize, canReadInBands, openBandReader } from '../src/io/bands.js';
-import { encodeNpy, parseNpy, readImage, writeImage } from '../src/io/index.js';
+import { parseNpy, readImage, writeImage } from '../src/io/index.js';
 import { applyModel } from '../src/nn/apply.js';
 import { parseModel, serializeModel } from '../src/nn/model.js';
 

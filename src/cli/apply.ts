@@ -1,14 +1,10 @@
-import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
-import { KernelLearnError } from '../errors.js';
 import { convertDepth } from '../filters/depth.js';
 import type { Depth } from '../image.js';
 import { assertFinite, readImage, writeImage } from '../io/index.js';
 import path from 'node:path';
-import { parseModel, type Model } from '../nn/model.js';
-import { parseDepth, parseInteger, parsePositiveInteger } from './options.js';
-import { expandInputs, makeOutputFolders, parseExt } from './inputs.js';
-import { notice } from './print.js';
+import type { Network } from '../nn/network.js';
+import { expandInputs, loadModelFile, makeOutputFolders, maxPixelsOption, notice, parseDepth, parseExt, parsePositiveInteger } from './shared.js';
 
 interface ApplyFlags {
   model: string;
@@ -17,16 +13,6 @@ interface ApplyFlags {
   bandRows?: number;
   ext: string;
   json?: boolean;
-}
-
-export async function loadModelFile(file: string): Promise<Model> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    throw new KernelLearnError(`${file}: cannot read the model file; check the path (models are written by kernel-learn train)`);
-  }
-  return parseModel(text, file);
 }
 
 export function register(program: Command): void {
@@ -45,7 +31,7 @@ export function register(program: Command): void {
     .option('--ext <ext>', 'with a folder or pattern as <in>: the extension (format) of each output', parseExt, '.npy')
     .option('--json', 'print one JSON object on stdout')
     .option('--depth <d>', 'output depth: u8|s16|u16|f32|f64', parseDepth, 'f32')
-    .option('--max-pixels <n>', 'refuse images with more pixels (width x height) than this, before decoding them (guards against decompression bombs)', parsePositiveInteger)
+    .addOption(maxPixelsOption())
     .option(
       '--band-rows <n>',
       'stream in bands of n rows with bounded memory (a .npy or 8/16-bit PNG into a .npy); by default images of 16 Mpx and more stream',
@@ -88,7 +74,7 @@ interface Applied {
   streamed: boolean;
 }
 
-async function applyOne(model: Model, input: string, output: string, flags: ApplyFlags): Promise<Applied> {
+async function applyOne(model: Network, input: string, output: string, flags: ApplyFlags): Promise<Applied> {
   // Loaded here, not at start-up: the threaded and streaming apply (worker pool, WebAssembly) are
   // only this command's.
   const { applyModelThreaded, applyModelToFile, STREAM_MIN_PIXELS } = await import('../nn/apply-stream.js');

@@ -8,9 +8,7 @@ import { resolveFilterSpec } from '../filters/spec.js';
 import type { Image } from '../image.js';
 import { writeFolderAtomic } from '../io/atomic.js';
 import { assertFinite, readImage } from '../io/index.js';
-import { handleInterrupts } from './interrupt.js';
-import { addFilterOptions, addMaxPixelsOption, filterSpecFromFlags, parseInteger, parseSize, type FilterFlags } from './options.js';
-import { createProgress, notice } from './print.js';
+import { addFilterOptions, createProgress, type FilterFlags, filterSpecFromFlags, handleInterrupts, maxPixelsOption, notice, parseInteger, parseSize } from './shared.js';
 
 interface DatasetFlags extends FilterFlags {
   images?: string;
@@ -41,7 +39,7 @@ export function register(program: Command): void {
     .option('--grey', 'convert colour inputs to grey first (OpenCV RGB2GRAY weights)')
     .requiredOption('--out <dir>', 'output folder (input/ and target/ are made inside)')
     .option('--json', 'print a JSON summary on stdout');
-  addMaxPixelsOption(addFilterOptions(cmd))
+  addFilterOptions(cmd.addOption(maxPixelsOption()))
     .addHelpText(
       'after',
       `

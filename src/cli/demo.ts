@@ -11,11 +11,8 @@ import { writeImage } from '../io/index.js';
 import { applyModel } from '../nn/apply.js';
 import { serializeModel, type Model } from '../nn/model.js';
 import type { TrainResult } from '../train/index.js';
-import { parseInteger, parsePositiveInteger } from './options.js';
-import { bold, createProgress, formatGrid, notice } from './print.js';
-import { handleInterrupts } from './interrupt.js';
 import { trainInterruptibly } from './train-worker.js';
-import { formatPsnr } from './train.js';
+import { bold, createProgress, formatGrid, formatPsnr, handleInterrupts, notice, parseInteger, parsePositiveInteger } from './shared.js';
 
 interface DemoFlags {
   out: string;

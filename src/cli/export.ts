@@ -4,8 +4,7 @@ import { KernelLearnError, UsageError } from '../errors.js';
 import { exportOnnx, onnxMinimumSize, ONNX_OPSET } from '../export/onnx.js';
 import { exportSafetensors } from '../export/safetensors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { loadModelFile } from './apply.js';
-import { notice } from './print.js';
+import { loadModelFile, notice } from './shared.js';
 
 type Format = 'onnx' | 'safetensors';
 const FORMATS: Format[] = ['onnx', 'safetensors'];

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { applyFilter, describeFilter } from '../filters/ops.js';
 import { readImage, writeImage } from '../io/index.js';
-import { addFilterOptions, addMaxPixelsOption, filterSpecFromFlags, type FilterFlags } from './options.js';
-import { expandInputs, makeOutputFolders, parseExt } from './inputs.js';
-import { notice } from './print.js';
+import { addFilterOptions, expandInputs, type FilterFlags, filterSpecFromFlags, makeOutputFolders, maxPixelsOption, notice, parseExt } from './shared.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -18,7 +16,7 @@ export function register(program: Command): void {
     .argument('<out>', 'output image (the format follows the extension); a folder when <in> is a folder or pattern')
     .option('--ext <ext>', 'with a folder or pattern as <in>: the extension (format) of each output', parseExt, '.npy')
     .option('--json', 'print one JSON object on stdout');
-  addMaxPixelsOption(addFilterOptions(cmd))
+  addFilterOptions(cmd.addOption(maxPixelsOption()))
     .addHelpText(
       'after',
       `

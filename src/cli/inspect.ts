@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { matchKnownFilters } from '../train/match.js';
-import { loadModelFile } from './apply.js';
-import { describeMatches, formatKernels } from './print.js';
-import { formatPsnr } from './train.js';
+import { describeMatches, formatKernels, formatPsnr, loadModelFile } from './shared.js';
 
 export function register(program: Command): void {
   program

@@ -18,7 +18,7 @@ import { KernelLearnError } from '../errors.js';
 import type { Pixels } from '../image.js';
 import type { GramCache } from '../kernels/gram.js';
 import type { TrainOptions, TrainResult } from '../train/index.js';
-import { handleInterrupts } from './interrupt.js';
+import { handleInterrupts } from './shared.js';
 
 type Progress = Parameters<NonNullable<TrainOptions['onProgress']>>[0];
 type Message =

@@ -6,9 +6,8 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { serializeModel } from '../nn/model.js';
 import type { TrainOptions } from '../train/index.js';
 import { knownFilters, matchKnownFilters } from '../train/match.js';
-import { parseInteger, parsePositiveInteger } from './options.js';
 import { startTrainWorker } from './train-worker.js';
-import { createProgress, describeMatches, formatKernels, notice } from './print.js';
+import { createProgress, describeMatches, formatKernels, formatPsnr, maxPixelsOption, notice, parseInteger } from './shared.js';
 
 interface TrainFlags {
   input: string;
@@ -70,7 +69,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed (crops, init, splits): same seed, same model bytes', parseInteger, 0)
     .option('--max-steps <n>', 'cap on gradient steps (adam, sgd)', parseInteger)
     .option('--patience <n>', 'validation evaluations without improvement before stopping (adam, sgd)', parseInteger)
-    .option('--max-pixels <n>', 'refuse images with more pixels (width x height) than this, before decoding them (guards against decompression bombs)', parsePositiveInteger)
+    .addOption(maxPixelsOption())
     .option('--json', 'print one JSON object with the results on stdout')
     .addOption(
       new Option('--channels <mode>', 'colour: full = a kernel per (out, in) channel pair; shared = one kernel for each channel alone (as OpenCV); auto = shared when it fits as well')
@@ -190,8 +189,4 @@ Examples:
       out.write(`model written to ${path.resolve(flags.out)}\n`);
       if (reportPath) out.write(`report written to ${path.resolve(reportPath)}\n`);
     });
-}
-
-export function formatPsnr(psnr: number | null): string {
-  return psnr === null || !Number.isFinite(psnr) ? 'inf dB' : `${psnr.toFixed(1)} dB`;
 }

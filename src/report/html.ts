@@ -8,15 +8,15 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { ImagePair } from '../data/pairs.js';
 import type { Kernel2D } from '../filters/kernels.js';
-import { createImage, type Image } from '../image.js';
+import { createImage, cropImage, type Image } from '../image.js';
 import { writeFileAtomic, writeFolderAtomic } from '../io/atomic.js';
 import { applyModel } from '../nn/apply.js';
 import type { Model } from '../nn/model.js';
 import type { Conv2dSpec } from '../nn/network.js';
 import type { TrainResult } from '../train/index.js';
 import { knownFilters, matchKnownFilters, type FilterMatch } from '../train/match.js';
-import { splitPairs } from '../train/regions.js';
-import { formatTap, kernelHeatmapSvg, lossPlotSvg } from './plots.js';
+import { formatTapLabel } from '../format.js';
+import { kernelHeatmapSvg, lossPlotSvg } from './plots.js';
 
 export interface ReportSample {
   name: string;
@@ -45,38 +45,24 @@ export function reportPathFor(modelPath: string, dir?: string): string {
 }
 
 /**
- * Up to `count` held-out samples for a report: the validation pairs (split as training does), or
- * crops of the training pairs when none was held out. Large images are cropped to 256 x 256.
+ * Up to `count` held-out samples for a report: the regions the run held out (result.split), or
+ * those it trained on when none was held out. Large images are cropped to 256 x 256.
  */
 export function reportSamples(pairs: ImagePair[], result: TrainResult, count = 3): { samples: ReportSample[]; note: string } {
-  const k = Math.max(1, result.kernelSize[0]);
-  const split = splitPairs(pairs, 0.2, result.model.training.seed, k);
-  const regions = split.val.length > 0 ? split.val : split.train;
-  const note =
-    split.val.length > 0
-      ? 'held-out validation data (not used to fit the kernel)'
-      : 'training data (no validation data was held out for this run)';
+  const held = result.split.val.length > 0;
+  const regions = held ? result.split.val : result.split.train;
+  const note = held ? 'held-out validation data (not used to fit the kernel)' : 'training data (no validation data was held out for this run)';
   const samples = regions.filter((r) => r.x1 > r.x0 && r.y1 > r.y0).slice(0, count).map((r, i) => {
     const w = Math.min(r.x1 - r.x0, 256);
     const h = Math.min(r.y1 - r.y0, 256);
+    const { input, target } = pairs[r.pair];
     return {
-      name: `${split.val.length > 0 ? 'validation' : 'training'} sample ${i + 1} (${w}x${h})`,
-      input: crop(r.pair.input, r.x0, r.y0, w, h),
-      target: crop(r.pair.target, r.x0, r.y0, w, h),
+      name: `${held ? 'validation' : 'training'} sample ${i + 1} (${w}x${h})`,
+      input: cropImage(input, r.x0, r.y0, w, h),
+      target: cropImage(target, r.x0, r.y0, w, h),
     };
   });
   return { samples, note };
-}
-
-function crop(image: Image, x0: number, y0: number, w: number, h: number): Image {
-  const out = createImage(w, h, image.channels, image.depth);
-  for (let c = 0; c < image.channels; c++) {
-    for (let y = 0; y < h; y++) {
-      const src = (c * image.height + y0 + y) * image.width + x0;
-      out.data.set(image.data.subarray(src, src + w), (c * h + y) * w);
-    }
-  }
-  return out;
 }
 
 const escapeHtml = (s: string): string =>
@@ -132,7 +118,7 @@ function matchedReference(model: Model, matches: FilterMatch[]): { name: string;
 }
 
 function kernelTable(rows: readonly (readonly number[])[], caption: string): string {
-  const body = rows.map((r) => '<tr>' + r.map((v) => `<td>${escapeHtml(formatTap(v))}</td>`).join('') + '</tr>').join('');
+  const body = rows.map((r) => '<tr>' + r.map((v) => `<td>${escapeHtml(formatTapLabel(v))}</td>`).join('') + '</tr>').join('');
   return `<table class="kernel"><caption>${escapeHtml(caption)}</caption><tbody>${body}</tbody></table>`;
 }
 
@@ -364,5 +350,5 @@ async function sampleRow(s: ReportSample, prediction: Image): Promise<string> {
 }
 
 function fmtRange(r: { min: number; max: number }): string {
-  return `${formatTap(r.min)} .. ${formatTap(r.max)}`;
+  return `${formatTapLabel(r.min)} .. ${formatTapLabel(r.max)}`;
 }

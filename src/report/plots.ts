@@ -6,6 +6,7 @@
 
 import * as vega from 'vega';
 import type { HistoryEntry } from '../train/trainer.js';
+import { formatTapLabel } from '../format.js';
 
 async function render(spec: vega.Spec): Promise<string> {
   const view = new vega.View(vega.parse(spec), { renderer: 'none' });
@@ -106,7 +107,7 @@ export async function kernelHeatmapSvg(rows: readonly (readonly number[])[], tit
     for (let x = 0; x < kw; x++) {
       const v = rows[y][x];
       m = Math.max(m, Math.abs(v));
-      cells.push({ x, y, v, label: formatTap(v) });
+      cells.push({ x, y, v, label: formatTapLabel(v) });
     }
   }
   const span = scale ?? (m > 0 ? m : 1);
@@ -157,12 +158,4 @@ export async function kernelHeatmapSvg(rows: readonly (readonly number[])[], tit
     ],
   };
   return render(spec);
-}
-
-/** A tap for people: integers as integers, others to 4 significant digits, tiny values as 0. */
-export function formatTap(v: number): string {
-  if (Math.abs(v) < 5e-7) return '0';
-  if (Number.isInteger(v)) return String(v);
-  const a = Math.abs(v);
-  return a >= 1e-3 && a < 1e4 ? String(Number(v.toPrecision(4))) : v.toExponential(2);
 }

@@ -1,19 +1,11 @@
 /** The live views: loss curve, kernel heat maps with numbers, image canvases. Plain DOM + canvas. */
+import { formatTap } from '../../src/format.js';
 import type { ImageView, KernelView } from './protocol.js';
 
 export interface LossPoint {
   step: number;
   trainLoss: number;
   valLoss?: number;
-}
-
-/** A number for a kernel cell: 4 decimals, no "-0.0000". */
-export function fmt(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  const a = Math.abs(v);
-  if (a >= 1e4) return v.toPrecision(5);
-  const s = v.toFixed(4);
-  return /^-0\.0+$/.test(s) ? s.slice(1) : s;
 }
 
 export function fmtLoss(v: number | undefined): string {
@@ -150,7 +142,7 @@ export function kernelTable(k: KernelView, scale: number, testid?: string): HTML
     for (let j = 0; j < k.kw; j++) {
       const v = k.data[i * k.kw + j];
       const td = tr.insertCell();
-      td.textContent = fmt(v);
+      td.textContent = formatTap(v, 4);
       td.dataset.value = String(v);
       td.style.background = heat(v, scale);
     }

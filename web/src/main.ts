@@ -6,7 +6,8 @@ import type { FilterSpec } from '../../src/filters/spec.js';
 import type { Image } from '../../src/image.js';
 import { createRng, uniform } from '../../src/random.js';
 import { decodeFile, stemOf } from './decode.js';
-import { drawImage, drawLoss, fmt, fmtLoss, kernelTable, maxAbs, type LossPoint } from './draw.js';
+import { formatTap } from '../../src/format.js';
+import { drawImage, drawLoss, fmtLoss, kernelTable, maxAbs, type LossPoint } from './draw.js';
 import type { DoneMessage, FromWorker, ImageSource, ImageView, KernelView, ToWorker, TrainJob } from './protocol.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -213,7 +214,7 @@ function showKernels(learned: KernelView[] | null, bias: number[] | null): void 
   if (learned) {
     fillKernels(ui.learned, learned, scale);
     ui.learned.dataset.kernel = JSON.stringify(learned.flatMap((k) => k.data));
-    ui.bias.textContent = bias ? `bias ${bias.map(fmt).join(', ')}` : '';
+    ui.bias.textContent = bias ? `bias ${bias.map((b) => formatTap(b, 4)).join(', ')}` : '';
   }
   if (truth) fillKernels(ui.truth, truth, scale);
   else {

@@ -134,7 +134,7 @@ function run(job: TrainJob): void {
     onnx,
     onnxError,
     stopReason: result.stopReason,
-    converged: result.stopReason.startsWith('exact') || result.stopReason.startsWith('gap to exact optimum'),
+    converged: result.stop === 'solved' || result.stop === 'converged',
     solver: model.training.solver,
     steps: result.steps,
     trainMs: result.trainMs,
