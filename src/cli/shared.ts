@@ -16,7 +16,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { listImageFiles, stemOf } from '../data/dataset.js';
 import { KernelLearnError } from '../errors.js';
 import { BORDER_MODES, isBorderMode, type BorderMode } from '../filters/border.js';
-import { FILTER_OPS, type FilterOp, type FilterSpec } from '../filters/spec.js';
+import { FILTER_OPS, type FilterSpec } from '../filters/spec.js';
 import { formatTap } from '../format.js';
 import { DEPTHS, isDepth, type Depth } from '../image.js';
 import { removeTemporaries, stopWrites } from '../io/atomic.js';
@@ -135,18 +135,8 @@ export function addFilterOptions(cmd: Command): Command {
     .option('--sigma <s>', 'Gaussian sigma (gaussian)', parseNumber);
 }
 
-export interface FilterFlags {
-  op: FilterOp;
-  dx?: number;
-  dy?: number;
-  ksize?: number;
-  scale?: number;
-  delta?: number;
-  border?: BorderMode;
-  depth?: Depth;
-  kernel?: number[][];
-  sigma?: number;
-}
+/** The flags addFilterOptions declares: a FilterSpec, each field present when given. */
+export type FilterFlags = FilterSpec;
 
 export function filterSpecFromFlags(flags: FilterFlags): FilterSpec {
   const spec: FilterSpec = { op: flags.op };

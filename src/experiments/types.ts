@@ -23,6 +23,10 @@ export interface Experiment {
   run(opts: { quick: boolean }): Promise<ExperimentResult>;
 }
 
+export function defineExperiment(name: string, question: string, run: Experiment['run']): Experiment {
+  return { name, question, run };
+}
+
 /** A number as the tables print it: integers as they are, others with 3 significant digits. */
 export function fmt(v: Cell): string {
   if (typeof v === 'number') {

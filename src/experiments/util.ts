@@ -33,15 +33,6 @@ export function maxAbs(a: Image): number {
   return m;
 }
 
-/** Crop (x, y, w, h) of every channel. */
-export function crop(img: Image, x: number, y: number, w: number, h: number): Image {
-  const out = { width: w, height: h, channels: img.channels, depth: img.depth, data: img.data instanceof Float64Array ? new Float64Array(w * h * img.channels) : new Float32Array(w * h * img.channels) };
-  for (let c = 0; c < img.channels; c++)
-    for (let r = 0; r < h; r++)
-      for (let q = 0; q < w; q++) out.data[c * w * h + r * w + q] = img.data[c * img.width * img.height + (y + r) * img.width + x + q]!;
-  return out;
-}
-
 /** The Sobel dx model the size experiments share: exact fit on four 64x64 synthetic images. */
 export function trainSobelOnCrops(): Model {
   return trainFilter(pairsFor(syntheticImages(4, { width: 64, height: 64, seed: 0 }), SOBEL_DX), { arch: 'linear', ksize: 3, solver: 'exact', border: 'auto', seed: 0 }).model;

@@ -63,55 +63,14 @@ export function correlatePlane(
   }
 }
 
-/** 1-D correlation along each row (the row pass of a separable filter). */
-export function correlateRowsPlane(
-  src: ArrayLike<number>,
-  width: number,
-  height: number,
-  kx: ArrayLike<number>,
-  border: BorderMode,
-  out: Float64Array,
-  anchor = kx.length >> 1,
-): void {
-  const n = kx.length;
-  checkAnchor(anchor, 0, n, 1);
-  const colIdx = borderIndexTable(width, anchor, n - 1 - anchor, border);
-  for (let y = 0; y < height; y++) {
-    const base = y * width;
-    for (let x = 0; x < width; x++) {
-      let s = 0;
-      for (let j = 0; j < n; j++) {
-        const sx = colIdx[x + j];
-        if (sx >= 0) s += kx[j] * src[base + sx];
-      }
-      out[base + x] = s;
-    }
-  }
+/** 1-D correlation along each row (the row pass of a separable filter): correlatePlane with a 1 x n kernel. */
+export function correlateRowsPlane(src: ArrayLike<number>, width: number, height: number, kx: ArrayLike<number>, border: BorderMode, out: Float64Array, anchor = kx.length >> 1): void {
+  correlatePlane(src, width, height, { kh: 1, kw: kx.length, data: Float64Array.from(kx) }, border, out, anchor, 0);
 }
 
-/** 1-D correlation down each column (the column pass of a separable filter). */
-export function correlateColsPlane(
-  src: ArrayLike<number>,
-  width: number,
-  height: number,
-  ky: ArrayLike<number>,
-  border: BorderMode,
-  out: Float64Array,
-  anchor = ky.length >> 1,
-): void {
-  const n = ky.length;
-  checkAnchor(0, anchor, 1, n);
-  const rowIdx = borderIndexTable(height, anchor, n - 1 - anchor, border);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      let s = 0;
-      for (let i = 0; i < n; i++) {
-        const sy = rowIdx[y + i];
-        if (sy >= 0) s += ky[i] * src[sy * width + x];
-      }
-      out[y * width + x] = s;
-    }
-  }
+/** 1-D correlation down each column (the column pass of a separable filter): correlatePlane with an n x 1 kernel. */
+export function correlateColsPlane(src: ArrayLike<number>, width: number, height: number, ky: ArrayLike<number>, border: BorderMode, out: Float64Array, anchor = ky.length >> 1): void {
+  correlatePlane(src, width, height, { kh: ky.length, kw: 1, data: Float64Array.from(ky) }, border, out, 0, anchor);
 }
 
 function finish(out: Float64Array, scale: number, delta: number): void {

@@ -63,12 +63,20 @@ function checkForward(x: Tensor, weights: Float32Array, bias: Float32Array | nul
  * by OpenCV's borderInterpolate in rows and columns (works for 1x1 images and kernels larger
  * than the image).
  */
-export function conv2dForward(
-  x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding,
-): Tensor {
+export function conv2dForward(x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding): Tensor {
+  return forwardAllRows(conv2dForwardRows, x, weights, bias, cout, kh, kw, padding);
+}
+
+/** A function that writes output rows [y0, y1) of a conv into `out` (conv2dForwardRows, its SIMD twin). */
+export type ConvRows = (
+  x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding, out: Tensor, y0: number, y1: number,
+) => void;
+
+/** A fresh output tensor with every row written by `rows`. */
+export function forwardAllRows(rows: ConvRows, x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding): Tensor {
   const { oh, ow } = checkForward(x, weights, bias, cout, kh, kw, padding);
   const out = tensor(x.n, cout, oh, ow);
-  conv2dForwardRows(x, weights, bias, cout, kh, kw, padding, out, 0, oh);
+  rows(x, weights, bias, cout, kh, kw, padding, out, 0, oh);
   return out;
 }
 
@@ -265,12 +273,14 @@ export function conv2dForwardReference(
   return out;
 }
 
-function checkBackward(x: Tensor, gradOut: Tensor, cout: number, kh: number, kw: number): void {
+/** The sizes of a weight-gradient computation, checked: input channels and size, gradient (output) size. */
+function backwardShape(x: Tensor, gradOut: Tensor, cout: number, kh: number, kw: number): { cin: number; h: number; w: number; oh: number; ow: number } {
   if (gradOut.n !== x.n || gradOut.c !== cout || gradOut.h !== x.h - kh + 1 || gradOut.w !== x.w - kw + 1) {
     throw new KernelLearnError(
       `conv2d backward: gradient ${gradOut.n}x${gradOut.c}x${gradOut.h}x${gradOut.w} does not match a 'valid' ${cout}x${kh}x${kw} conv of ${x.n}x${x.c}x${x.h}x${x.w}`,
     );
   }
+  return { cin: x.c, h: x.h, w: x.w, oh: gradOut.h, ow: gradOut.w };
 }
 
 /**
@@ -280,9 +290,7 @@ function checkBackward(x: Tensor, gradOut: Tensor, cout: number, kh: number, kw:
  * summed in float64, stored as float32.
  */
 export function conv2dBackwardWeights(x: Tensor, gradOut: Tensor, cout: number, kh: number, kw: number): { dWeights: Float32Array; dBias: Float32Array } {
-  checkBackward(x, gradOut, cout, kh, kw);
-  const { c: cin, h, w } = x;
-  const { h: oh, w: ow } = gradOut;
+  const { cin, h, w, oh, ow } = backwardShape(x, gradOut, cout, kh, kw);
   const dW = new Float64Array(cout * cin * kh * kw);
   const dB = new Float64Array(cout);
   const g = gradOut.data;
@@ -327,9 +335,7 @@ export function conv2dBackwardWeights(x: Tensor, gradOut: Tensor, cout: number, 
 
 /** Reference for conv2dBackwardWeights: each weight's sum written out directly. */
 export function conv2dBackwardWeightsReference(x: Tensor, gradOut: Tensor, cout: number, kh: number, kw: number): { dWeights: Float32Array; dBias: Float32Array } {
-  checkBackward(x, gradOut, cout, kh, kw);
-  const { c: cin, h, w } = x;
-  const { h: oh, w: ow } = gradOut;
+  const { cin, h, w, oh, ow } = backwardShape(x, gradOut, cout, kh, kw);
   const dWeights = new Float32Array(cout * cin * kh * kw);
   const dBias = new Float32Array(cout);
   for (let co = 0; co < cout; co++) {
@@ -357,10 +363,15 @@ export function conv2dBackwardWeightsReference(x: Tensor, gradOut: Tensor, cout:
   return { dWeights, dBias };
 }
 
-function checkBackwardInput(gradOut: Tensor, weights: Float32Array, cin: number, kh: number, kw: number): void {
+/** The sizes of an input-gradient computation, checked, and the zeroed gradient tensor (x's shape) to fill. */
+function backwardInputShape(gradOut: Tensor, weights: Float32Array, cin: number, kh: number, kw: number): { nb: number; cout: number; oh: number; ow: number; h: number; w: number; dx: Tensor } {
   if (weights.length !== gradOut.c * cin * kh * kw) {
     throw new KernelLearnError(`conv2d backward: weights have ${weights.length} values, expected ${gradOut.c}x${cin}x${kh}x${kw}`);
   }
+  const { n: nb, c: cout, h: oh, w: ow } = gradOut;
+  const h = oh + kh - 1;
+  const w = ow + kw - 1;
+  return { nb, cout, oh, ow, h, w, dx: tensor(nb, cin, h, w) };
 }
 
 /**
@@ -369,11 +380,7 @@ function checkBackwardInput(gradOut: Tensor, weights: Float32Array, cin: number,
  * (terms outside gradOut dropped). Output has x's shape: (h+kh-1) x (w+kw-1) of gradOut's.
  */
 export function conv2dBackwardInput(gradOut: Tensor, weights: Float32Array, cin: number, kh: number, kw: number): Tensor {
-  checkBackwardInput(gradOut, weights, cin, kh, kw);
-  const { n: nb, c: cout, h: oh, w: ow } = gradOut;
-  const h = oh + kh - 1;
-  const w = ow + kw - 1;
-  const dx = tensor(nb, cin, h, w);
+  const { nb, cout, oh, ow, h, w, dx } = backwardInputShape(gradOut, weights, cin, kh, kw);
   const g = gradOut.data;
   const acc = new Float64Array(w);
   // One dx row at a time, gathering the gradient rows iy-ky that touch it; within a row the
@@ -429,11 +436,7 @@ function backwardRow3(acc: Float64Array, g: Float32Array, gr: number, w0: number
 
 /** Reference for conv2dBackwardInput: each input sample's gradient gathered directly. */
 export function conv2dBackwardInputReference(gradOut: Tensor, weights: Float32Array, cin: number, kh: number, kw: number): Tensor {
-  checkBackwardInput(gradOut, weights, cin, kh, kw);
-  const { n: nb, c: cout, h: oh, w: ow } = gradOut;
-  const h = oh + kh - 1;
-  const w = ow + kw - 1;
-  const dx = tensor(nb, cin, h, w);
+  const { nb, cout, oh, ow, h, w, dx } = backwardInputShape(gradOut, weights, cin, kh, kw);
   for (let n = 0; n < nb; n++) {
     for (let ci = 0; ci < cin; ci++) {
       for (let iy = 0; iy < h; iy++) {

@@ -23,7 +23,7 @@
 
 import { KernelLearnError } from '../errors.js';
 import { borderIndexTable } from '../filters/border.js';
-import { conv2dForwardReference, conv2dOutputShape, tensor, type Padding, type Tensor } from './conv2d.js';
+import { conv2dForwardReference, conv2dOutputShape, forwardAllRows, type Padding, type Tensor } from './conv2d.js';
 import { CONV_WASM_BASE64, CONV_WASM_SHARED_BASE64 } from './conv-wasm.generated.js';
 
 type ConvRows = (rowPtrs: number, out: number, outStride: number, ow: number, rows: number, w: number, kh: number, kw: number, bias: number, accumulate: number) => void;
@@ -334,13 +334,8 @@ export function conv2dForwardF32Rows(
  * Correlation of `x` with `weights` plus `bias`, like conv2dForward (same shapes, padding and
  * anchor), summed in float32 with WebAssembly SIMD.
  */
-export function conv2dForwardF32(
-  x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding,
-): Tensor {
-  const { oh, ow } = conv2dOutputShape(x, weights, bias, cout, kh, kw, padding);
-  const out = tensor(x.n, cout, oh, ow);
-  conv2dForwardF32Rows(x, weights, bias, cout, kh, kw, padding, out, 0, oh);
-  return out;
+export function conv2dForwardF32(x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding): Tensor {
+  return forwardAllRows(conv2dForwardF32Rows, x, weights, bias, cout, kh, kw, padding);
 }
 
 /**

@@ -19,6 +19,11 @@ async function render(spec: vega.Spec): Promise<string> {
 
 const FONT = { font: 'system-ui, sans-serif' };
 
+/** A Vega mark of `type` drawn from the data set `data`, with its encoding on entry. */
+function mark(type: vega.Mark['type'], data: string, enter: vega.EncodeEntry): vega.Mark {
+  return { type, from: { data }, encode: { enter } } as vega.Mark;
+}
+
 /**
  * The loss curves: training and validation MSE per step (log scale), and the exact least-squares
  * optimum as a dashed line when known. An empty history (the exact solver) plots the optimum alone.
@@ -64,34 +69,22 @@ export async function lossPlotSvg(history: readonly HistoryEntry[], exactLoss: n
         type: 'group',
         from: { facet: { name: 'byseries', data: 'points', groupby: 'series' } },
         marks: [
-          {
-            type: 'line',
-            from: { data: 'byseries' },
-            encode: {
-              enter: {
-                x: { scale: 'x', field: 'step' },
-                y: { scale: 'y', field: 'loss' },
-                stroke: { scale: 'color', field: 'series' },
-                strokeWidth: { value: 1.6 },
-              },
-            },
-          },
-        ],
-      },
-      {
-        type: 'rule',
-        from: { data: 'rule' },
-        encode: {
-          enter: {
-            x: { scale: 'x', field: 'x0' },
-            x2: { scale: 'x', field: 'x1' },
+          mark('line', 'byseries', {
+            x: { scale: 'x', field: 'step' },
             y: { scale: 'y', field: 'loss' },
             stroke: { scale: 'color', field: 'series' },
-            strokeDash: { value: [6, 4] },
             strokeWidth: { value: 1.6 },
-          },
-        },
+          }),
+        ],
       },
+      mark('rule', 'rule', {
+        x: { scale: 'x', field: 'x0' },
+        x2: { scale: 'x', field: 'x1' },
+        y: { scale: 'y', field: 'loss' },
+        stroke: { scale: 'color', field: 'series' },
+        strokeDash: { value: [6, 4] },
+        strokeWidth: { value: 1.6 },
+      }),
     ],
   };
   return render(spec);
@@ -125,36 +118,24 @@ export async function kernelHeatmapSvg(rows: readonly (readonly number[])[], tit
       { name: 'color', type: 'linear', domain: [-span, 0, span], range: ['#2166ac', '#f7f7f7', '#b2182b'], clamp: true },
     ],
     marks: [
-      {
-        type: 'rect',
-        from: { data: 'cells' },
-        encode: {
-          enter: {
-            x: { scale: 'x', field: 'x' },
-            width: { scale: 'x', band: 1 },
-            y: { scale: 'y', field: 'y' },
-            height: { scale: 'y', band: 1 },
-            fill: { scale: 'color', field: 'v' },
-            stroke: { value: '#999' },
-            strokeWidth: { value: 0.5 },
-          },
-        },
-      },
-      {
-        type: 'text',
-        from: { data: 'cells' },
-        encode: {
-          enter: {
-            x: { scale: 'x', field: 'x', band: 0.5 },
-            y: { scale: 'y', field: 'y', band: 0.5 },
-            align: { value: 'center' },
-            baseline: { value: 'middle' },
-            fontSize: { value: 11 },
-            text: { field: 'label' },
-            fill: { signal: `abs(datum.v) > ${0.6 * span} ? 'white' : 'black'` },
-          },
-        },
-      },
+      mark('rect', 'cells', {
+        x: { scale: 'x', field: 'x' },
+        width: { scale: 'x', band: 1 },
+        y: { scale: 'y', field: 'y' },
+        height: { scale: 'y', band: 1 },
+        fill: { scale: 'color', field: 'v' },
+        stroke: { value: '#999' },
+        strokeWidth: { value: 0.5 },
+      }),
+      mark('text', 'cells', {
+        x: { scale: 'x', field: 'x', band: 0.5 },
+        y: { scale: 'y', field: 'y', band: 0.5 },
+        align: { value: 'center' },
+        baseline: { value: 'middle' },
+        fontSize: { value: 11 },
+        text: { field: 'label' },
+        fill: { signal: `abs(datum.v) > ${0.6 * span} ? 'white' : 'black'` },
+      }),
     ],
   };
   return render(spec);

@@ -21,6 +21,7 @@
  * morphology) or noise in the targets, and the warning says so.
  */
 
+import { solveGaussian } from '../linalg.js';
 import { applyModel } from '../nn/apply.js';
 import type { Network } from '../nn/network.js';
 import type { Image } from '../image.js';
@@ -39,31 +40,6 @@ export interface ResidualDiagnostics {
   perImage: number;
   spatial: number;
   pointwise: number;
-}
-
-/** Solves the small SPD system a x = b (Gaussian elimination with partial pivoting; singular pivots give 0). */
-function solveSmall(a: Float64Array, b: Float64Array, n: number): Float64Array {
-  const m = Float64Array.from(a);
-  const x = Float64Array.from(b);
-  for (let c = 0; c < n; c++) {
-    let piv = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(m[r * n + c]) > Math.abs(m[piv * n + c])) piv = r;
-    if (piv !== c) {
-      for (let k = 0; k < n; k++) [m[c * n + k], m[piv * n + k]] = [m[piv * n + k], m[c * n + k]];
-      [x[c], x[piv]] = [x[piv], x[c]];
-    }
-    const d = m[c * n + c];
-    if (Math.abs(d) < 1e-300) continue;
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = m[r * n + c] / d;
-      if (f === 0) continue;
-      for (let k = c; k < n; k++) m[r * n + k] -= f * m[c * n + k];
-      x[r] -= f * x[c];
-    }
-  }
-  for (let c = 0; c < n; c++) x[c] = Math.abs(m[c * n + c]) < 1e-300 ? 0 : x[c] / m[c * n + c];
-  return x;
 }
 
 /** Accumulates normal equations of features against r; `explained` is the SSE reduction. */
@@ -87,7 +63,7 @@ class Ls {
     const { n, ata, atr } = this;
     const reg = Float64Array.from(ata);
     for (let a = 0; a < n; a++) reg[a * n + a] += 1e-12 * ata[a * n + a] + 1e-300;
-    const x = solveSmall(reg, atr, n);
+    const x = solveGaussian(reg, atr, n);
     let s = 0;
     for (let a = 0; a < n; a++) s += x[a] * atr[a];
     return Math.max(0, s);

@@ -21,7 +21,7 @@ export type { ProgressEvent, HistoryEntry } from './trainer.js';
 export { AUTO_KSIZE_MAX } from './support.js';
 export { CONDITION_WARNING, R2_WARNING } from './judge.js';
 export { SATURATION_SHARE, CENSORED_KSIZE_MAX } from './stages/clamp.js';
-export { ABS_AUTO_KSIZE_MAX, ABS_KSIZE_MAX } from './stages/abs.js';
+export { ABS_AUTO_KSIZE_MAX, ABS_KSIZE_MAX } from './stages/lifted.js';
 
 export function trainFilter(pairs: ImagePair[], options: TrainOptions, context: TrainContext = {}): TrainResult {
   const t0 = performance.now();

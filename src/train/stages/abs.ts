@@ -13,33 +13,21 @@
  *  3. Canonical sign: the largest tap (the first in weight order among equals) is positive.
  */
 
-import { UsageError } from '../../errors.js';
-import type { Image } from '../../image.js';
 import { gramStatsMasked, type GramPair, type GramStats } from '../../kernels/gram.js';
 import { forEachValidWindow, meanOverAnchors } from '../../kernels/windows.js';
 import { symmetricEigen } from '../../linalg.js';
 import { solveExact, type ExactSolution } from '../exact.js';
 import { clampLayer, clampTo } from './clamp.js';
-import { liftedMoment, unstandardise } from './lifted.js';
-import { checkKernelLimit, sizeByLoss, type OutputStage } from './stage.js';
-
-/** Largest kernel an abs or magnitude stage fits: the lifted solve has (k^2 + 1)(k^2 + 2) / 2 unknowns. */
-export const ABS_KSIZE_MAX = 7;
-/** Largest kernel --ksize auto tries with an abs or magnitude stage. */
-export const ABS_AUTO_KSIZE_MAX = 5;
+import { ABS_AUTO_KSIZE_MAX, liftedMoment, liftedStageChecks, unstandardise } from './lifted.js';
+import { sizeByLoss, type OutputStage } from './stage.js';
 
 const WHAT = 'an abs output stage';
 
 export const ABS: OutputStage = {
   name: 'linear+abs',
-  exactOnly: `${WHAT} is fitted by the exact solver`,
   linearErrors: true,
   convOutputs: () => 1,
-  worthTrying: (f) => f.cout === 1 && (f.ksize === 'auto' || f.ksize <= ABS_KSIZE_MAX) && nonNegativeTargets(f.pairs),
-  check(cout, ksize) {
-    if (cout !== 1) throw new UsageError(`${WHAT} is fitted for one output channel; the targets have ${cout}`);
-    checkKernelLimit(ksize, ABS_KSIZE_MAX, WHAT);
-  },
+  ...liftedStageChecks(WHAT, (cout) => `${WHAT} is fitted for one output channel; the targets have ${cout}`),
   fit(data, kWanted, auto) {
     const hi = data.limits ? data.limits.hi : Infinity;
     const { k, sizeChoice } = sizeByLoss(data, kWanted, auto, ABS_AUTO_KSIZE_MAX, (kk, judge) => absLoss(judge, fitAbs(data.train, kk, data.bias, hi).solution.coef[0], kk, data.bias, hi));
@@ -52,11 +40,6 @@ export const ABS: OutputStage = {
     return (v) => clamp(Math.abs(v));
   },
 };
-
-/** Whether every target pixel is >= 0 (abs and magnitude outputs are). */
-export function nonNegativeTargets(pairs: { target: Image }[]): boolean {
-  return pairs.every((p) => p.target.data.every((v) => v >= 0));
-}
 
 /** Mean of (min(|k.x + b|, hi) - y)^2 over the valid pixels (one output channel). */
 function absLoss(pairs: GramPair[], coef: ArrayLike<number>, k: number, bias: boolean, hi: number): number {

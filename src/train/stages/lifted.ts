@@ -6,10 +6,38 @@
  * 351 for 5x5, hence the stages' small size limits.
  */
 
-import { KernelLearnError } from '../../errors.js';
+import { KernelLearnError, UsageError } from '../../errors.js';
+import type { Image } from '../../image.js';
 import type { GramPair } from '../../kernels/gram.js';
 import { forEachValidWindow } from '../../kernels/windows.js';
 import { solveExact } from '../exact.js';
+import { checkKernelLimit, type OutputStage } from './stage.js';
+
+/** Largest kernel an abs or magnitude stage fits: the lifted solve has (k^2 + 1)(k^2 + 2) / 2 unknowns. */
+export const ABS_KSIZE_MAX = 7;
+/** Largest kernel --ksize auto tries with an abs or magnitude stage. */
+export const ABS_AUTO_KSIZE_MAX = 5;
+
+/**
+ * What the lifted stages share: exact solver only; tried by --arch auto on one non-negative target
+ * channel (abs and magnitude outputs are >= 0) with a kernel they can fit; asked for by name, one
+ * target channel (`oneChannel` says why not) and at most ABS_KSIZE_MAX.
+ */
+export function liftedStageChecks(what: string, oneChannel: (cout: number) => string): Pick<OutputStage, 'exactOnly' | 'worthTrying' | 'check'> {
+  return {
+    exactOnly: `${what} is fitted by the exact solver`,
+    worthTrying: (f) => f.cout === 1 && (f.ksize === 'auto' || f.ksize <= ABS_KSIZE_MAX) && nonNegativeTargets(f.pairs),
+    check(cout, ksize) {
+      if (cout !== 1) throw new UsageError(oneChannel(cout));
+      checkKernelLimit(ksize, ABS_KSIZE_MAX, what);
+    },
+  };
+}
+
+/** Whether every target pixel is >= 0. */
+export function nonNegativeTargets(pairs: { target: Image }[]): boolean {
+  return pairs.every((p) => p.target.data.every((v) => v >= 0));
+}
 
 /**
  * The lifted least squares of y^2 on products of standardised window taps (step 1 of the header),

@@ -8,28 +8,21 @@
  * outputs make one output pixel, so the border is judged by running the network.
  */
 
-import { UsageError } from '../../errors.js';
 import { gramStats, type GramPair } from '../../kernels/gram.js';
 import { meanOverAnchors } from '../../kernels/windows.js';
 import { symmetricEigen } from '../../linalg.js';
 import { solveExact } from '../exact.js';
-import { ABS_AUTO_KSIZE_MAX, ABS_KSIZE_MAX, nonNegativeTargets } from './abs.js';
 import { clampLayer } from './clamp.js';
-import { liftedMoment, unstandardise } from './lifted.js';
-import { checkKernelLimit, sizeByLoss, type OutputStage } from './stage.js';
+import { ABS_AUTO_KSIZE_MAX, liftedMoment, liftedStageChecks, unstandardise } from './lifted.js';
+import { sizeByLoss, type OutputStage } from './stage.js';
 
 const WHAT = 'a magnitude stage';
 
 export const MAGNITUDE: OutputStage = {
   name: 'linear+magnitude',
-  exactOnly: `${WHAT} is fitted by the exact solver`,
   linearErrors: false,
   convOutputs: () => 2,
-  worthTrying: (f) => f.cout === 1 && (f.ksize === 'auto' || f.ksize <= ABS_KSIZE_MAX) && nonNegativeTargets(f.pairs),
-  check(cout, ksize) {
-    if (cout !== 1) throw new UsageError(`${WHAT} is fitted for one target channel, without --abs`);
-    checkKernelLimit(ksize, ABS_KSIZE_MAX, WHAT);
-  },
+  ...liftedStageChecks(WHAT, () => `${WHAT} is fitted for one target channel, without --abs`),
   fit(data, kWanted, auto) {
     const { bias } = data;
     const hi = data.limits ? data.limits.hi : Infinity;
