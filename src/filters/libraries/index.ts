@@ -1,0 +1,20 @@
+/**
+ * Other libraries' filters with their own semantics, so that a target image made by one of them
+ * can be named and re-made exactly: scipy.ndimage and skimage.filters. One spec type per library
+ * (the `library` field tells them apart), one apply, one call string, one search space each.
+ */
+import { type Image } from '../../image.js';
+import { applyScipy, scipyCallString, type ScipySpec } from './scipy.js';
+import { applySkimage, skimageCallString, type SkimageSpec } from './skimage.js';
+
+export type LibrarySpec = ScipySpec | SkimageSpec;
+
+/** The library's output for this image: depth = the library's output dtype, values as it stores them. */
+export function applyLibraryCall(image: Image, spec: LibrarySpec): Image {
+  return spec.library === 'scipy.ndimage' ? applyScipy(image, spec) : applySkimage(image, spec);
+}
+
+/** The call in the library's own syntax, defaults left out, e.g. `skimage.filters.sobel_h(x)`. */
+export function libraryCallString(spec: LibrarySpec): string {
+  return spec.library === 'scipy.ndimage' ? scipyCallString(spec) : skimageCallString(spec);
+}
