@@ -4,8 +4,14 @@
  * (the `library` field tells them apart), one apply, one call string, one search space each.
  */
 import { type Image } from '../../image.js';
-import { applyScipy, scipyCallString, type ScipySpec } from './scipy.js';
-import { applySkimage, skimageCallString, type SkimageSpec } from './skimage.js';
+import { type SearchSpace } from './python.js';
+import { applyScipy, SCIPY_FNS, scipyCallString, scipySearchSpace, type ScipySpec } from './scipy.js';
+import { applySkimage, SKIMAGE_FNS, skimageCallString, skimageSearchSpace, type SkimageSpec } from './skimage.js';
+
+export { type ScipySpec, type ScipyFn, type NestedWeights, SCIPY_FNS, gaussianKernel1d } from './scipy.js';
+export { type SkimageSpec, type SkimageFn, SKIMAGE_FNS } from './skimage.js';
+export { type NdMode, ND_MODES, BORDER_OF_MODE } from './ndimage-core.js';
+export type { SearchSpace, DiscreteParam, ContinuousParam, KernelParam } from './python.js';
 
 export type LibrarySpec = ScipySpec | SkimageSpec;
 
@@ -17,4 +23,9 @@ export function applyLibraryCall(image: Image, spec: LibrarySpec): Image {
 /** The call in the library's own syntax, defaults left out, e.g. `skimage.filters.sobel_h(x)`. */
 export function libraryCallString(spec: LibrarySpec): string {
   return spec.library === 'scipy.ndimage' ? scipyCallString(spec) : skimageCallString(spec);
+}
+
+/** Every reproduced call's parameter space, for a search that names the call that made a set of targets. */
+export function librarySearchSpaces(): SearchSpace[] {
+  return [...SCIPY_FNS.map(scipySearchSpace), ...SKIMAGE_FNS.map(skimageSearchSpace)];
 }

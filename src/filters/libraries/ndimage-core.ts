@@ -231,48 +231,60 @@ export interface NdWeights {
  * NI_Correlate: out[i] = sum_k w[k] * x[i + k - (shape//2 + origin)] over every axis. Weights with
  * |w| <= DBL_EPSILON are dropped (the footprint), the rest summed from 0 in C order; a tap outside
  * the array under mode constant adds w * cval. Every output is cast to dtype.
+ * We loop over taps outermost (each tap adds to every output's running sum): every output still
+ * receives its terms in the same order from the same 0, so the sums are the C code's, bit for bit.
  * Not reproduced: scipy's mode 'reflect' offsets read outside the array when the kernel reaches an
  * exact multiple of 4x the axis length past the edge (NI_InitFilterOffsets); we keep reflecting.
  */
 export function correlateNdCore(input: NdArray, weights: NdWeights, mode: NdMode, cval: number, origins: number[], dtype: Depth): NdArray {
   const ndim = input.shape.length;
+  if (ndim < 1 || ndim > 3 || weights.shape.length !== ndim) throw new Error('correlateNdCore: 1 to 3 axes, weights with as many');
   const border = BORDER_OF_MODE[mode];
-  // Per axis: table[i + k] is the source index of output i under tap k (-1 outside, constant mode).
+  // tables[a][i + k] = source index along axis a of output i under tap k (-1: outside, constant mode)
   const tables = input.shape.map((len, a) => {
     const orgn = (weights.shape[a] >> 1) + origins[a];
     return borderIndexTable(len, orgn, weights.shape[a] - 1 - orgn, border);
   });
-  const taps: { w: number; k: number[] }[] = [];
+  // Three loop levels, the contiguous x axis (stride 1) innermost; missing levels have length 1.
+  const levels = input.shape.map((_, a) => a).sort((a, b) => input.strides[b] - input.strides[a]);
+  while (levels.length < 3) levels.unshift(-1);
+  const len = levels.map((a) => (a < 0 ? 1 : input.shape[a]));
+  const stride = levels.map((a) => (a < 0 ? 0 : input.strides[a]));
+  const offs = len.map((n) => new Int32Array(n));
+  const acc = new Float64Array(input.data.length);
+  const x = input.data;
   const k = new Array<number>(ndim).fill(0);
-  for (let t = 0; t < weights.data.length; t++) {
-    if (Math.abs(weights.data[t]) > Number.EPSILON) taps.push({ w: weights.data[t], k: k.slice() });
-    for (let a = ndim - 1; a >= 0; a--) {
-      if (++k[a] < weights.shape[a]) break;
-      k[a] = 0;
+  for (let t = 0; t < weights.data.length; t++, nextIndex(k, weights.shape)) {
+    const w = weights.data[t];
+    if (!(Math.abs(w) > Number.EPSILON)) continue;
+    for (let l = 0; l < 3; l++) {
+      const a = levels[l];
+      for (let i = 0; i < len[l]; i++) {
+        const src = a < 0 ? 0 : tables[a][i + k[a]];
+        offs[l][i] = src < 0 ? -1 : src * stride[l];
+      }
+    }
+    const [o0, o1, o2] = offs;
+    for (let i0 = 0; i0 < len[0]; i0++) {
+      for (let i1 = 0; i1 < len[1]; i1++) {
+        const at = i0 * stride[0] + i1 * stride[1];
+        const src = o0[i0] + o1[i1];
+        const outside = (o0[i0] | o1[i1]) < 0;
+        for (let i2 = 0; i2 < len[2]; i2++) {
+          acc[at + i2 * stride[2]] += w * (outside || o2[i2] < 0 ? cval : x[src + o2[i2]]);
+        }
+      }
     }
   }
   const out = ndLike(input, dtype);
-  const pos = new Array<number>(ndim).fill(0);
-  const total = input.data.length;
-  for (let n = 0; n < total; n++) {
-    let tmp = 0;
-    let at = 0;
-    for (let a = 0; a < ndim; a++) at += pos[a] * input.strides[a];
-    for (const tap of taps) {
-      let offset = 0;
-      let inside = true;
-      for (let a = 0; a < ndim && inside; a++) {
-        const src = tables[a][pos[a] + tap.k[a]];
-        if (src < 0) inside = false;
-        else offset += src * input.strides[a];
-      }
-      tmp += tap.w * (inside ? input.data[offset] : cval);
-    }
-    out.data[at] = cCast(tmp, dtype);
-    for (let a = ndim - 1; a >= 0; a--) {
-      if (++pos[a] < input.shape[a]) break;
-      pos[a] = 0;
-    }
-  }
+  for (let i = 0; i < acc.length; i++) out.data[i] = cCast(acc[i], dtype);
   return out;
+}
+
+/** Advances a C-order multi-index within shape (the last axis fastest). */
+function nextIndex(idx: number[], shape: readonly number[]): void {
+  for (let a = shape.length - 1; a >= 0; a--) {
+    if (++idx[a] < shape[a]) return;
+    idx[a] = 0;
+  }
 }

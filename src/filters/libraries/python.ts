@@ -41,8 +41,9 @@ export function pyCall(fn: string, args: readonly (readonly [string, PyValue | u
 /** A parameter with a few values that a search enumerates. `null` stands for Python's None. */
 export interface DiscreteParam {
   kind: 'discrete';
-  values: readonly (string | number | boolean | null)[];
-  default: string | number | boolean | null;
+  values: readonly (string | number | boolean | null | readonly number[])[];
+  /** Absent for a required argument. */
+  default?: string | number | boolean | null;
   note?: string;
 }
 

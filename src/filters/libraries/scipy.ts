@@ -369,3 +369,82 @@ export function scipyCallString(spec: ScipySpec): string {
       return pyCall(name, [['size', spec.size], ['axis', unlessDefault(spec.axis, -1)], ...tail(spec.mode), ['origin', unlessDefault(spec.origin, 0)]]);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The parameter space a search walks
+
+const MODE_PARAM = {
+  kind: 'discrete',
+  values: ['reflect', 'mirror', 'nearest', 'wrap', 'constant'],
+  default: 'reflect',
+  note: "grid-mirror, grid-wrap and grid-constant give the same results as reflect, wrap and constant in these filters; sequences (one mode per axis) are allowed where scipy allows them (not for correlate/convolve)",
+} as const;
+const OUTPUT_PARAM = {
+  kind: 'discrete',
+  values: OUTPUT_VALUES,
+  default: null,
+  note: 'null: the input dtype (uint8 in, uint8 out: truncated and wrapped, not rounded or clipped)',
+} as const;
+const CVAL_PARAM = { kind: 'continuous', min: -1e6, max: 1e6, scale: 'linear', default: 0, note: "only with mode 'constant'; the border value, in the input's units" } as const;
+const AXIS_PARAM = { kind: 'discrete', values: [0, 1, -1], default: -1, note: 'axes of (H, W) or (H, W, C): 0 = y, 1 = x, -1 = the last axis (x for grey, the channel axis for colour; 2 is also valid for colour)' } as const;
+const SIGMA_PARAM = { kind: 'continuous', min: 0.3, max: 10, scale: 'log', note: 'one value, or one per axis (0 skips an axis: (s, s, 0) blurs each channel of a colour image on its own)' } as const;
+const TRUNCATE_PARAM = {
+  kind: 'continuous',
+  min: 1,
+  max: 8,
+  scale: 'linear',
+  default: 4,
+  note: 'acts only through radius = int(truncate * sigma + 0.5): search the radius (an integer) and report the default truncate when it gives the same radius',
+} as const;
+const ORIGIN_NOTE = 'integers with -(n // 2) <= origin <= (n - 1) // 2 for a kernel of n taps (one per axis allowed): shifts the kernel by -origin';
+
+/** What a search should enumerate (discrete) and fit (continuous, kernel) for one scipy.ndimage function. */
+export function scipySearchSpace(fn: ScipyFn): SearchSpace {
+  const base = { mode: MODE_PARAM, output: OUTPUT_PARAM, cval: CVAL_PARAM };
+  const space = (params: SearchSpace['params'], note?: string): SearchSpace => ({ library: 'scipy.ndimage', fn, params: { ...params, ...base }, ...(note ? { note } : {}) });
+  switch (fn) {
+    case 'correlate1d':
+    case 'convolve1d':
+      return space(
+        { weights: { kind: 'kernel', note: '1-D weights of any length >= 1, fitted by least squares' }, axis: AXIS_PARAM, origin: { kind: 'discrete', values: [0, -1, 1], default: 0, note: ORIGIN_NOTE } },
+        'convolve1d(w, origin=o) == correlate1d(w[::-1], origin=-o (-1 more for even lengths)): search one of the two',
+      );
+    case 'correlate':
+    case 'convolve':
+      return space(
+        { weights: { kind: 'kernel', note: 'weights with one dimension per image axis (2-D for grey, 3-D for colour), fitted by least squares; |w| <= 2.2e-16 counts as 0' }, origin: { kind: 'discrete', values: [0, -1, 1], default: 0, note: ORIGIN_NOTE } },
+        'convolve(w, origin=o) == correlate(flipped w, origin=-o (-1 more for even sizes)): search one of the two',
+      );
+    case 'sobel':
+    case 'prewitt':
+      return space({ axis: AXIS_PARAM }, 'the derivative [-1, 0, 1] along axis, then [1, 2, 1] (prewitt [1, 1, 1]) along every other axis; unnormalised');
+    case 'laplace':
+      return space({}, '[1, -2, 1] along every axis, summed');
+    case 'gaussian_filter':
+      return space({
+        sigma: SIGMA_PARAM,
+        order: { kind: 'discrete', values: [0, 1, 2, 3], default: 0, note: 'per axis: derivative-of-Gaussian order (orders above 3 are not reproduced)' },
+        truncate: TRUNCATE_PARAM,
+        radius: { kind: 'discrete', values: [null, 1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20], default: null, note: 'overrides truncate; null: int(truncate * sigma + 0.5)' },
+      });
+    case 'gaussian_filter1d':
+      return space({
+        sigma: { ...SIGMA_PARAM, note: 'one value (> 0)' },
+        axis: AXIS_PARAM,
+        order: { kind: 'discrete', values: [0, 1, 2, 3], default: 0 },
+        truncate: TRUNCATE_PARAM,
+        radius: { kind: 'discrete', values: [null, 1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20], default: null },
+      });
+    case 'uniform_filter':
+      return space({
+        size: { kind: 'discrete', values: [2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15], default: 3, note: 'one value or one per axis; sizes <= 1 skip an axis' },
+        origin: { kind: 'discrete', values: [0, -1, 1], default: 0, note: 'size // 2 + origin must be in 0..size-1; even sizes put the extra tap before the centre at origin 0' },
+      });
+    case 'uniform_filter1d':
+      return space({
+        size: { kind: 'discrete', values: [2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15] },
+        axis: AXIS_PARAM,
+        origin: { kind: 'discrete', values: [0, -1, 1], default: 0 },
+      });
+  }
+}

@@ -17,7 +17,7 @@ import { KernelLearnError } from '../../errors.js';
 import { type Image } from '../../image.js';
 import { correlateNdCore, isNdMode, ndFromImage, ndLike, ndToImage, normalizeSequence, type NdArray, type NdMode, type NdWeights } from './ndimage-core.js';
 import { cCast } from './numpy.js';
-import { pyCall, type PyValue } from './python.js';
+import { pyCall, type PyValue, type SearchSpace } from './python.js';
 import { applyScipy } from './scipy.js';
 
 export type SkimageEdgeFn = 'sobel' | 'scharr' | 'prewitt';
@@ -214,5 +214,41 @@ export function skimageCallString(spec: SkimageSpec): string {
       ]);
     default:
       return pyCall(name, []);
+  }
+}
+
+/** What a search should enumerate (discrete) and fit (continuous) for one skimage.filters function. */
+export function skimageSearchSpace(fn: SkimageFn): SearchSpace {
+  const modes = ['reflect', 'mirror', 'nearest', 'wrap', 'constant'] as const;
+  const output = 'output: float32 for float32 input, float64 otherwise (integer input scaled by img_as_float: uint8 / 255)';
+  switch (fn) {
+    case 'sobel':
+    case 'scharr':
+    case 'prewitt':
+      return {
+        library: 'skimage.filters',
+        fn,
+        params: {
+          axis: { kind: 'discrete', values: [null, 0, 1, [0, 1]], default: null, note: 'null: every axis (a colour image is a 3-D volume here); several axes give sqrt(sum of squares) / sqrt(ndim)' },
+          mode: { kind: 'discrete', values: modes, default: 'reflect' },
+        },
+        note: `${output}; kernels normalised (sobel smoothing [1, 2, 1] / 4, scharr [3, 10, 3] / 16, prewitt 1/3 each); cval has no effect in 0.19`,
+      };
+    case 'gaussian':
+      return {
+        library: 'skimage.filters',
+        fn,
+        params: {
+          sigma: { kind: 'continuous', min: 0.3, max: 10, scale: 'log', default: 1, note: 'one value, or one per spatial axis' },
+          mode: { kind: 'discrete', values: modes, default: 'nearest' },
+          cval: { kind: 'continuous', min: -1e6, max: 1e6, scale: 'linear', default: 0, note: "only with mode 'constant', in the float image's units (uint8 / 255 unless preserve_range)" },
+          preserve_range: { kind: 'discrete', values: [false, true], default: false, note: 'true keeps integer values as they are (astype(float)); false scales them (uint8 / 255); no effect on float input' },
+          truncate: { kind: 'continuous', min: 1, max: 8, scale: 'linear', default: 4, note: 'acts only through radius = int(truncate * sigma + 0.5)' },
+          channel_axis: { kind: 'discrete', values: [null, -1], default: null, note: 'null on an H x W x 3 image means -1 (skimage warns); -1 blurs each channel on its own' },
+        },
+        note: output,
+      };
+    default:
+      return { library: 'skimage.filters', fn, params: {}, note: `${output}; one-channel images only; _h is the derivative along y (axis 0), _v along x` };
   }
 }
