@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { KernelLearnError } from '../src/errors.js';
 import { createImage, type Depth, type Image } from '../src/image.js';
 import { parseNpy, type NpyDtype } from '../src/io/npy.js';
-import { applyLibraryCall, libraryCallString, type LibrarySpec } from '../src/filters/libraries/index.js';
+import { applyLibraryCall, libraryCallString, librarySearchSpaces, SCIPY_FNS, SKIMAGE_FNS, type LibrarySpec } from '../src/filters/libraries/index.js';
 import { cCast, pairwiseSum, svmlExp } from '../src/filters/libraries/numpy.js';
 import { gaussianKernel1d } from '../src/filters/libraries/scipy.js';
 
@@ -147,6 +147,39 @@ describe('numeric building blocks, bit for bit', () => {
   test('C casts to integer outputs: truncate, then wrap; outside int32 gives 0', () => {
     const { values } = manifest.tables.casts;
     for (const d of ['u8', 's16', 'u16'] as const) assert.deepEqual(values.map((v) => cCast(v, d)), manifest.tables.casts[d], d);
+  });
+});
+
+describe('search spaces', () => {
+  const spaces = librarySearchSpaces();
+  const grey = createImage(9, 7, 1, 'u8');
+  for (let i = 0; i < grey.data.length; i++) grey.data[i] = (i * 37) % 256;
+
+  test('one per reproduced call, with coherent ranges and defaults', () => {
+    assert.deepEqual(spaces.map((s) => s.fn), [...SCIPY_FNS, ...SKIMAGE_FNS]);
+    for (const s of spaces) {
+      for (const [name, p] of Object.entries(s.params)) {
+        if (p.kind === 'discrete' && p.default !== undefined) assert.ok(p.values.some((v) => JSON.stringify(v) === JSON.stringify(p.default)), `${s.fn} ${name}`);
+        if (p.kind === 'continuous') assert.ok(p.min < p.max && (p.default === undefined || (p.default >= p.min && p.default <= p.max)), `${s.fn} ${name}`);
+      }
+    }
+  });
+
+  test('every discrete value is a call the library accepts (the others at their defaults)', () => {
+    for (const s of spaces) {
+      // Required arguments: a 3-tap (3x3) kernel, sigma 1.5, size 3.
+      const base: Record<string, unknown> = { library: s.library, fn: s.fn };
+      if (s.params.weights) base.weights = s.fn.endsWith('1d') ? [1, 2, -1] : [[1, 2, -1], [0, 1, 0], [2, 0, 1]];
+      if (s.params.sigma && s.params.sigma.kind === 'continuous' && s.params.sigma.default === undefined) base.sigma = 1.5;
+      if (s.fn === 'uniform_filter1d') base.size = 3;
+      for (const [name, p] of Object.entries(s.params)) {
+        if (p.kind !== 'discrete') continue;
+        for (const v of p.values) {
+          const spec = { ...base, ...(v === null ? {} : { [name]: v }) } as unknown as LibrarySpec;
+          assert.doesNotThrow(() => applyLibraryCall(grey, spec), libraryCallString(spec));
+        }
+      }
+    }
   });
 });
 

@@ -7,7 +7,7 @@
  *    toward zero and then wrap-around (modulo 2^bits), not saturation. numpy's astype does the same.
  *  - svmlExp: numpy's float64 exp. On CPUs with AVX512_SKX numpy >= 1.22 calls Intel's SVML
  *    __svml_exp8 (the "la" variant vendored as numpy/SVML), which is not correctly rounded: it
- *    differs from glibc's exp in the last bit for ~25% of Gaussian-kernel arguments, and those
+ *    differs from glibc's exp in the last bit for ~24% of Gaussian-kernel arguments, and those
  *    bits decide integer outputs that land near a whole number (truncation).
  *  - pairwiseSum: numpy's add.reduce order (8 accumulators, blocks of 128, halving above).
  */
