@@ -120,6 +120,19 @@ describe('call strings are the calls that made the fixtures', () => {
 });
 
 describe('refused calls', () => {
+  test('unknown libraries and functions, sequences of modes where scipy takes one', () => {
+    const img = createImage(5, 4, 1, 'f32');
+    for (const spec of [
+      { library: 'cv2', fn: 'GaussianBlur' },
+      { library: 'scipy.ndimage', fn: 'median_filter', size: 3 },
+      { library: 'skimage.filters', fn: 'roberts' },
+      { library: 'scipy.ndimage', fn: 'correlate1d', weights: [1, 2], mode: ['reflect'] },
+      { library: 'scipy.ndimage', fn: 'gaussian_filter', sigma: 1, order: 4 },
+    ]) {
+      assert.throws(() => applyLibraryCall(img, spec as unknown as LibrarySpec), KernelLearnError, JSON.stringify(spec));
+    }
+  });
+
   for (const r of manifest.refused) {
     test(`${r.call} -> ${r.error.split(':')[0]}`, () => {
       assert.throws(() => applyLibraryCall(readImage(r.input), r.spec), KernelLearnError);

@@ -3,6 +3,7 @@
  * can be named and re-made exactly: scipy.ndimage and skimage.filters. One spec type per library
  * (the `library` field tells them apart), one apply, one call string, one search space each.
  */
+import { KernelLearnError } from '../../errors.js';
 import { type Image } from '../../image.js';
 import { type SearchSpace } from './python.js';
 import { applyScipy, SCIPY_FNS, scipyCallString, scipySearchSpace, type ScipySpec } from './scipy.js';
@@ -17,7 +18,9 @@ export type LibrarySpec = ScipySpec | SkimageSpec;
 
 /** The library's output for this image: depth = the library's output dtype, values as it stores them. */
 export function applyLibraryCall(image: Image, spec: LibrarySpec): Image {
-  return spec.library === 'scipy.ndimage' ? applyScipy(image, spec) : applySkimage(image, spec);
+  if (spec.library === 'scipy.ndimage') return applyScipy(image, spec);
+  if (spec.library === 'skimage.filters') return applySkimage(image, spec);
+  throw new KernelLearnError(`library '${String((spec as { library?: unknown }).library)}' is not one we reproduce; use scipy.ndimage or skimage.filters`);
 }
 
 /** The call in the library's own syntax, defaults left out, e.g. `skimage.filters.sobel_h(x)`. */

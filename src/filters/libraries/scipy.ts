@@ -92,6 +92,12 @@ function checkInt(what: string, name: string, v: number, min = -Infinity): void 
   if (!Number.isInteger(v) || v < min) fail(what, `${name}=${v} must be a whole number${min > -Infinity ? ` >= ${min}` : ''}`);
 }
 
+/** A single mode (the 1-D functions and correlate/convolve take no sequence). */
+function singleMode(what: string, mode: NdMode | readonly NdMode[] | undefined): NdMode {
+  if (Array.isArray(mode)) fail(what, 'a sequence of modes is not supported here (only a single mode)');
+  return modes(what, mode, 1)[0];
+}
+
 function modes(what: string, mode: NdMode | readonly NdMode[] | undefined, ndim: number): NdMode[] {
   const list = normalizeSequence<NdMode>(mode ?? 'reflect', ndim, 'mode', what);
   for (const m of list) if (!isNdMode(m)) fail(what, `mode '${String(m)}' is not known; use reflect, mirror, nearest, wrap or constant (or grid-mirror, grid-wrap, grid-constant)`);
@@ -145,7 +151,8 @@ export function gaussianKernel1d(sigma: number, order: number, radius: number): 
   for (let step = 0; step < order; step++) {
     const next = new Float64Array(order + 1);
     for (let i = 0; i <= order; i++) {
-      // Row i has (i+1) at column i+1 and 1/-sigma2 at column i-1; numpy adds them in column order.
+      // Row i has 1/-sigma2 at column i-1 and (i+1) at column i+1. Order 3 (4 columns): OpenBLAS rounds
+      // each product and adds them in column order; orders 1 and 2 have one non-zero term per row.
       const left = i > 0 ? down * q[i - 1] : 0;
       const right = i < order ? (i + 1) * q[i + 1] : 0;
       next[i] = left + right;
@@ -291,8 +298,10 @@ function uniform1d(what: string, a: NdArray, size: number, axis: number, mode: N
  * spec.output is given), with values exactly as scipy stores them.
  */
 export function applyScipy(image: Image, spec: ScipySpec): Image {
+  if (spec.library !== 'scipy.ndimage' || !(SCIPY_FNS as readonly string[]).includes(spec.fn)) {
+    fail(`${String(spec.library)}.${String(spec.fn)}`, `not a scipy.ndimage call we reproduce (${SCIPY_FNS.join(', ')})`);
+  }
   const what = scipyCallString(spec);
-  if (spec.library !== 'scipy.ndimage' || !(SCIPY_FNS as readonly string[]).includes(spec.fn)) fail(what, `not a scipy.ndimage call we reproduce (${SCIPY_FNS.join(', ')})`);
   if (spec.output !== undefined && !isDepth(spec.output)) fail(what, `output ${String(spec.output)} is not one of u8, s16, u16, f32, f64`);
   const a = ndFromImage(image);
   const out = spec.output ?? image.depth;
@@ -303,11 +312,10 @@ export function applyScipy(image: Image, spec: ScipySpec): Image {
   switch (spec.fn) {
     case 'correlate1d':
     case 'convolve1d':
-      return ndToImage(correlate1dCall(what, a, spec.weights, spec.axis ?? -1, modes(what, spec.mode, 1)[0], cval, spec.origin ?? 0, spec.fn === 'convolve1d', out));
+      return ndToImage(correlate1dCall(what, a, spec.weights, spec.axis ?? -1, singleMode(what, spec.mode), cval, spec.origin ?? 0, spec.fn === 'convolve1d', out));
     case 'correlate':
     case 'convolve':
-      if (Array.isArray(spec.mode)) fail(what, 'a sequence of modes is not supported (scipy refuses it for correlate/convolve)');
-      return ndToImage(correlateCall(what, a, spec.weights, modes(what, spec.mode, 1)[0], cval, spec.origin ?? 0, spec.fn === 'convolve', out));
+      return ndToImage(correlateCall(what, a, spec.weights, singleMode(what, spec.mode), cval, spec.origin ?? 0, spec.fn === 'convolve', out));
     case 'sobel':
       return ndToImage(derivative(a, [1, 2, 1], axis(spec.axis), modes(what, spec.mode, ndim), cval, out));
     case 'prewitt':
@@ -320,12 +328,12 @@ export function applyScipy(image: Image, spec: ScipySpec): Image {
       const truncate = spec.truncate ?? 4;
       checkFinite(what, 'truncate', truncate);
       if (spec.radius !== undefined) checkInt(what, 'radius', spec.radius, 0);
-      return ndToImage(gaussian1d(what, a, spec.sigma, axis(spec.axis), spec.order ?? 0, modes(what, spec.mode, 1)[0], cval, truncate, spec.radius, out));
+      return ndToImage(gaussian1d(what, a, spec.sigma, axis(spec.axis), spec.order ?? 0, singleMode(what, spec.mode), cval, truncate, spec.radius, out));
     }
     case 'uniform_filter':
       return ndToImage(uniformFilter(what, a, spec.size ?? 3, spec.origin ?? 0, spec.mode, cval, out));
     case 'uniform_filter1d':
-      return ndToImage(uniform1d(what, a, spec.size, axis(spec.axis), modes(what, spec.mode, 1)[0], cval, spec.origin ?? 0, out));
+      return ndToImage(uniform1d(what, a, spec.size, axis(spec.axis), singleMode(what, spec.mode), cval, spec.origin ?? 0, out));
   }
 }
 

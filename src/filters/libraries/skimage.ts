@@ -176,8 +176,10 @@ function gaussian(what: string, a: NdArray, s: Extract<SkimageSpec, { fn: 'gauss
  * filters and farid need a one-channel image (skimage's check_nD(image, 2)).
  */
 export function applySkimage(image: Image, spec: SkimageSpec): Image {
+  if (spec.library !== 'skimage.filters' || !(SKIMAGE_FNS as readonly string[]).includes(spec.fn)) {
+    fail(`${String(spec.library)}.${String(spec.fn)}`, `not a skimage.filters call we reproduce (${SKIMAGE_FNS.join(', ')})`);
+  }
   const what = skimageCallString(spec);
-  if (spec.library !== 'skimage.filters' || !(SKIMAGE_FNS as readonly string[]).includes(spec.fn)) fail(what, `not a skimage.filters call we reproduce (${SKIMAGE_FNS.join(', ')})`);
   const a = ndFromImage(image);
   if (spec.fn === 'gaussian') return gaussian(what, a, spec);
   if (spec.fn === 'sobel' || spec.fn === 'scharr' || spec.fn === 'prewitt') {
