@@ -44,3 +44,6 @@ export type { NpyArray, NpyData } from './io/npy.js';
 export type { ApplyBandsOptions } from './nn/apply-stream.js';
 export type { LoadPairsOptions } from './data/dataset.js';
 export type { ReadImageOptions } from './io/image-file.js';
+
+// other libraries' filters (scipy.ndimage, skimage.filters) with their own semantics, for identify
+export { applyLibraryCall, libraryCallString, librarySearchSpaces, type LibrarySpec, type ScipySpec, type SkimageSpec, type SearchSpace } from './filters/libraries/index.js';
