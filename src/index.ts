@@ -43,3 +43,10 @@ export type { NpyArray, NpyData } from './io/npy.js';
 export type { ApplyBandsOptions } from './nn/apply-stream.js';
 export type { LoadPairsOptions } from './data/dataset.js';
 export type { ReadImageOptions } from './io/image-file.js';
+
+// Other tools' filter calls (Pillow, ImageMagick), reproduced exactly: for identify and datasets
+export { type LibraryCallSpec, applyLibraryCall, libraryCallString, libraryLinearForm, libraryParameterSpaces } from './filters/library-call.js';
+export { type PillowSpec, type PillowNamedFilter, applyPillow, pillowCallString, pillowLinearForm, PILLOW_NAMED_FILTER_NAMES } from './filters/pillow.js';
+export { type ImageMagickSpec, type ImConvolveScale, applyImageMagick, imageMagickCallString, imageMagickLinearForm } from './filters/imagemagick.js';
+export { type ImKernelSpec, buildImKernel, imKernelString } from './filters/imagemagick-kernels.js';
+export type { CallSpace, LinearForm, ParameterDomain } from './filters/library-common.js';

@@ -1,0 +1,95 @@
+/**
+ * What the reference implementations of other tools' filter calls (pillow.ts, imagemagick.ts)
+ * share: the description of a call's parameter space for a search, the linear form a learner can
+ * use, the 8-bit input check, and shell quoting for printed command lines.
+ *
+ * A future `identify` enumerates the discrete parameters of a space, fits the continuous ones,
+ * and proves a candidate by re-filtering the inputs with `apply` and comparing bit for bit.
+ */
+import { KernelLearnError } from '../errors.js';
+import { type Image } from '../image.js';
+import { type Kernel2D } from './kernels.js';
+
+/** One parameter of a call, as a search sees it. */
+export type ParameterDomain =
+  /** Enumerate these values. */
+  | { kind: 'discrete'; values: readonly (number | string)[]; note?: string }
+  /** Fit within [min, max]; 'log' when the effect scales multiplicatively (radii, sigmas). */
+  | { kind: 'continuous'; min: number; max: number; scale: 'linear' | 'log'; note?: string }
+  /** Free kernel weights: fit them linearly (least squares) from the pairs, then snap. */
+  | { kind: 'kernel'; sizes: readonly number[]; note?: string };
+
+/** The parameter space of one function of one library. */
+export interface CallSpace {
+  library: 'Pillow' | 'ImageMagick';
+  /** Pillow's ImageFilter name, or ImageMagick's option (with the kernel name for -morphology). */
+  call: string;
+  params: Readonly<Record<string, ParameterDomain>>;
+  /** What the search should know: which parameters only change the output in steps, etc. */
+  note: string;
+}
+
+/**
+ * The linear, shift-invariant part of a call: what a learner fits.
+ *   out = clamp(round(offset + sum k * in)) away from the edge, in 8-bit units, with
+ *   edge 'kept'      the outer `margin` pixels (rows and columns) are the input, unfiltered;
+ *   edge 'replicate' the input is extended by repeating its edge pixels (OpenCV BORDER_REPLICATE).
+ * `exact` is true when the tool applies exactly this kernel to the 8-bit input and rounds once;
+ * false when it rounds in between (separable passes stored at 8 or 16 bits), thresholds, or
+ * otherwise is only approximately this kernel (see `note`).
+ */
+export interface LinearForm {
+  /** Correlation kernel (not flipped), anchor at the centre, weights in 8-bit units. */
+  kernel: Kernel2D;
+  offset: number;
+  edge: 'kept' | 'replicate';
+  /** For edge 'kept': the width of the band left as the input. */
+  margin: number;
+  exact: boolean;
+  note: string;
+}
+
+/**
+ * The input as 8-bit integers, planar CHW (a copy). Both tools' calls here take 8-bit images;
+ * a value that is not a whole number in 0..255 would be a different image to them.
+ */
+export function u8Planes(image: Image, who: string): Uint8Array {
+  const { width, height, channels, data } = image;
+  if (!(width >= 1 && height >= 1 && channels >= 1) || data.length !== width * height * channels) {
+    throw new KernelLearnError(`${who}: the image is ${width}x${height}x${channels} with ${data.length} samples; expected at least 1x1x1 and width*height*channels samples`);
+  }
+  const out = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (!(Number.isInteger(v) && v >= 0 && v <= 255)) {
+      throw new KernelLearnError(`${who}: sample ${i} is ${v}; these calls take 8-bit images (whole numbers 0..255): convert the image to u8 first`);
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
+/** An 8-bit result image of the input's shape. */
+export function u8Image(like: Image, data: Uint8Array): Image {
+  return { width: like.width, height: like.height, channels: like.channels, depth: 'u8', data: Float32Array.from(data) };
+}
+
+/** Python's shlex.quote: the argument unchanged when it is safe in a POSIX shell, else single-quoted. */
+export function shellQuote(s: string): string {
+  if (s === '') return "''";
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
+  return "'" + s.replace(/'/g, `'"'"'`) + "'";
+}
+
+/** A number as both JavaScript and Python print it for the values used in specs (shortest round trip). */
+export function formatNumber(v: number): string {
+  if (!Number.isFinite(v)) throw new KernelLearnError(`cannot print ${v} as a parameter`);
+  return Object.is(v, -0) ? '0' : String(v);
+}
+
+/** Throws unless `v` is a finite number in [min, max]. */
+export function checkRange(who: string, name: string, v: number, min: number, max: number): void {
+  if (!(typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max)) {
+    throw new KernelLearnError(`${who}: ${name} ${v} is outside [${min}, ${max}]`);
+  }
+}
