@@ -8,6 +8,15 @@
  *
  * A kernel is held as ImageMagick holds it: row-major values (NaN = "not part of the
  * neighbourhood", skipped), its origin (x, y) and the meta data ScaleKernelInfo normalises with.
+ *
+ * Debian's build is 6.9.11-60 plus security patches, and one of them (upstream a04a9a514,
+ * GHSA-354p-2qx7-jg9g, later undone upstream by 73cf30f33) changed the width of the named
+ * kernels with a radius >= 1 from 2 floor(r) + 1 to floor(2 r + 1): measured with
+ * `-define morphology:showKernel=1` (Gaussian:1.5x1 is 4x4 there). An integer radius gives the
+ * same width either way. An even width leaves the 2-D kernels (Gaussian, DoG, LoG, Diamond,
+ * Octagon, Disk, Plus, Cross) partly uninitialised in ImageMagick (its loops fill only the
+ * centred odd square), so their output is garbage we cannot reproduce: we refuse those; the
+ * 1-D Blur kernel fills every tap and comes out asymmetric, which we reproduce.
  */
 import { KernelLearnError } from '../errors.js';
 import { formatNumber } from './library-common.js';
@@ -101,6 +110,18 @@ export function getOptimalKernelWidth2D(radius: number, sigma: number): number {
 export function perceptibleReciprocal(x: number): number {
   const sign = x < 0.0 ? -1.0 : 1.0;
   return sign * x >= MAGICK_EPSILON ? 1.0 / x : sign / MAGICK_EPSILON;
+}
+
+/** The width of a named kernel with radius `rho` >= 1 in Debian's build: CastDoubleToSizeT(rho*2.0+1.0). */
+export function imNamedKernelWidth(rho: number): number {
+  return Math.trunc(rho * 2.0 + 1.0);
+}
+
+/** Refuses an even width where ImageMagick would read uninitialised kernel values. */
+function requireOddWidth(type: ImKernelType, rho: number, width: number): void {
+  if (width % 2 === 0) {
+    throw new KernelLearnError(`ImageMagick: ${type} with radius ${rho} is ${width}x${width} in Debian's 6.9.11-60 (floor(2r+1)), and ImageMagick leaves part of an even-sized ${type} kernel uninitialised, so its output is undefined: use a whole radius, or one with a fraction below 0.5`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -260,7 +281,8 @@ export function rotateKernelInfo(k: ImKernel, angleIn: number): void {
 function gaussianFamily(type: 'Gaussian' | 'DoG' | 'LoG', radius: number, sigmaIn: number, sigma2In: number): ImKernel {
   const sigma = Math.abs(sigmaIn);
   const sigma2 = Math.abs(sigma2In);
-  const width = radius >= 1.0 ? Math.trunc(radius) * 2 + 1 : getOptimalKernelWidth2D(radius, type !== 'DoG' || sigma >= sigma2 ? sigma : sigma2);
+  const width = radius >= 1.0 ? imNamedKernelWidth(radius) : getOptimalKernelWidth2D(radius, type !== 'DoG' || sigma >= sigma2 ? sigma : sigma2);
+  requireOddWidth(type, radius, width);
   const c = (width - 1) >> 1;
   const k = blank(type, width, width, c, c);
   const v = k.values;
@@ -304,9 +326,9 @@ function gaussianFamily(type: 'Gaussian' | 'DoG' | 'LoG', radius: number, sigmaI
 /** Blur: a 1-D Gaussian sampled at three times the resolution and binned ("KernelRank 3"). */
 function blurKernel(radius: number, sigmaIn: number, angle: number): ImKernel {
   let sigma = Math.abs(sigmaIn);
-  const width = radius >= 1.0 ? Math.trunc(radius) * 2 + 1 : getOptimalKernelWidth1D(radius, sigma);
+  const width = radius >= 1.0 ? imNamedKernelWidth(radius) : getOptimalKernelWidth1D(radius, sigma);
   const k = blank('Blur', width, 1, (width - 1) >> 1, 0);
-  const half = (width * 3 - 1) / 2;
+  const half = Math.trunc((width * 3 - 1) / 2); // an even width bins asymmetrically (see the header)
   if (sigma > MAGICK_EPSILON) {
     sigma *= 3;
     const alpha = 1.0 / (2.0 * sigma * sigma);
@@ -434,27 +456,28 @@ function shapeKernel(type: 'Square' | 'Diamond' | 'Disk' | 'Plus' | 'Cross' | 'O
       inside = () => true;
       break;
     case 'Diamond':
-      width = rho < 1.0 ? 3 : Math.trunc(rho) * 2 + 1;
+      width = rho < 1.0 ? 3 : imNamedKernelWidth(rho);
       inside = (u, v, c) => Math.abs(u) + Math.abs(v) <= c;
       break;
     case 'Octagon':
-      width = rho < 1.0 ? 5 : Math.trunc(rho) * 2 + 1;
+      width = rho < 1.0 ? 5 : imNamedKernelWidth(rho);
       inside = (u, v, c) => Math.abs(u) + Math.abs(v) <= c + (c >> 1);
       break;
     case 'Disk':
       if (rho < 0.4) [width, limit] = [9, 18];
-      else width = Math.trunc(Math.abs(rho)) * 2 + 1;
+      else width = imNamedKernelWidth(Math.abs(rho));
       inside = (u, v) => u * u + v * v <= limit;
       break;
     case 'Plus':
-      width = rho < 1.0 ? 5 : Math.trunc(rho) * 2 + 1;
+      width = rho < 1.0 ? 5 : imNamedKernelWidth(rho);
       inside = (u, v) => u === 0 || v === 0;
       break;
     case 'Cross':
-      width = rho < 1.0 ? 5 : Math.trunc(rho) * 2 + 1;
+      width = rho < 1.0 ? 5 : imNamedKernelWidth(rho);
       inside = (u, v) => u === v || u === -v;
       break;
   }
+  if (type !== 'Square') requireOddWidth(type, rho, width);
   const c = (width - 1) >> 1;
   const k = blank(type, width, width, c, c);
   for (let i = 0, v = -c; v <= width - 1 - c; v++) {

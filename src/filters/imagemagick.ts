@@ -16,7 +16,11 @@
  *    half up, at 16 bits. Negative responses (Sobel) are clipped to 0 (non-HDRI), not wrapped;
  *  - multi-kernel ops (-blur, -unsharp: a horizontal then a vertical 1-D Blur kernel) store the
  *    first pass at 16 bits before the second;
- *  - write: ScaleQuantumToChar(q) = ((q + 128) - ((q + 128) >> 8)) >> 8, i.e. round(q / 257).
+ *  - write (PNG): the PNG encoder first calls SetImageDepth(image, 8), which in a non-HDRI build
+ *    maps q to floor(255 q / 65535) (ScaleQuantumToAny truncates) and back to 257 times that,
+ *    so the 8-bit PNG holds floor(q / 257): truncated, not rounded. Measured: Unity:0.5 on a
+ *    0..255 ramp gives 0, 1, 1, 2, ... in a PNG but 0, 1, 2, 2, ... in a PGM, whose writer
+ *    rounds (ScaleQuantumToChar). We reproduce PNG output.
  * -unsharp RxS+gain+threshold: blur as -blur, then where |2 (in - blur)| < 65535 threshold the
  * input, else in + gain (in - blur), in float64 on the quanta, stored with ClampToQuantum.
  */
@@ -70,10 +74,15 @@ export function clampToQuantum(q: number): number {
   return Math.trunc(q + 0.5);
 }
 
-/** ScaleQuantumToChar for Q16: ((q + 128) - ((q + 128) >> 8)) >> 8, i.e. q / 257 rounded. */
+/** ScaleQuantumToChar for Q16: ((q + 128) - ((q + 128) >> 8)) >> 8, i.e. q / 257 rounded (what PGM/PPM writers store). */
 export function scaleQuantumToChar(q: number): number {
   const t = q + 128;
   return (t - (t >> 8)) >> 8;
+}
+
+/** What an 8-bit PNG stores for quantum q: ScaleQuantumToAny(q, 255) = (size_t)((double) 255 q / 65535), i.e. floor(q / 257). */
+export function quantumToPngByte(q: number): number {
+  return Math.trunc((255 * q) / QUANTUM_RANGE);
 }
 
 /**
@@ -118,7 +127,7 @@ function toU8(quanta: Float64Array[], image: Image): Image {
   const n = image.width * image.height;
   const out = new Uint8Array(n * image.channels);
   quanta.forEach((q, c) => {
-    for (let i = 0; i < n; i++) out[c * n + i] = scaleQuantumToChar(q[i]);
+    for (let i = 0; i < n; i++) out[c * n + i] = quantumToPngByte(q[i]);
   });
   return u8Image(image, out);
 }
