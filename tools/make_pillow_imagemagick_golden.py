@@ -146,8 +146,9 @@ def read_png(path, like):
     out.load()
     want = 'L' if like.ndim == 2 else 'RGB'
     # ImageMagick's PNG encoder stores an image losslessly in fewer bits when it can: 1-bit grey
-    # for an image of only 0 and 255, a palette for few colours. The 8-bit values are the same.
-    if (out.mode == 'P' and want == 'RGB') or (out.mode == '1' and want == 'L'):
+    # for an image of only 0 and 255, grey for an RGB image whose channels came out equal, a
+    # palette for few colours. The 8-bit values are the same.
+    if out.mode in ('1', 'L', 'P') and out.mode != want:
         out = out.convert(want)
     if out.mode != want or out.size != (like.shape[1], like.shape[0]):
         raise SystemExit(f'{path}: ImageMagick wrote mode {out.mode} size {out.size}, expected {want} {like.shape}')
@@ -325,7 +326,7 @@ def sweep_cases(rng, n):
     inputs, cases = {}, []
     logu = lambda a, b: float(np.round(np.exp(rng.uniform(np.log(a), np.log(b))), 3))
     for i in range(n):
-        h, w = int(rng.integers(3, 40)), int(rng.integers(3, 40))
+        h, w = int(rng.integers(1, 60)), int(rng.integers(1, 60))
         p = photos[int(rng.integers(len(photos)))]
         y0, x0 = int(rng.integers(0, p.shape[0] - h)), int(rng.integers(0, p.shape[1] - w))
         arr = p[y0:y0 + h, x0:x0 + w]
@@ -333,7 +334,7 @@ def sweep_cases(rng, n):
             arr = np.ascontiguousarray(np.stack([arr, np.flipud(arr), np.fliplr(arr)], axis=-1))
         name = f'sweep{i}_{w}x{h}'
         inputs[name] = np.ascontiguousarray(arr)
-        kind = int(rng.integers(9))
+        kind = int(rng.integers(12))
         r = logu(0.3, 10)
         if kind == 0:
             spec = P(NAMED[int(rng.integers(len(NAMED)))])
@@ -342,20 +343,45 @@ def sweep_cases(rng, n):
             k = [float(np.round(v, 2)) for v in rng.normal(0, 1, size * size)]
             spec = P('Kernel', size=size, kernel=k, scale=float(np.round(rng.uniform(0.5, 4), 2)), offset=float(np.round(rng.uniform(-50, 50), 1)))
         elif kind == 2:
-            spec = P('GaussianBlur', radius=r)
+            spec = P('GaussianBlur', radius=logu(0.1, 30))
         elif kind == 3:
-            spec = P('BoxBlur', radius=float(np.round(rng.uniform(0, 8), 2)))
+            spec = P('BoxBlur', radius=float(np.round(rng.uniform(0, 12), 2)))
         elif kind == 4:
             spec = P('UnsharpMask', radius=r, percent=int(rng.integers(0, 400)), threshold=int(rng.integers(0, 12)))
         elif kind == 5:
-            spec = IM(str(rng.choice(['-blur', '-gaussian-blur', '-sharpen'])), radius=int(rng.choice([0, 0, 0, 1, 2, 3, 5])), sigma=logu(0.3, 6))
+            op = str(rng.choice(['-blur', '-gaussian-blur', '-sharpen']))
+            radius = float(rng.choice([0, 0, 0, 1, 2, 3, 5, np.round(rng.uniform(0.1, 6), 2)]))
+            if op == '-gaussian-blur' and radius >= 1 and int(2 * radius + 1) % 2 == 0:
+                radius = float(int(radius))  # an even Gaussian is undefined in ImageMagick (see imagemagick-kernels.ts)
+            spec = IM(op, radius=radius, sigma=logu(0.1, 10))
         elif kind == 6:
-            spec = IM('-unsharp', radius=0, sigma=logu(0.3, 5), gain=float(np.round(rng.uniform(0, 4), 2)), threshold=float(np.round(rng.uniform(0, 0.2), 3)))
+            spec = IM('-unsharp', radius=float(rng.choice([0, 0, 1, 2.5])), sigma=logu(0.3, 5), gain=float(np.round(rng.uniform(0, 4), 2)), threshold=float(np.round(rng.uniform(0, 0.2), 3)))
         elif kind == 7:
             k = {'name': str(rng.choice(['Sobel', 'Prewitt', 'Kirsch', 'Compass', 'Roberts'])), 'angle': int(rng.choice([0, 45, 90, 135, 180, 225, 270, 315]))}
             spec = M(k, bias=50) if rng.random() < 0.5 else M(k)
-        else:
+        elif kind == 8:
             spec = M({'name': str(rng.choice(['Gaussian', 'LoG'])), 'radius': 0, 'sigma': logu(0.5, 3)}, bias=50)
+        elif kind == 9:
+            spec = M({'name': 'DoG', 'radius': 0, 'sigma1': logu(0.5, 3), 'sigma2': logu(0.5, 3)}, bias=float(rng.choice([0, 50])))
+        elif kind == 10:
+            which = str(rng.choice(['Blur', 'Comet']))
+            if which == 'Blur':
+                k = {'name': 'Blur', 'radius': float(rng.choice([0, 0, 2, np.round(rng.uniform(1, 4), 1)])), 'sigma': logu(0.3, 4), 'angle': int(rng.choice([0, 90, 180, 270]))}
+            else:
+                k = {'name': 'Comet', 'width': float(rng.choice([0, 3, 6])), 'sigma': logu(0.5, 3), 'angle': int(rng.choice([0, 90, 180, 270]))}
+            spec = M(k, method=str(rng.choice(['Convolve', 'Correlate'])))
+        else:
+            w, hh = int(rng.choice([1, 3, 5])), int(rng.choice([1, 3, 5]))
+            vals = [int(v) for v in rng.integers(-4, 6, w * hh)]
+            if sum(vals) == 0:
+                vals[0] += 1
+            k = {'name': 'User', 'width': w, 'height': hh, 'values': vals}
+            if rng.random() < 0.3:
+                k['x'], k['y'] = int(rng.integers(w)), int(rng.integers(hh))
+            if rng.random() < 0.4:
+                spec = IM('-convolve', kernel=k, bias=50) if rng.random() < 0.5 else IM('-convolve', kernel=k)
+            else:
+                spec = M(k, method=str(rng.choice(['Convolve', 'Correlate'])), scale={'normalize': '!'}, bias=50)
         cases.append((name, spec))
     return inputs, cases
 

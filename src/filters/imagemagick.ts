@@ -312,15 +312,17 @@ function composeKernels(ks: Kernel2D[]): Kernel2D {
 
 /**
  * The linear form of an ImageMagick call: the correlation kernel (origin at the centre for all
- * ops here except off-centre user kernels, Rectangle and Comet, whose kernel is padded so that
- * the origin lands in the centre), bias in 8-bit units, edges replicated. Exact (one 16-bit
- * rounding, then one 8-bit) for one-kernel ops; -blur rounds between its two passes, -unsharp
- * thresholds (its linear part is (1 + gain) delta - gain blur).
+ * ops here except off-centre user kernels, Rectangle, Comet and even-width Blur, whose kernel is
+ * padded so that the origin lands in the centre), edges replicated. The 8-bit PNG holds
+ * floor(q / 257) of q = round-half-up(257 s), s = sum k * in + bias / 257, which is exactly
+ * floor(s + 1/514): so quantize 'floor' with offset bias/257 + 1/514. Exact for one-kernel ops;
+ * -blur rounds between its two passes, -unsharp thresholds (its linear part is
+ * (1 + gain) delta - gain blur).
  */
 export function imageMagickLinearForm(spec: ImageMagickSpec): LinearForm {
   const ks = imageMagickKernels(spec).map((k) => centred(kernel2D(k, true), k));
   let kernel = composeKernels(ks);
-  let note = 'float64 sum, round half up to 16 bits (clipped to 0..65535), then to 8 bits';
+  let note = 'float64 sum, rounded half up to 16 bits (clipped to 0..65535), truncated to 8 bits by the PNG writer';
   if (spec.op === '-blur') note = 'two 1-D passes, the first stored at 16 bits (round half up)';
   if (spec.op === '-unsharp') {
     const data = kernel.data.map((v) => -spec.gain * v);
@@ -328,7 +330,7 @@ export function imageMagickLinearForm(spec: ImageMagickSpec): LinearForm {
     kernel = { kh: kernel.kh, kw: kernel.kw, data };
     note = 'linear only where |in - blur| >= threshold/2 of the range (elsewhere the input); blur passes stored at 16 bits';
   }
-  return { kernel, offset: biasQuanta(spec) / 257, edge: 'replicate', margin: 0, exact: ks.length === 1 && spec.op !== '-unsharp', note };
+  return { kernel, offset: biasQuanta(spec) / 257 + 1 / 514, quantize: 'floor', edge: 'replicate', margin: 0, exact: ks.length === 1 && spec.op !== '-unsharp', note };
 }
 
 /** Pads a correlation kernel so that the tool's origin becomes the centre tap. */

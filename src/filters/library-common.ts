@@ -31,7 +31,7 @@ export interface CallSpace {
 
 /**
  * The linear, shift-invariant part of a call: what a learner fits.
- *   out = clamp(round(offset + sum k * in)) away from the edge, in 8-bit units, with
+ *   out = clamp(Q(offset + sum k * in), 0, 255) in 8-bit units, Q by `quantize`, with
  *   edge 'kept'      the outer `margin` pixels (rows and columns) are the input, unfiltered;
  *   edge 'replicate' the input is extended by repeating its edge pixels (OpenCV BORDER_REPLICATE).
  * `exact` is true when the tool applies exactly this kernel to the 8-bit input and rounds once;
@@ -42,6 +42,11 @@ export interface LinearForm {
   /** Correlation kernel (not flipped), anchor at the centre, weights in 8-bit units. */
   kernel: Kernel2D;
   offset: number;
+  /**
+   * 'round': floor(x + 0.5), half up (Pillow); 'floor': floor(x) (ImageMagick writing an 8-bit
+   * PNG truncates; its 16-bit rounding is folded into `offset` as + 1/514).
+   */
+  quantize: 'round' | 'floor';
   edge: 'kept' | 'replicate';
   /** For edge 'kept': the width of the band left as the input. */
   margin: number;

@@ -374,19 +374,19 @@ export function pillowLinearForm(spec: PillowSpec): LinearForm {
       for (let i = 1; i < passes; i++) k1 = convolve1D(k1, box);
       const blur = separable(k1);
       if (spec.fn !== 'UnsharpMask') {
-        return { kernel: blur, offset: 0, edge: 'replicate', margin: 0, exact: false, note: `${passes} box pass(es) per axis, each rounded half up to 8 bits; horizontal passes first` };
+        return { kernel: blur, offset: 0, quantize: 'round', edge: 'replicate', margin: 0, exact: false, note: `${passes} box pass(es) per axis, each rounded half up to 8 bits; horizontal passes first` };
       }
       const p = spec.percent / 100;
       const data = blur.data.map((v) => -p * v);
       data[(data.length - 1) / 2] += 1 + p;
-      return { kernel: { kh: blur.kh, kw: blur.kw, data }, offset: 0, edge: 'replicate', margin: 0, exact: false, note: 'linear only where |in - blur| > threshold (elsewhere the input); blur rounded to 8 bits, the product truncated toward zero' };
+      return { kernel: { kh: blur.kh, kw: blur.kw, data }, offset: 0, quantize: 'floor', edge: 'replicate', margin: 0, exact: false, note: 'linear only where |in - blur| > threshold (elsewhere the input); blur rounded to 8 bits, the product truncated toward zero' };
     }
     default: {
       const args = kernelArgs(spec);
       const { size } = args;
       const data = new Float64Array(size * size);
       for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) data[(size - 1 - r) * size + c] = args.kernel[r * size + c] / args.scale;
-      return { kernel: { kh: size, kw: size, data }, offset: args.offset, edge: 'kept', margin: size >> 1, exact: true, note: 'float32 weights and sum, then floor(sum + 0.5) clipped to 0..255; the kernel as given is applied upside down' };
+      return { kernel: { kh: size, kw: size, data }, offset: args.offset, quantize: 'round', edge: 'kept', margin: size >> 1, exact: true, note: 'float32 weights and sum, then floor(sum + 0.5) clipped to 0..255; the kernel as given is applied upside down' };
     }
   }
 }
