@@ -96,19 +96,29 @@ function convolvePlane(src: Float64Array, width: number, height: number, k: ImKe
   const rows = borderIndexTable(height, offy, k.height - 1 - offy, 'replicate');
   const cols = borderIndexTable(width, offx, k.width - 1 - offx, 'replicate');
   const last = k.width * k.height - 1;
-  // Skip the NaN taps once, keeping ImageMagick's order.
-  const taps: { v: number; u: number; w: number }[] = [];
+  // The taps that are not NaN, in ImageMagick's order (the sum's order decides float ties).
+  const tv: number[] = [];
+  const tu: number[] = [];
+  const tw: number[] = [];
   for (let v = 0; v < k.height; v++) {
     for (let u = 0; u < k.width; u++) {
       const w = k.values[last - (v * k.width + u)];
-      if (!Number.isNaN(w)) taps.push({ v, u, w });
+      if (Number.isNaN(w)) continue;
+      tv.push(v);
+      tu.push(u);
+      tw.push(w);
     }
   }
+  const n = tw.length;
+  const weights = Float64Array.from(tw);
+  const dx = Int32Array.from(tu);
+  const rowBase = new Int32Array(n);
   const out = new Float64Array(width * height);
   for (let y = 0; y < height; y++) {
+    for (let t = 0; t < n; t++) rowBase[t] = rows[y + tv[t]] * width;
     for (let x = 0; x < width; x++) {
       let sum = bias;
-      for (const t of taps) sum += t.w * src[rows[y + t.v] * width + cols[x + t.u]];
+      for (let t = 0; t < n; t++) sum += weights[t] * src[rowBase[t] + cols[x + dx[t]]];
       out[y * width + x] = clampToQuantum(sum);
     }
   }
