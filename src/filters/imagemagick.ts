@@ -284,7 +284,7 @@ export function imageMagickCallString(spec: ImageMagickSpec, input = 'in.png', o
 /** The parameter space of each ImageMagick call. */
 export function imageMagickParameterSpace(): CallSpace[] {
   const sigma = { kind: 'continuous', min: 0.3, max: 10, scale: 'log' } as const;
-  const radius = { kind: 'discrete', values: [0, 1, 2, 3, 4, 5, 6, 8, 10], note: '0 = from sigma; a radius r >= 1 gives 2 floor(r) + 1 taps (-sharpen: 2 ceil(r) + 1), so whole numbers cover all' } as const;
+  const radius = { kind: 'discrete', values: [0, 1, 2, 3, 4, 5, 6, 8, 10], note: '0 = from sigma (GetOptimalKernelWidth); r in (0, 1) gives 3 taps; r >= 1 gives floor(2r + 1) taps in Debian\'s build (-sharpen: 2 ceil(r) + 1); whole numbers are the common case, and an even Gaussian width is undefined in ImageMagick' } as const;
   const angle = { kind: 'discrete', values: [0, 45, 90, 135, 180, 225, 270, 315] } as const;
   const op = (call: string, params: CallSpace['params'], note: string): CallSpace => ({ library: 'ImageMagick', call, params, note });
   return [

@@ -386,7 +386,7 @@ export function pillowLinearForm(spec: PillowSpec): LinearForm {
       const { size } = args;
       const data = new Float64Array(size * size);
       for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) data[(size - 1 - r) * size + c] = args.kernel[r * size + c] / args.scale;
-      return { kernel: { kh: size, kw: size, data }, offset: args.offset, quantize: 'round', edge: 'kept', margin: size >> 1, exact: true, note: 'float32 weights and sum, then floor(sum + 0.5) clipped to 0..255; the kernel as given is applied upside down' };
+      return { kernel: { kh: size, kw: size, data }, offset: args.offset, quantize: 'round', edge: 'kept', margin: size >> 1, exact: true, note: 'float32 weights and sum, then floor(sum + 0.5) clipped to 0..255 (float32 decides exact .5 ties); the kernel as given is applied upside down; an image smaller than the kernel is returned unchanged' };
     }
   }
 }
