@@ -45,5 +45,5 @@ export type { ApplyBandsOptions } from './nn/apply-stream.js';
 export type { LoadPairsOptions } from './data/dataset.js';
 export type { ReadImageOptions } from './io/image-file.js';
 
-// other libraries' filters (scipy.ndimage, skimage.filters) with their own semantics, for identify
-export { applyLibraryCall, libraryCallString, librarySearchSpaces, type LibrarySpec, type ScipySpec, type SkimageSpec, type SearchSpace } from './filters/libraries/index.js';
+// Other libraries' filters (scipy.ndimage, skimage.filters, Pillow, ImageMagick) reproduced exactly: for identify and datasets
+export { applyLibraryCall, libraryCallString, libraryLinearForm, librarySearchSpaces, type LibrarySpec, type ScipySpec, type SkimageSpec, type PillowSpec, type ImageMagickSpec, type SearchSpace, type LinearForm } from './filters/libraries/index.js';

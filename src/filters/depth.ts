@@ -38,17 +38,21 @@ export function cvRound(x: number): number {
  * Integer inputs (already whole) go through unchanged apart from the clamp, as in OpenCV.
  */
 export function saturateCast(value: number, depth: Depth): number {
-  switch (depth) {
-    case 'f64':
-      return value;
-    case 'f32':
-      return Math.fround(value);
-    default: {
-      const [lo, hi] = INTEGER_RANGE[depth];
-      const r = cvRound(value);
-      return r < lo ? lo : r > hi ? hi : r;
-    }
-  }
+  return castTo(value, depth, (v, d) => {
+    const [lo, hi] = INTEGER_RANGE[d];
+    const r = cvRound(v);
+    return r < lo ? lo : r > hi ? hi : r;
+  });
+}
+
+/**
+ * A double stored at `depth`: unchanged for f64, the nearest float32 for f32 (a C++ (float) cast),
+ * and `toInteger`'s rule for the integer depths (where libraries differ: OpenCV saturates, C wraps).
+ */
+export function castTo(value: number, depth: Depth, toInteger: (v: number, depth: 'u8' | 's16' | 'u16') => number): number {
+  if (depth === 'f64') return value;
+  if (depth === 'f32') return Math.fround(value);
+  return toInteger(value, depth);
 }
 
 /**

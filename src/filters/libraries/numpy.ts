@@ -12,6 +12,7 @@
  *  - pairwiseSum: numpy's add.reduce order (8 accumulators, blocks of 128, halving above).
  */
 import { type Depth } from '../../image.js';
+import { castTo } from '../depth.js';
 import { fusedMultiplyAdd } from '../kernels.js';
 
 /** numpy's names for our depths. */
@@ -33,17 +34,10 @@ const WRAP: Readonly<Record<'u8' | 's16' | 'u16', (v: number) => number>> = {
  * scipy's CASE_FILTER_OUT_SAFE (-(T)(-v) for v <= -1) gives the same bits for every value.
  */
 export function cCast(v: number, depth: Depth): number {
-  switch (depth) {
-    case 'f64':
-      return v;
-    case 'f32':
-      return Math.fround(v);
-    default: {
-      const t = Math.trunc(v);
-      const i = t >= INT_MIN && t <= INT_MAX ? t : INT_MIN; // NaN fails both tests
-      return WRAP[depth](i);
-    }
-  }
+  return castTo(v, depth, (x, d) => {
+    const t = Math.trunc(x);
+    return WRAP[d](t >= INT_MIN && t <= INT_MAX ? t : INT_MIN); // NaN fails both tests
+  });
 }
 
 /** `a + b` of two arrays of dtype `depth` (numpy's `+=`): integers wrap, float32 rounds. */

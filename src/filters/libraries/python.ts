@@ -1,6 +1,5 @@
 /**
- * Python literals for printing a library call in the library's own syntax, and the search-space
- * types both library modules describe their parameters with.
+ * Python literals, for printing a scipy or skimage call in the library's own syntax.
  */
 import { type Depth } from '../../image.js';
 import { NUMPY_DTYPE } from './numpy.js';
@@ -36,42 +35,6 @@ export function pyCall(fn: string, args: readonly (readonly [string, PyValue | u
   const parts = ['x'];
   for (const [key, value] of args) if (value !== undefined) parts.push(`${key}=${pyLiteral(value)}`);
   return `${fn}(${parts.join(', ')})`;
-}
-
-/** A parameter with a few values that a search enumerates. `null` stands for Python's None. */
-export interface DiscreteParam {
-  kind: 'discrete';
-  values: readonly (string | number | boolean | null | readonly number[])[];
-  /** Absent for a required argument. */
-  default?: string | number | boolean | null;
-  note?: string;
-}
-
-/** A real parameter that a search fits within [min, max] (log: search log(value)). */
-export interface ContinuousParam {
-  kind: 'continuous';
-  min: number;
-  max: number;
-  scale: 'linear' | 'log';
-  default?: number;
-  note?: string;
-}
-
-/** Free weights (a kernel), which a search fits by linear least squares rather than enumerating. */
-export interface KernelParam {
-  kind: 'kernel';
-  note: string;
-}
-
-/**
- * What a search (a future `kernel-learn identify`) needs to know about one library call:
- * which parameters to enumerate, which to fit, and how they interact (in `note`).
- */
-export interface SearchSpace {
-  library: string;
-  fn: string;
-  params: Record<string, DiscreteParam | ContinuousParam | KernelParam>;
-  note?: string;
 }
 
 /** The output dtypes a search should try: the input's (None) and the explicit ones people pass. */

@@ -30,7 +30,8 @@ import {
   type NdWeights,
 } from './ndimage-core.js';
 import { numpyAdd, pairwiseSum, svmlExp } from './numpy.js';
-import { OUTPUT_VALUES, pyCall, pyDtype, type PyValue, type SearchSpace } from './python.js';
+import { OUTPUT_VALUES, pyCall, pyDtype, type PyValue } from './python.js';
+import type { SearchSpace } from './common.js';
 
 /** Weights for correlate/convolve: nested arrays with one level per image axis (2 for grey, 3 for colour). */
 export type NestedWeights = number[][] | number[][][];

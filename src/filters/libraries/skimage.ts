@@ -17,7 +17,8 @@ import { KernelLearnError } from '../../errors.js';
 import { type Image } from '../../image.js';
 import { correlateNdCore, isNdMode, ndFromImage, ndLike, ndToImage, normalizeSequence, type NdArray, type NdMode, type NdWeights } from './ndimage-core.js';
 import { cCast } from './numpy.js';
-import { pyCall, type PyValue, type SearchSpace } from './python.js';
+import { pyCall, type PyValue } from './python.js';
+import type { SearchSpace } from './common.js';
 import { applyScipy } from './scipy.js';
 
 export type SkimageEdgeFn = 'sobel' | 'scharr' | 'prewitt';
