@@ -113,8 +113,7 @@ export function fitStage(data: TrainData, stage: OutputStage, context: TrainCont
   const borderChoice = options.border === 'auto' ? searchBorder(view.train, stage, conv, limits, network, warnings) : null;
   const training: TrainingSummary = {
     ...runSummary(data, solver, weights.steps, weights.stopReason),
-    // (The pair count here is of the colour view's regions: C per pair when one kernel is shared.)
-    validation: { kind: data.split.kind, pairs: data.split.kind === 'pairs' ? view.val.length : 0, pixels: regionsArea(data.split.val) },
+    validation: { kind: data.split.kind, pairs: data.split.kind === 'pairs' ? data.split.val.length : 0, pixels: regionsArea(data.split.val) },
     ...(fit.sizeChoice ? { kernelSizeChoice: fit.sizeChoice } : {}),
     ...(borderChoice ? { borderChoice } : {}),
     conditionNumber: exact.conditionNumber,
