@@ -10,13 +10,16 @@
 //   acc[(seg[u - u0] * nc + c) * m + (dj - djLo)] += sum over v in segment c of a[u][v] * b[u + di][v + dj]
 //
 // Row u of a is at aPtr + (u - aRow0) * W doubles, row r of b at bPtr + (r - bRow0) * W, so the
-// planes may be bands of rows. Everything is float64; products and sums in a fixed order (two
-// SIMD lanes over even and odd columns, then the odd column left over), so a call gives the same
-// bits every time. Integer-valued data whose sums stay below 2^53 (u8 images) are summed exactly.
+// planes may be bands of rows. Everything is float64, and each sum is formed in one fixed order:
+// per row, segment and lag, s = 0, then s += a[u][v] * b[u + di][v + dj] for v from left to right
+// (a multiply, then an add: WebAssembly has no fused multiply-add in its baseline SIMD), then
+// acc += s, rows in increasing order. That is the order of the plain JavaScript lag sums this
+// replaced, so the statistics are the same bits as before; integer-valued data whose sums stay
+// below 2^53 (u8 images) are exact in any order.
 //
-// Long segments (the middle of a row) keep four lags in registers and sweep the columns; short
-// ones (the single columns near the edges, see gram.ts cutPoints) sweep the lags instead, two per
-// instruction, since b's row is contiguous in dj as well.
+// The SIMD lanes run over lags, not columns: b's row is contiguous in dj as in v, so one splat of
+// a[u][v] times two adjacent lags of b is one instruction, and eight lags (four registers) sweep
+// the segment together, each lane summing its own lag from left to right.
 //
 // All pointers are byte offsets into the module's memory; the caller lays out the buffers.
 
@@ -24,90 +27,107 @@
   return load<f64>(p);
 }
 
-@inline function hsum(s: v128): f64 {
-  return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
-}
-
-/** Segments shorter than this sweep the lags (column mode); longer ones sweep the columns. */
-const SHORT: i32 = 8;
-
 export function lagSums(
   aPtr: usize, aRow0: i32, bPtr: usize, bRow0: i32, W: i32, u0: i32, u1: i32, di: i32,
   djLo: i32, m: i32, cc: usize, nc: i32, seg: usize, acc: usize,
 ): void {
   const rowBytes = <usize>W << 3;
-  for (let u = u0; u < u1; u++) {
-    const t = load<i32>(seg + (<usize>(u - u0) << 2));
+  const segBytes = <usize>(nc * m) << 3; // one row segment's accumulators
+  for (let u = u0; u < u1; u += 4) {
+    // Four rows at a time where the lags are few (the 2-lag and 1-lag sweeps have four
+    // independent sums then); each row's sums still go into acc in row order.
+    const rows = min(4, u1 - u);
+    const sp = seg + (<usize>(u - u0) << 2);
+    const acc0 = acc + <usize>load<i32>(sp) * segBytes;
+    const acc1 = acc + <usize>load<i32>(sp + (rows > 1 ? 4 : 0)) * segBytes;
+    const acc2 = acc + <usize>load<i32>(sp + (rows > 2 ? 8 : 0)) * segBytes;
+    const acc3 = acc + <usize>load<i32>(sp + (rows > 3 ? 12 : 0)) * segBytes;
     const ra = aPtr + <usize>(u - aRow0) * rowBytes;
-    // b at column v + djLo + g: rb + (v + g) * 8
+    // b at column v + djLo + g of row u + di: rb + (v + g) * 8
     const rb = bPtr + <usize>(u + di - bRow0) * rowBytes + (<usize>djLo << 3);
-    const accRow = acc + (<usize>(t * nc * m) << 3);
     for (let c = 0; c < nc; c++) {
       const c0 = load<i32>(cc + (<usize>c << 2));
       const c1 = load<i32>(cc + (<usize>(c + 1) << 2));
+      // The lags whose shifted segment stays inside the row.
       const g0 = max(0, -c0 - djLo);
       const g1 = min(m, W - c1 - djLo + 1);
-      if (g0 >= g1) continue;
-      const ac = accRow + (<usize>(c * m) << 3);
-      if (c1 - c0 < SHORT) {
-        for (let v = c0; v < c1; v++) {
-          const s = ld(ra + (<usize>v << 3));
-          const av = f64x2.splat(s);
-          const bp = rb + (<usize>v << 3);
-          let g = g0;
-          for (; g + 2 <= g1; g += 2) {
-            const o = <usize>g << 3;
-            v128.store(ac + o, f64x2.add(v128.load(ac + o), f64x2.mul(av, v128.load(bp + o))));
+      const cOff = <usize>(c * m) << 3;
+      const len = <usize>(c1 - c0) << 3;
+      let g = g0;
+      for (; g + 8 <= g1; g += 8) {
+        for (let r = 0; r < rows; r++) {
+          const a0 = ra + <usize>r * rowBytes + (<usize>c0 << 3);
+          const a1 = a0 + len;
+          let bp = rb + <usize>r * rowBytes + (<usize>(c0 + g) << 3);
+          let s0 = f64x2.splat(0), s1 = f64x2.splat(0), s2 = f64x2.splat(0), s3 = f64x2.splat(0);
+          for (let ap = a0; ap < a1; ap += 8, bp += 8) {
+            const av = v128.load64_splat(ap);
+            s0 = f64x2.add(s0, f64x2.mul(av, v128.load(bp)));
+            s1 = f64x2.add(s1, f64x2.mul(av, v128.load(bp, 16)));
+            s2 = f64x2.add(s2, f64x2.mul(av, v128.load(bp, 32)));
+            s3 = f64x2.add(s3, f64x2.mul(av, v128.load(bp, 48)));
           }
-          if (g < g1) {
-            const o = <usize>g << 3;
-            store<f64>(ac + o, ld(ac + o) + s * ld(bp + o));
+          const o = (r == 0 ? acc0 : r == 1 ? acc1 : r == 2 ? acc2 : acc3) + cOff + (<usize>g << 3);
+          v128.store(o, f64x2.add(v128.load(o), s0));
+          v128.store(o, f64x2.add(v128.load(o, 16), s1), 16);
+          v128.store(o, f64x2.add(v128.load(o, 32), s2), 32);
+          v128.store(o, f64x2.add(v128.load(o, 48), s3), 48);
+        }
+      }
+      if (rows == 4) {
+        const a0 = ra + (<usize>c0 << 3);
+        const a1 = a0 + len;
+        for (; g + 2 <= g1; g += 2) {
+          let bp = rb + (<usize>(c0 + g) << 3);
+          let s0 = f64x2.splat(0), s1 = f64x2.splat(0), s2 = f64x2.splat(0), s3 = f64x2.splat(0);
+          for (let ap = a0; ap < a1; ap += 8, bp += 8) {
+            s0 = f64x2.add(s0, f64x2.mul(v128.load64_splat(ap), v128.load(bp)));
+            s1 = f64x2.add(s1, f64x2.mul(v128.load64_splat(ap + rowBytes), v128.load(bp + rowBytes)));
+            s2 = f64x2.add(s2, f64x2.mul(v128.load64_splat(ap + 2 * rowBytes), v128.load(bp + 2 * rowBytes)));
+            s3 = f64x2.add(s3, f64x2.mul(v128.load64_splat(ap + 3 * rowBytes), v128.load(bp + 3 * rowBytes)));
           }
+          const go = cOff + (<usize>g << 3);
+          v128.store(acc0 + go, f64x2.add(v128.load(acc0 + go), s0));
+          v128.store(acc1 + go, f64x2.add(v128.load(acc1 + go), s1));
+          v128.store(acc2 + go, f64x2.add(v128.load(acc2 + go), s2));
+          v128.store(acc3 + go, f64x2.add(v128.load(acc3 + go), s3));
+        }
+        if (g < g1) {
+          let bp = rb + (<usize>(c0 + g) << 3);
+          let s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+          for (let ap = a0; ap < a1; ap += 8, bp += 8) {
+            s0 += ld(ap) * ld(bp);
+            s1 += ld(ap + rowBytes) * ld(bp + rowBytes);
+            s2 += ld(ap + 2 * rowBytes) * ld(bp + 2 * rowBytes);
+            s3 += ld(ap + 3 * rowBytes) * ld(bp + 3 * rowBytes);
+          }
+          const go = cOff + (<usize>g << 3);
+          store<f64>(acc0 + go, ld(acc0 + go) + s0);
+          store<f64>(acc1 + go, ld(acc1 + go) + s1);
+          store<f64>(acc2 + go, ld(acc2 + go) + s2);
+          store<f64>(acc3 + go, ld(acc3 + go) + s3);
         }
         continue;
       }
-      const odd = ((c1 - c0) & 1) != 0;
-      const vEnd = odd ? c1 - 1 : c1; // the paired columns; the odd one last
-      const vo = <usize>vEnd << 3;
-      const xt = odd ? ld(ra + vo) : 0.0;
-      let g = g0;
-      for (; g + 4 <= g1; g += 4) {
-        let s0 = f64x2.splat(0), s1 = f64x2.splat(0), s2 = f64x2.splat(0), s3 = f64x2.splat(0);
-        const b0 = rb + (<usize>g << 3);
-        for (let v = c0; v < vEnd; v += 2) {
-          const o = <usize>v << 3;
-          const av = v128.load(ra + o);
-          const bo = b0 + o;
-          s0 = f64x2.add(s0, f64x2.mul(av, v128.load(bo)));
-          s1 = f64x2.add(s1, f64x2.mul(av, v128.load(bo, 8)));
-          s2 = f64x2.add(s2, f64x2.mul(av, v128.load(bo, 16)));
-          s3 = f64x2.add(s3, f64x2.mul(av, v128.load(bo, 24)));
+      for (let r = 0; r < rows; r++) {
+        const a0 = ra + <usize>r * rowBytes + (<usize>c0 << 3);
+        const a1 = a0 + len;
+        const ar = r == 0 ? acc0 : r == 1 ? acc1 : r == 2 ? acc2 : acc3;
+        let h = g;
+        for (; h + 2 <= g1; h += 2) {
+          let bp = rb + <usize>r * rowBytes + (<usize>(c0 + h) << 3);
+          let s0 = f64x2.splat(0);
+          for (let ap = a0; ap < a1; ap += 8, bp += 8) s0 = f64x2.add(s0, f64x2.mul(v128.load64_splat(ap), v128.load(bp)));
+          const o = ar + cOff + (<usize>h << 3);
+          v128.store(o, f64x2.add(v128.load(o), s0));
         }
-        let t0 = hsum(s0), t1 = hsum(s1), t2 = hsum(s2), t3 = hsum(s3);
-        if (odd) {
-          const bt = b0 + vo;
-          t0 += xt * ld(bt);
-          t1 += xt * ld(bt + 8);
-          t2 += xt * ld(bt + 16);
-          t3 += xt * ld(bt + 24);
+        if (h < g1) {
+          let bp = rb + <usize>r * rowBytes + (<usize>(c0 + h) << 3);
+          let s = 0.0;
+          for (let ap = a0; ap < a1; ap += 8, bp += 8) s += ld(ap) * ld(bp);
+          const o = ar + cOff + (<usize>h << 3);
+          store<f64>(o, ld(o) + s);
         }
-        const go = ac + (<usize>g << 3);
-        store<f64>(go, ld(go) + t0);
-        store<f64>(go + 8, ld(go + 8) + t1);
-        store<f64>(go + 16, ld(go + 16) + t2);
-        store<f64>(go + 24, ld(go + 24) + t3);
-      }
-      for (; g < g1; g++) {
-        let s0 = f64x2.splat(0);
-        const b0 = rb + (<usize>g << 3);
-        for (let v = c0; v < vEnd; v += 2) {
-          const o = <usize>v << 3;
-          s0 = f64x2.add(s0, f64x2.mul(v128.load(ra + o), v128.load(b0 + o)));
-        }
-        let t0 = hsum(s0);
-        if (odd) t0 += xt * ld(b0 + vo);
-        const go = ac + (<usize>g << 3);
-        store<f64>(go, ld(go) + t0);
       }
     }
   }

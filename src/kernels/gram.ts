@@ -222,6 +222,13 @@ function runLagJobs(a: Plane, b: Plane, W: number, H: number, cc: Int32Array, jo
   }
 }
 
+/** Sum of segment sums seg[t * nc + c] over row segments [r0, r1) and column segments [c0, c1), in that order. */
+function rectSum(seg: Float64Array, nc: number, r0: number, r1: number, c0: number, c1: number): number {
+  let s = 0;
+  for (let t = r0; t < r1; t++) for (let c = c0; c < c1; c++) s += seg[t * nc + c];
+  return s;
+}
+
 /** Scratch for the 2D prefix sums of one job (grown, never shrunk). */
 let prefixScratch = new Float64Array(0);
 
@@ -352,13 +359,10 @@ function addPair(st: GramStats, pair: GramPair): void {
           }
         }
       }
-      const P = prefixSums(seg, nr, nc, 1);
       rc.forEach((at, t) => (rowAt[at] = t));
       for (let i = 0; i < kh; i++) {
-        const top = rowAt[i] * (nc + 1), bottom = rowAt[i + hv] * (nc + 1);
         for (let j = 0; j < kw; j++) {
-          const left = colAt[j], right = colAt[j + wv];
-          const v = P[bottom + right] - P[top + right] - P[bottom + left] + P[top + left];
+          const v = rectSum(seg, nc, rowAt[i], rowAt[i + hv], colAt[j], colAt[j + wv]);
           const f = c1 * taps + i * kw + j;
           xtx[f * p + bi] += v;
           xtx[bi * p + f] += v;
@@ -381,19 +385,24 @@ function addPair(st: GramStats, pair: GramPair): void {
         }
       });
     }
-    // The target over the anchor's rectangle: its sum (the bias feature's X^T y) and y^T y.
-    let sy = 0, syy = 0;
+    // The target over the anchor's rectangle: its sum (the bias feature's X^T y) and y^T y, per
+    // row and column segment first (the order of the sums before the WebAssembly version).
+    const sumY = new Float64Array(nc), sumYY = new Float64Array(nc);
     for (let u = ay; u < ay + hv; u++) {
       const row = o * plane + u * W;
-      let r = 0, rr = 0;
-      for (let v = row + ax, v1 = row + ax + wv; v < v1; v++) {
-        const t = y[v];
-        r += t;
-        rr += t * t;
+      for (let c = 0; c < nc; c++) {
+        let r = 0, rr = 0;
+        for (let v = row + cc[c], v1 = row + cc[c + 1]; v < v1; v++) {
+          const t = y[v];
+          r += t;
+          rr += t * t;
+        }
+        sumY[c] += r;
+        sumYY[c] += rr;
       }
-      sy += r;
-      syy += rr;
     }
+    const sy = rectSum(sumY, nc, 0, 1, colAt[ax], colAt[ax + wv]);
+    const syy = rectSum(sumYY, nc, 0, 1, colAt[ax], colAt[ax + wv]);
     if (bias) xty[o * p + bi] += sy;
     yty[o] += syy;
   }
