@@ -132,3 +132,87 @@ export function lagSums(
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Dense SPD algebra for the exact solver at large kernels (src/linalg-fast.ts): row-major p x p
+// matrices, every inner product a dot of two contiguous rows with four SIMD partial sums.
+
+/** sum over k < n of x[k] * y[k]: lanes (k even, k odd) in two registers, then combined. */
+@inline function dotRows(x: usize, y: usize, n: i32): f64 {
+  let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+  const end = x + (<usize>n << 3);
+  let xp = x, yp = y;
+  for (; xp + 32 <= end; xp += 32, yp += 32) {
+    s0 = f64x2.add(s0, f64x2.mul(v128.load(xp), v128.load(yp)));
+    s1 = f64x2.add(s1, f64x2.mul(v128.load(xp, 16), v128.load(yp, 16)));
+  }
+  if (xp + 16 <= end) {
+    s0 = f64x2.add(s0, f64x2.mul(v128.load(xp), v128.load(yp)));
+    xp += 16;
+    yp += 16;
+  }
+  const s = f64x2.add(s0, s1);
+  let t = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  if (xp < end) t += ld(xp) * ld(yp);
+  return t;
+}
+
+/**
+ * Cholesky factor L (lower, row-major, zeros above the diagonal) of the SPD matrix at a into l;
+ * 1, or 0 when a pivot is not positive.
+ */
+export function cholesky(a: usize, l: usize, p: i32): i32 {
+  const rowBytes = <usize>p << 3;
+  memory.fill(l, 0, <usize>p * rowBytes);
+  for (let i = 0; i < p; i++) {
+    const ri = l + <usize>i * rowBytes;
+    const ai = a + <usize>i * rowBytes;
+    for (let j = 0; j < i; j++) {
+      const rj = l + <usize>j * rowBytes;
+      store<f64>(ri + (<usize>j << 3), (ld(ai + (<usize>j << 3)) - dotRows(ri, rj, j)) / ld(rj + (<usize>j << 3)));
+    }
+    const d = ld(ai + (<usize>i << 3)) - dotRows(ri, ri, i);
+    if (!(d > 0)) return 0;
+    store<f64>(ri + (<usize>i << 3), Math.sqrt(d));
+  }
+  return 1;
+}
+
+/** x <- (L L^T)^-1 x in place, with lt = L^T (row-major): both substitutions read rows. */
+export function solveFactor(l: usize, lt: usize, p: i32, x: usize): void {
+  const rowBytes = <usize>p << 3;
+  for (let i = 0; i < p; i++) {
+    const ri = l + <usize>i * rowBytes;
+    const xi = x + (<usize>i << 3);
+    store<f64>(xi, (ld(xi) - dotRows(ri, x, i)) / ld(ri + (<usize>i << 3)));
+  }
+  for (let i = p - 1; i >= 0; i--) {
+    const ri = lt + <usize>i * rowBytes + (<usize>i << 3);
+    const xi = x + (<usize>i << 3);
+    store<f64>(xi, (ld(xi) - dotRows(ri + 8, xi + 8, p - 1 - i)) / ld(ri));
+  }
+}
+
+/** out[f] = |L^-1 e_f|^2, the diagonal of (L L^T)^-1; z: p doubles of scratch. */
+export function inverseDiagonal(l: usize, p: i32, out: usize, z: usize): void {
+  const rowBytes = <usize>p << 3;
+  for (let f = 0; f < p; f++) {
+    const zf = z + (<usize>f << 3);
+    const v = 1 / ld(l + <usize>f * rowBytes + (<usize>f << 3));
+    store<f64>(zf, v);
+    let s = v * v;
+    for (let i = f + 1; i < p; i++) {
+      const ri = l + <usize>i * rowBytes;
+      const zi = -dotRows(ri + (<usize>f << 3), zf, i - f) / ld(ri + (<usize>i << 3));
+      store<f64>(z + (<usize>i << 3), zi);
+      s += zi * zi;
+    }
+    store<f64>(out + (<usize>f << 3), s);
+  }
+}
+
+/** out = a v for a p x p row-major a. */
+export function matVec(a: usize, p: i32, v: usize, out: usize): void {
+  const rowBytes = <usize>p << 3;
+  for (let i = 0; i < p; i++) store<f64>(out + (<usize>i << 3), dotRows(a + <usize>i * rowBytes, v, p));
+}

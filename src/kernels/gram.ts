@@ -18,7 +18,7 @@
 
 import { KernelLearnError } from '../errors.js';
 import type { Image, Pixels } from '../image.js';
-import { GRAM_WASM_BASE64 } from './gram-wasm.generated.js';
+import { gramWasm } from './gram-wasm.js';
 
 export interface GramPair {
   input: Image;
@@ -82,45 +82,6 @@ function cutLookup(cuts: Int32Array, size: number): Int32Array {
   return at;
 }
 
-// ---------------------------------------------------------------------------------------------
-// The WebAssembly lag sums (assembly/gram.ts): one private memory per thread, grown on demand.
-
-type LagSums = (
-  aPtr: number, aRow0: number, bPtr: number, bRow0: number, W: number, u0: number, u1: number, di: number,
-  djLo: number, m: number, cc: number, nc: number, seg: number, acc: number,
-) => void;
-
-interface GramWasm {
-  memory: WebAssembly.Memory;
-  lagSums: LagSums;
-}
-
-let gramWasm: GramWasm | null = null;
-const PAGE = 65536;
-const MAX_PAGES = 65536; // 4 GiB, the most a 32-bit WebAssembly memory holds
-
-/** This thread's module, compiled on first use (about 1 KB, so a browser compiles it synchronously too). */
-function getGramWasm(): GramWasm {
-  if (!gramWasm) {
-    const bytes = Uint8Array.from(atob(GRAM_WASM_BASE64), (ch) => ch.charCodeAt(0));
-    const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES });
-    const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as { lagSums: LagSums };
-    gramWasm = { memory, lagSums: exports.lagSums };
-  }
-  return gramWasm;
-}
-
-/** The module's memory, grown to at least `bytes`. */
-function wasmBytes(bytes: number): GramWasm {
-  const w = getGramWasm();
-  const need = Math.ceil(bytes / PAGE) - w.memory.buffer.byteLength / PAGE;
-  if (need > 0) {
-    if (w.memory.buffer.byteLength / PAGE + need > MAX_PAGES) throw new KernelLearnError(`gram: out of WebAssembly memory (${bytes} bytes needed)`);
-    w.memory.grow(need);
-  }
-  return w;
-}
-
 /**
  * Memory the fast Gram uses in the WebAssembly module: `bandBytes` of rows of each plane at a time
  * (big images go in bands of rows), `accBytes` of lag accumulators at a time (more lags go in
@@ -176,7 +137,7 @@ function runLagJobs(a: Plane, b: Plane, W: number, H: number, cc: Int32Array, jo
     let segInts = 0;
     for (const j of round) segInts += j.rc[j.rc.length - 1] - j.rc[0];
     const accAt = segAt + ((segInts * 4 + 7) & ~7);
-    const w = wasmBytes(accAt + accTotal * 8);
+    const w = gramWasm(accAt + accTotal * 8);
     const buf = w.memory.buffer;
     new Int32Array(buf, ccAt, nc + 1).set(cc);
     const segPtr: number[] = [];
