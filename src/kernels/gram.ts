@@ -217,10 +217,15 @@ function prefixSums(acc: Float64Array, nr: number, nc: number, m: number): Float
 
 /**
  * Fast Gram statistics: products formed once per autocorrelation lag, in WebAssembly SIMD (see
- * runLagJobs). Equal to gramStatsReference up to float64 rounding (sums in another order);
- * exactly equal for integer-valued images whose sums stay below 2^53 (u8, u16 photographs of
- * up to ~2e6 pixels at 16 bits, far more at 8). Any kh x kw, odd or even (anchor (kh >> 1,
- * kw >> 1)). Pairs smaller than the kernel have no valid pixels and add nothing.
+ * addPair, runLagJobs). Any kh x kw, odd or even (anchor (kh >> 1, kw >> 1)). Pairs smaller than
+ * the kernel have no valid pixels and add nothing.
+ *
+ * Accuracy: X^T y, y^T y and the bias sums are formed in the order of the JavaScript lag sums
+ * this replaced (the same bits as before); X^T X's rectangles come from 2D prefix sums of the
+ * lag sums, which is exact for integer-valued inputs whose sums stay below 2^53 (u8 images of up
+ * to 10^11 pixels, u16 up to 2 x 10^6), so there too the same bits as before and as the
+ * reference; for non-integer inputs the entries differ from the reference's by float64 rounding of
+ * sums in another order (test/gram.test.ts: within 1e-12 of the sum of |products|).
  */
 export function gramStats(pairs: GramPair[], kh: number, kw: number, bias: boolean, cache?: GramCache): GramStats {
   const { cin, cout } = shapeOf(pairs);
