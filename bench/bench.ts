@@ -5,6 +5,7 @@
  *
  *   npm run bench                 everything (about 3-5 minutes on 2 cores)
  *   npm run bench -- --quick      smaller sizes, no 16384^2 streaming run, short PyTorch cap
+ *   npm run bench -- --photos DIR the Gram rows (bench/gram-bench.ts) on six photographs of DIR
  *
  * OpenCV and PyTorch run through Debian's /usr/bin/python3 (python3-opencv, python3-torch) via
  * bench/py_bench.py; TensorFlow.js through @tensorflow/tfjs on its cpu backend. Each is skipped
@@ -25,6 +26,7 @@ import { conv2dForwardF32, conv2dForwardF32Reference, conv2dForwardF32Rows, heap
 import { Adam } from '../src/train/gd.js';
 import { serializeModel, type Model } from '../src/nn/model.js';
 import * as threads from '../src/kernels/threads.js';
+import { gramBench } from './gram-bench.js';
 
 const execFileP = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -389,6 +391,12 @@ async function main(): Promise<void> {
       if (!r.converged) notes.push(`PyTorch did not reach 1e-4 within the ${cap} s cap (max error ${fmt(r.maxErr as number, 4)}); its ratio is a lower bound`);
     }
     results.train = trainRes;
+  }
+
+  // ---- Gram statistics + exact solve up to 31x31, beside numpy's normal equations ----------
+  {
+    const at = process.argv.indexOf('--photos');
+    results.gram = await gramBench({ quick: QUICK, photos: at > 0 ? process.argv[at + 1] : null, rows, notes, scratch: SCRATCH });
   }
 
   // ---- streaming apply of a 16384^2 8-bit PNG ------------------------------------------------

@@ -12,6 +12,15 @@ subcommand imports only what it needs, so a missing package fails only its own m
   torch_adam BATCH SIZE RUNS THREADS      one Adam step (3x3 conv, MSE) on a BATCHx1xSIZExSIZE batch, median ms
   torch_train INPUT_DIR TARGET_DIR THREADS CAP_S   Adam on whole images until the 3x3 kernel is
                                           within 1e-4 of Sobel dx (or CAP_S seconds): seconds, steps
+  gram_np    DIR KSIZES RUNS              the normal equations of a kxk kernel + bias on the pairs
+                                          DIR/in*.npy, DIR/tg*.npy (float32), as a numpy user forms
+                                          them: unfolded windows (sliding_window_view) with a column
+                                          of ones, X^T X by one matmul, X^T y, y^T y; then
+                                          np.linalg.solve and scipy's cho_factor/cho_solve. Median
+                                          ms per KSIZE (comma-separated); the BLAS library, its
+                                          kernel (core) and thread count; X^T X, X^T y of the largest
+                                          size to DIR/np-xtx.npy, DIR/np-xty.npy. Threads: set
+                                          OPENBLAS_NUM_THREADS before the call.
 """
 import json
 import sys
@@ -133,8 +142,82 @@ def main():
             if err < 1e-4 or time.perf_counter() - t0 > cap:
                 break
         print(json.dumps({'s': time.perf_counter() - t0, 'steps': steps, 'maxErr': err, 'converged': err < 1e-4}))
+    elif cmd == 'gram_np':
+        gram_np(sys.argv[2], [int(k) for k in sys.argv[3].split(',')], int(sys.argv[4]))
     else:
         raise SystemExit('unknown command ' + cmd)
+
+
+def blas_info():
+    """The BLAS library numpy loaded (from /proc/self/maps), and OpenBLAS' kernel and threads if it is OpenBLAS."""
+    import ctypes
+    path = None
+    with open('/proc/self/maps') as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) >= 6 and fields[-1].rsplit('/', 1)[-1].startswith(('libblas.so', 'libopenblas')):
+                path = fields[-1]
+                break
+    out = {'library': path, 'core': None, 'threads': None}
+    if path:
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            out['core'] = lib.openblas_get_corename().decode()
+            out['threads'] = lib.openblas_get_num_threads()
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            out['config'] = lib.openblas_get_config().decode()
+        except Exception:
+            pass
+    return out
+
+
+def gram_np(folder, ksizes, runs):
+    import glob
+    import os
+    import numpy as np
+    from numpy.lib.stride_tricks import sliding_window_view
+    try:
+        import scipy.linalg as sl
+    except Exception:
+        sl = None
+    ins = sorted(glob.glob(os.path.join(folder, 'in*.npy')))
+    pairs = [(np.load(f).astype(np.float64), np.load(f.replace(os.sep + 'in', os.sep + 'tg')).astype(np.float64)) for f in ins]
+    res = {}
+    for k in ksizes:
+        p = k * k + 1
+        times, solve_t, cho_t = [], [], []
+        for _ in range(runs):
+            t = time.perf_counter()
+            xtx = np.zeros((p, p))
+            xty = np.zeros(p)
+            yty = 0.0
+            n = 0
+            for x, y in pairs:
+                h, w = x.shape
+                hv, wv = h - k + 1, w - k + 1
+                a = np.empty((hv * wv, p))
+                a[:, :k * k] = sliding_window_view(x, (k, k)).reshape(-1, k * k)
+                a[:, -1] = 1.0
+                t_ = y[k // 2:k // 2 + hv, k // 2:k // 2 + wv].reshape(-1)
+                xtx += a.T @ a
+                xty += a.T @ t_
+                yty += t_ @ t_
+                n += hv * wv
+                del a
+            times.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            w_ = np.linalg.solve(xtx, xty)
+            solve_t.append((time.perf_counter() - t) * 1000)
+            if sl is not None:
+                t = time.perf_counter()
+                sl.cho_solve(sl.cho_factor(xtx), xty)
+                cho_t.append((time.perf_counter() - t) * 1000)
+        res[str(k)] = {'ms': median(times), 'times': times, 'solveMs': median(solve_t), 'choMs': median(cho_t) if cho_t else None, 'n': n}
+        if k == max(ksizes):
+            np.save(os.path.join(folder, 'np-xtx.npy'), xtx)
+            np.save(os.path.join(folder, 'np-xty.npy'), xty)
+    print(json.dumps({'numpy': np.__version__, 'blas': blas_info(), 'results': res}))
 
 
 if __name__ == '__main__':

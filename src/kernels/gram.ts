@@ -7,14 +7,18 @@
  * window lies inside the image, so no border guess leaks into the fitted kernel. Features are the
  * window taps in weight order (ci, ky, kx), then a constant 1 when a bias is fitted. Targets are
  * the target image's pixels at the window's anchor (ky >> 1, kx >> 1): OpenCV's anchor, the
- * centre for odd sizes. Everything is summed in float64.
+ * centre for odd sizes. Any kh x kw (odd or even, square or not; 31x31 = 961 taps a channel is
+ * the size --ksize auto goes to). Everything is summed in float64.
  *
- * `gramStats` (fast: autocorrelation lags, see lagSegments) and `gramStatsReference` (one outer product
- * per pixel) have one signature; test/train.test.ts and test/gram.test.ts hold them equal.
+ * `gramStats` (fast: one sweep per autocorrelation lag, in WebAssembly SIMD, assembly/gram.ts; see
+ * addPair) and `gramStatsReference` (one outer product per pixel) have one signature;
+ * test/gram.test.ts and test/train.test.ts hold them equal. At 31x31 on a 512x512 image the
+ * reference forms 2 x 10^11 products, the lag sums 7 x 10^8 (X^T X and X^T y).
  */
 
 import { KernelLearnError } from '../errors.js';
 import type { Image, Pixels } from '../image.js';
+import { gramWasm } from './gram-wasm.js';
 
 export interface GramPair {
   input: Image;
@@ -71,137 +75,157 @@ function cutPoints(lo: number, hi: number, len: number): Int32Array {
   return Int32Array.from([...pts].sort((a, b) => a - b));
 }
 
-/** Index of `x` in the sorted cut points (it is always one of them). */
-function cutIndex(cuts: Int32Array, x: number): number {
-  let i = 0;
-  while (cuts[i] !== x) i++;
-  return i;
+/** Position -> index of that cut point (-1 where a position is not one), for positions 0..size. */
+function cutLookup(cuts: Int32Array, size: number): Int32Array {
+  const at = new Int32Array(size + 1).fill(-1);
+  cuts.forEach((x, i) => (at[x] = i));
+  return at;
 }
 
 /**
- * Adds sum over v in [v0, v1) of a[v] * b[v + d[k]] to seg[si + k * stride], for k < count (1..4):
- * up to four lags of one row in one sweep, so each a[v] is loaded once for all of them.
+ * Memory the fast Gram uses in the WebAssembly module: `bandBytes` of rows of each plane at a time
+ * (big images go in bands of rows), `accBytes` of lag accumulators at a time (more lags go in
+ * further rounds over the bands). Results do not depend on them; tests shrink them to run every path.
  */
-function dots(a: Pixels, b: Pixels, v0: number, v1: number, d: Int32Array, g: number, count: number, seg: Float64Array, si: number, stride: number): void {
-  const d0 = d[g];
-  if (count === 1) {
-    let s0 = 0;
-    for (let v = v0; v < v1; v++) s0 += a[v] * b[v + d0];
-    seg[si] += s0;
-    return;
-  }
-  const d1 = d[g + 1];
-  if (count === 2) {
-    let s0 = 0, s1 = 0;
-    for (let v = v0; v < v1; v++) {
-      const av = a[v];
-      s0 += av * b[v + d0];
-      s1 += av * b[v + d1];
-    }
-    seg[si] += s0;
-    seg[si + stride] += s1;
-    return;
-  }
-  const d2 = d[g + 2];
-  if (count === 3) {
-    let s0 = 0, s1 = 0, s2 = 0;
-    for (let v = v0; v < v1; v++) {
-      const av = a[v];
-      s0 += av * b[v + d0];
-      s1 += av * b[v + d1];
-      s2 += av * b[v + d2];
-    }
-    seg[si] += s0;
-    seg[si + stride] += s1;
-    seg[si + 2 * stride] += s2;
-    return;
-  }
-  const d3 = d[g + 3];
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  for (let v = v0; v < v1; v++) {
-    const av = a[v];
-    s0 += av * b[v + d0];
-    s1 += av * b[v + d1];
-    s2 += av * b[v + d2];
-    s3 += av * b[v + d3];
-  }
-  seg[si] += s0;
-  seg[si + stride] += s1;
-  seg[si + 2 * stride] += s2;
-  seg[si + 3 * stride] += s3;
+export const gramLimits = { bandBytes: 32 << 20, accBytes: 64 << 20 };
+
+/** One plane of a pair: `data` from sample `offset`, W x H. */
+interface Plane {
+  data: Pixels;
+  offset: number;
 }
 
 /**
- * Segment sums of products of plane a with plane b shifted by (di, dj), for several column lags dj
- * at once (the core of the fast Gram):
- *   seg[(k * nr + t) * nc + c] += sum over rows u in row segment t, columns v in column segment c, of
- *                                 a[ao + u*W + v] * b[bo + (u + di)*W + v + djs[k]]
- * (b = null: a alone, one lag), nr / nc the numbers of segments between the cut points rc / cc.
- * Segments whose shifted columns leave the plane are skipped (no rectangle of that lag uses them);
- * the caller keeps the rows inside.
- *
- * Every entry of X^T X for taps t1 = (i, j) and t2 = (i + di, j + dj) is the sum of such products
- * over the rectangle u in [i, i + hv), v in [j, j + wv) (substitute u = y + i, v = x + j), so one
- * lag fills all tap pairs with that offset at once. The rectangles differ only by thin strips along
- * their edges: with cut points at every rectangle edge (cutPoints: single rows and columns near the
- * image edges, one big middle block), each product is formed once per lag, and each rectangle's
- * sum is put together from a few segment sums (rectSum): about one multiply-add per pixel and lag,
- * instead of one per pixel and tap pair.
+ * One lag sweep: rows u in [rc[0], rc[nr]) of plane a against rows u + di of plane b, column
+ * lags djLo .. djLo + m - 1, products summed per (row segment, column segment, lag); see
+ * lagSums in assembly/gram.ts. `acc` is [nr][nc][m], valid in `done` only.
  */
-function lagSegments(
-  a: Pixels, ao: number, b: Pixels | null, bo: number, W: number, di: number, djs: Int32Array,
-  rc: Int32Array, cc: Int32Array, seg: Float64Array,
-): void {
-  const nr = rc.length - 1;
+interface LagJob {
+  di: number;
+  rc: Int32Array;
+  djLo: number;
+  m: number;
+}
+
+/**
+ * Runs the lag sweeps of plane a against plane b (W x H, column cut points cc) in the module:
+ * the planes go in as float64 bands of rows, the accumulators of as many jobs as gramLimits.accBytes holds
+ * stay in the module while every band passes, then `done(job, acc)` reads each job's sums.
+ */
+function runLagJobs(a: Plane, b: Plane, W: number, H: number, cc: Int32Array, jobs: LagJob[], done: (job: LagJob, acc: Float64Array) => void): void {
   const nc = cc.length - 1;
-  const m = djs.length;
-  const stride = nr * nc;
-  const d = new Int32Array(m);
-  for (let t = 0; t < nr; t++) {
-    for (let u = rc[t]; u < rc[t + 1]; u++) {
-      const ra = ao + u * W;
-      if (b === null) {
-        for (let c = 0; c < nc; c++) {
-          let s = 0;
-          const v1 = ra + cc[c + 1];
-          for (let v = ra + cc[c]; v < v1; v++) s += a[v];
-          seg[t * nc + c] += s;
-        }
-        continue;
-      }
-      const shift = bo + (u + di) * W - ra; // b index = a index + shift + dj
-      for (let k = 0; k < m; k++) d[k] = shift + djs[k];
-      for (let c = 0; c < nc; c++) {
-        const c0 = cc[c], c1 = cc[c + 1];
-        for (let g = 0; g < m; ) {
-          // Up to four lags together, while their shifted segment stays inside the row.
-          let count = 0;
-          while (g + count < m && count < 4 && c0 + djs[g + count] >= 0 && c1 + djs[g + count] <= W) count++;
-          if (count === 0) {
-            g++; // this lag's segment leaves the plane: unused
-            continue;
-          }
-          dots(a, b, ra + c0, ra + c1, d, g, count, seg, (g * nr + t) * nc + c, stride);
-          g += count;
-        }
-      }
+  const accLen = (j: LagJob): number => (j.rc.length - 1) * nc * j.m;
+  let diMin = 0, diMax = 0;
+  for (const j of jobs) {
+    diMin = Math.min(diMin, j.di);
+    diMax = Math.max(diMax, j.di);
+  }
+  const span = diMax - diMin;
+  const bandRows = Math.max(1, Math.min(H, Math.floor(gramLimits.bandBytes / (W * 8))));
+  // A plane against itself (the diagonal blocks of X^T X) goes in once: a's band and b's rows.
+  const samePlane = a.data === b.data && a.offset === b.offset;
+  const aBytes = Math.min(H, bandRows + (samePlane ? span : 0)) * W * 8;
+  const bBytes = samePlane ? 0 : Math.min(H, bandRows + span) * W * 8;
+  const ccAt = aBytes + bBytes;
+  const segAt = ccAt + (((nc + 1) * 4 + 7) & ~7);
+  for (let first = 0; first < jobs.length; ) {
+    // A round: the jobs whose accumulators fit (always at least one).
+    let last = first + 1;
+    let accTotal = accLen(jobs[first]);
+    while (last < jobs.length && (accTotal + accLen(jobs[last])) * 8 <= gramLimits.accBytes) accTotal += accLen(jobs[last++]);
+    const round = jobs.slice(first, last);
+    let segInts = 0;
+    for (const j of round) segInts += j.rc[j.rc.length - 1] - j.rc[0];
+    const accAt = segAt + ((segInts * 4 + 7) & ~7);
+    const w = gramWasm(accAt + accTotal * 8);
+    const buf = w.memory.buffer;
+    new Int32Array(buf, ccAt, nc + 1).set(cc);
+    const segPtr: number[] = [];
+    const accPtr: number[] = [];
+    let s = segAt, q = accAt;
+    for (const j of round) {
+      const nr = j.rc.length - 1;
+      const seg = new Int32Array(buf, s, j.rc[nr] - j.rc[0]);
+      for (let t = 0; t < nr; t++) seg.fill(t, j.rc[t] - j.rc[0], j.rc[t + 1] - j.rc[0]);
+      segPtr.push(s);
+      accPtr.push(q);
+      s += seg.length * 4;
+      q += accLen(j) * 8;
     }
+    new Float64Array(buf, accAt, accTotal).fill(0);
+    // Rows of a the round reads, in bands; b's rows follow from the lags.
+    let uLo = H, uHi = 0;
+    for (const j of round) {
+      uLo = Math.min(uLo, j.rc[0]);
+      uHi = Math.max(uHi, j.rc[j.rc.length - 1]);
+    }
+    const f64 = new Float64Array(buf);
+    for (let r0 = uLo; r0 < uHi; r0 += bandRows) {
+      const r1 = Math.min(uHi, r0 + bandRows);
+      const b0 = Math.max(0, r0 + diMin), b1 = Math.min(H, r1 + diMax);
+      let aRow0 = r0, bPtr = aBytes, bRow0 = b0;
+      if (samePlane) {
+        aRow0 = bRow0 = Math.min(r0, b0);
+        bPtr = 0;
+        f64.set(a.data.subarray(a.offset + aRow0 * W, a.offset + Math.max(r1, b1) * W), 0);
+      } else {
+        f64.set(a.data.subarray(a.offset + r0 * W, a.offset + r1 * W), 0);
+        f64.set(b.data.subarray(b.offset + b0 * W, b.offset + b1 * W), aBytes / 8);
+      }
+      round.forEach((j, k) => {
+        const u0 = Math.max(r0, j.rc[0]), u1 = Math.min(r1, j.rc[j.rc.length - 1]);
+        if (u0 >= u1) return;
+        w.lagSums(0, aRow0, bPtr, bRow0, W, u0, u1, j.di, j.djLo, j.m, ccAt, nc, segPtr[k] + (u0 - j.rc[0]) * 4, accPtr[k]);
+      });
+    }
+    round.forEach((j, k) => done(j, new Float64Array(buf, accPtr[k], accLen(j))));
+    first = last;
   }
 }
 
-/** Sum of lag k's segment sums over row segments [r0, r1) and column segments [c0, c1). */
-function rectSum(seg: Float64Array, k: number, nr: number, nc: number, r0: number, r1: number, c0: number, c1: number): number {
+/** Sum of segment sums seg[t * nc + c] over row segments [r0, r1) and column segments [c0, c1), in that order. */
+function rectSum(seg: Float64Array, nc: number, r0: number, r1: number, c0: number, c1: number): number {
   let s = 0;
-  for (let t = r0; t < r1; t++) {
-    const o = (k * nr + t) * nc;
-    for (let c = c0; c < c1; c++) s += seg[o + c];
-  }
+  for (let t = r0; t < r1; t++) for (let c = c0; c < c1; c++) s += seg[t * nc + c];
   return s;
 }
 
+/** Scratch for the 2D prefix sums of one job (grown, never shrunk). */
+let prefixScratch = new Float64Array(0);
+
 /**
- * Fast Gram statistics (see lagSegments); equal to gramStatsReference up to float64 rounding
- * (sums in another order). Pairs smaller than the kernel have no valid pixels and add nothing.
+ * 2D prefix sums of a job's accumulators over (row segment, column segment), per lag:
+ * P[((t * (nc + 1)) + c) * m + g] = sum of acc over row segments < t and column segments < c.
+ */
+function prefixSums(acc: Float64Array, nr: number, nc: number, m: number): Float64Array {
+  const len = (nr + 1) * (nc + 1) * m;
+  if (prefixScratch.length < len) prefixScratch = new Float64Array(len);
+  const P = prefixScratch;
+  P.fill(0, 0, (nc + 1) * m); // row 0
+  const rowLen = (nc + 1) * m;
+  for (let t = 0; t < nr; t++) {
+    const up = t * rowLen, here = up + rowLen;
+    P.fill(0, here, here + m); // column 0
+    for (let c = 0; c < nc; c++) {
+      const a = (t * nc + c) * m;
+      const o = here + (c + 1) * m, left = here + c * m, above = up + (c + 1) * m, diag = up + c * m;
+      for (let g = 0; g < m; g++) P[o + g] = acc[a + g] + P[left + g] + P[above + g] - P[diag + g];
+    }
+  }
+  return P;
+}
+
+/**
+ * Fast Gram statistics: products formed once per autocorrelation lag, in WebAssembly SIMD (see
+ * addPair, runLagJobs). Any kh x kw, odd or even (anchor (kh >> 1, kw >> 1)). Pairs smaller than
+ * the kernel have no valid pixels and add nothing.
+ *
+ * Accuracy: X^T y, y^T y and the bias sums are formed in the order of the JavaScript lag sums
+ * this replaced (the same bits as before); X^T X's rectangles come from 2D prefix sums of the
+ * lag sums, which is exact for integer-valued inputs whose sums stay below 2^53 (u8 images of up
+ * to 10^11 pixels, u16 up to 2 x 10^6), so there too the same bits as before and as the
+ * reference; for non-integer inputs the entries differ from the reference's by float64 rounding of
+ * sums in another order (test/gram.test.ts: within 1e-12 of the sum of |products|).
  */
 export function gramStats(pairs: GramPair[], kh: number, kw: number, bias: boolean, cache?: GramCache): GramStats {
   const { cin, cout } = shapeOf(pairs);
@@ -217,6 +241,19 @@ export function gramStats(pairs: GramPair[], kh: number, kw: number, bias: boole
 /**
  * Adds one pair's statistics to `st`. Every entry gets exactly one addition per pair, so adding a
  * pair's own statistics (addStats, from a GramCache) gives the same bits as adding the pair here.
+ *
+ * X^T X: the entry for taps t1 = (i, j) of channel c1 and t2 = (i + di, j + dj) of channel c2 is
+ * the sum of x[c1][u][v] * x[c2][u + di][v + dj] over the rectangle u in [i, i + hv),
+ * v in [j, j + wv) (substitute u = y + i, v = x + j), so one lag (di, dj) serves every tap pair with
+ * that offset. The rectangles of one lag differ only by thin strips along their edges: with cut
+ * points at every rectangle edge (cutPoints: single rows and columns near the image edges, one big
+ * middle block), each product is formed once per lag (about one multiply-add per pixel and lag
+ * instead of one per pixel and tap pair), summed per segment, and each rectangle is four lookups
+ * in the 2D prefix sums of the segment sums. For c1 == c2 the lags -d and d give the same entries
+ * transposed, so only half of them are computed.
+ *
+ * X^T y: tap (c, i, j) against the target at the anchor is the rectangle [i, i + hv) x [j, j + wv)
+ * at lag (ay - i, ax - j): one sweep per tap row i for all j.
  */
 function addPair(st: GramStats, pair: GramPair): void {
   const { p, xtx, xty, yty, kh, kw, bias, cin, cout } = st;
@@ -224,86 +261,116 @@ function addPair(st: GramStats, pair: GramPair): void {
   const ay = kh >> 1;
   const ax = kw >> 1;
   const bi = p - 1; // bias feature index
-  {
-    const W = pair.input.width;
-    const plane = W * pair.input.height;
-    const hv = pair.input.height - kh + 1;
-    const wv = W - kw + 1;
-    if (hv < 1 || wv < 1) return;
-    const x = pair.input.data;
-    const y = pair.target.data;
-    st.n += hv * wv;
-    // Column cut points serve every lag: rectangles start in [0, kw) and end in [wv, wv + kw).
-    const cc = cutPoints(0, kw, wv);
-    const nc = cc.length - 1;
-    const cut = (at: number): number => cutIndex(cc, at);
-    // X^T X: for each row lag di, all column lags dj in one pass. For c1 == c2 the lags -d and d
-    // give the same entries transposed, so only half of them are computed.
-    for (let c1 = 0; c1 < cin; c1++) {
-      for (let c2 = c1; c2 < cin; c2++) {
-        for (let di = c1 === c2 ? 0 : -(kh - 1); di <= kh - 1; di++) {
-          const djList: number[] = [];
-          for (let dj = -(kw - 1); dj <= kw - 1; dj++) if (!(c1 === c2 && di === 0 && dj < 0)) djList.push(dj);
-          const djs = Int32Array.from(djList);
-          const i0 = Math.max(0, -di), i1 = Math.min(kh, kh - di);
-          const rc = cutPoints(i0, i1, hv);
-          const nr = rc.length - 1;
-          const seg = new Float64Array(djs.length * nr * nc);
-          lagSegments(x, c1 * plane, x, c2 * plane, W, di, djs, rc, cc, seg);
-          for (let k = 0; k < djs.length; k++) {
-            const dj = djs[k];
+  const W = pair.input.width;
+  const H = pair.input.height;
+  const plane = W * H;
+  const hv = H - kh + 1;
+  const wv = W - kw + 1;
+  if (hv < 1 || wv < 1) return;
+  const x = pair.input.data;
+  const y = pair.target.data;
+  st.n += hv * wv;
+  // Column cut points serve every lag: rectangles start in [0, kw) and end in [wv, wv + kw).
+  const cc = cutPoints(0, kw, wv);
+  const nc = cc.length - 1;
+  const colAt = cutLookup(cc, W);
+  const rowAt = new Int32Array(H + 1);
+  for (let c1 = 0; c1 < cin; c1++) {
+    for (let c2 = c1; c2 < cin; c2++) {
+      const jobs: LagJob[] = [];
+      for (let di = c1 === c2 ? 0 : -(kh - 1); di <= kh - 1; di++) {
+        const djLo = c1 === c2 && di === 0 ? 0 : -(kw - 1);
+        jobs.push({ di, rc: cutPoints(Math.max(0, -di), Math.min(kh, kh - di), hv), djLo, m: kw - djLo });
+      }
+      runLagJobs({ data: x, offset: c1 * plane }, { data: x, offset: c2 * plane }, W, H, cc, jobs, ({ di, rc, djLo, m }, acc) => {
+        const nr = rc.length - 1;
+        const P = prefixSums(acc, nr, nc, m);
+        rc.forEach((at, t) => (rowAt[at] = t));
+        const i0 = Math.max(0, -di), i1 = Math.min(kh, kh - di);
+        const rowLen = (nc + 1) * m;
+        // Tap row i against tap row i + di: one kw x kw tile of X^T X (and its mirror), so the
+        // writes stay in cache.
+        for (let i = i0; i < i1; i++) {
+          const top = rowAt[i] * rowLen, bottom = rowAt[i + hv] * rowLen;
+          const f1Row = c1 * taps + i * kw;
+          for (let g = 0; g < m; g++) {
+            const dj = djLo + g;
             const j0 = Math.max(0, -dj), j1 = Math.min(kw, kw - dj);
-            for (let i = i0; i < i1; i++) {
-              const r0 = cutIndex(rc, i), r1 = cutIndex(rc, i + hv);
-              for (let j = j0; j < j1; j++) {
-                const v = rectSum(seg, k, nr, nc, r0, r1, cut(j), cut(j + wv));
-                const f1 = c1 * taps + i * kw + j;
-                const f2 = c2 * taps + (i + di) * kw + (j + dj);
-                xtx[f1 * p + f2] += v;
-                if (f1 !== f2) xtx[f2 * p + f1] += v;
-              }
+            const f2Row = c2 * taps + (i + di) * kw + dj;
+            for (let j = j0; j < j1; j++) {
+              const left = colAt[j] * m + g, right = colAt[j + wv] * m + g;
+              const v = P[bottom + right] - P[top + right] - P[bottom + left] + P[top + left];
+              const f1 = f1Row + j;
+              const f2 = f2Row + j;
+              xtx[f1 * p + f2] += v;
+              if (f1 !== f2) xtx[f2 * p + f1] += v;
             }
           }
         }
-      }
-      if (bias) {
-        const rc = cutPoints(0, kh, hv);
-        const nr = rc.length - 1;
-        const seg = new Float64Array(nr * nc);
-        lagSegments(x, c1 * plane, null, 0, W, 0, new Int32Array(1), rc, cc, seg);
-        for (let i = 0; i < kh; i++) {
-          for (let j = 0; j < kw; j++) {
-            const v = rectSum(seg, 0, nr, nc, cutIndex(rc, i), cutIndex(rc, i + hv), cut(j), cut(j + wv));
-            xtx[(c1 * taps + i * kw + j) * p + bi] += v;
-            xtx[bi * p + c1 * taps + i * kw + j] += v;
+      });
+    }
+    if (bias) {
+      // Sum of the channel over each tap's rectangle: segment sums, then their prefix sums.
+      const rc = cutPoints(0, kh, hv);
+      const nr = rc.length - 1;
+      const seg = new Float64Array(nr * nc);
+      const base = c1 * plane;
+      for (let t = 0; t < nr; t++) {
+        for (let u = rc[t]; u < rc[t + 1]; u++) {
+          const row = base + u * W;
+          for (let c = 0; c < nc; c++) {
+            let s = 0;
+            for (let v = row + cc[c], v1 = row + cc[c + 1]; v < v1; v++) s += x[v];
+            seg[t * nc + c] += s;
           }
         }
       }
-    }
-    if (bias) xtx[bi * p + bi] += hv * wv;
-    // X^T y: tap (c, i, j) against the target at the anchor, the rectangle [i, i + hv) x [j, j + wv)
-    // at lag (ay - i, ax - j): one pass per tap row i for all j.
-    const djs = Int32Array.from({ length: kw }, (_, j) => ax - j);
-    for (let o = 0; o < cout; o++) {
-      for (let c = 0; c < cin; c++) {
-        for (let i = 0; i < kh; i++) {
-          const rc = Int32Array.of(i, i + hv);
-          const seg = new Float64Array(kw * nc);
-          lagSegments(x, c * plane, y, o * plane, W, ay - i, djs, rc, cc, seg);
-          for (let j = 0; j < kw; j++) xty[o * p + c * taps + i * kw + j] += rectSum(seg, j, 1, nc, 0, 1, cut(j), cut(j + wv));
+      rc.forEach((at, t) => (rowAt[at] = t));
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          const v = rectSum(seg, nc, rowAt[i], rowAt[i + hv], colAt[j], colAt[j + wv]);
+          const f = c1 * taps + i * kw + j;
+          xtx[f * p + bi] += v;
+          xtx[bi * p + f] += v;
         }
       }
-      const rc = Int32Array.of(ay, ay + hv);
-      const at0 = cut(ax), at1 = cut(ax + wv);
-      if (bias) {
-        const seg = new Float64Array(nc);
-        lagSegments(y, o * plane, null, 0, W, 0, new Int32Array(1), rc, cc, seg);
-        xty[o * p + bi] += rectSum(seg, 0, 1, nc, 0, 1, at0, at1);
-      }
-      const seg = new Float64Array(nc);
-      lagSegments(y, o * plane, y, o * plane, W, 0, new Int32Array(1), rc, cc, seg);
-      yty[o] += rectSum(seg, 0, 1, nc, 0, 1, at0, at1);
     }
+  }
+  if (bias) xtx[bi * p + bi] += hv * wv;
+  for (let o = 0; o < cout; o++) {
+    for (let c = 0; c < cin; c++) {
+      const jobs: LagJob[] = [];
+      for (let i = 0; i < kh; i++) jobs.push({ di: ay - i, rc: Int32Array.of(i, i + hv), djLo: ax - (kw - 1), m: kw });
+      runLagJobs({ data: x, offset: c * plane }, { data: y, offset: o * plane }, W, H, cc, jobs, ({ di }, acc) => {
+        const i = ay - di;
+        for (let j = 0; j < kw; j++) {
+          const g = kw - 1 - j; // lag ax - j
+          let s = 0;
+          for (let c0 = colAt[j], c1 = colAt[j + wv]; c0 < c1; c0++) s += acc[c0 * kw + g];
+          xty[o * p + c * taps + i * kw + j] += s;
+        }
+      });
+    }
+    // The target over the anchor's rectangle: its sum (the bias feature's X^T y) and y^T y, per
+    // row and column segment first (the order of the sums before the WebAssembly version).
+    const sumY = new Float64Array(nc), sumYY = new Float64Array(nc);
+    for (let u = ay; u < ay + hv; u++) {
+      const row = o * plane + u * W;
+      for (let c = 0; c < nc; c++) {
+        let r = 0, rr = 0;
+        for (let v = row + cc[c], v1 = row + cc[c + 1]; v < v1; v++) {
+          const t = y[v];
+          r += t;
+          rr += t * t;
+        }
+        sumY[c] += r;
+        sumYY[c] += rr;
+      }
+    }
+    const sy = rectSum(sumY, nc, 0, 1, colAt[ax], colAt[ax + wv]);
+    const syy = rectSum(sumYY, nc, 0, 1, colAt[ax], colAt[ax + wv]);
+    if (bias) xty[o * p + bi] += sy;
+    yty[o] += syy;
   }
 }
 
@@ -369,15 +436,33 @@ export function gramStatsReference(pairs: GramPair[], kh: number, kw: number, bi
 }
 
 /**
- * The statistics of a smaller centred kernel (kh2 x kw2, same parity margins) from those of a big
- * one: its taps are a subset of the big window's taps, so its X^T X is a sub-block. The rows are
- * still the big kernel's valid region, so every size is compared on the same pixels.
+ * Where a smaller kernel's window sits in a bigger one's: the offset (rows or columns) of the small
+ * window's first tap in the big window, k >> 1 - k2 >> 1, so that both anchors (OpenCV's, at
+ * k >> 1) fall on the same tap, i.e. both kernels predict the same target pixel from the same
+ * image. For odd sizes of the same parity this is the centred block ((k - k2) / 2); an even size
+ * inside an odd one, or the reverse, sits half a tap off centre: a 4-tap window inside 31 taps
+ * covers taps 13..16 (anchor 2 of 4 on tap 15), 3 inside 4 covers 1..3 (anchor 1 on tap 2), 2
+ * inside 3 covers 0..1 (anchor 1 on tap 1). Every k2 <= k fits (k2 - k2 >> 1 <= k - k >> 1).
+ */
+export function subKernelOffset(k: number, k2: number): number {
+  return (k >> 1) - (k2 >> 1);
+}
+
+/**
+ * The statistics of a smaller kernel (kh2 x kw2, any sizes up to the big one's, odd or even) from
+ * those of a big one (kh x kw): its window is the block of the big window at
+ * (subKernelOffset(kh, kh2), subKernelOffset(kw, kw2)), anchors aligned, so its X^T X is a
+ * sub-block and its X^T y a sub-vector. The rows are still the big kernel's valid region (the same
+ * target pixels), so every size is compared on the same pixels; equal to the statistics of the
+ * small kernel on the pair cropped to rows [oy, oy + hv + kh2 - 1) and columns
+ * [ox, ox + wv + kw2 - 1) (hv x wv the big kernel's valid region; test/gram.test.ts).
+ * A fitted small kernel's coefficients go back into the big frame at the same offsets.
  */
 export function subGram(st: GramStats, kh2: number, kw2: number): GramStats {
-  const oy = (st.kh >> 1) - (kh2 >> 1);
-  const ox = (st.kw >> 1) - (kw2 >> 1);
-  if (kh2 > st.kh || kw2 > st.kw || oy < 0 || ox < 0 || oy + kh2 > st.kh || ox + kw2 > st.kw) {
-    throw new KernelLearnError(`gram: ${kh2}x${kw2} is not a centred sub-kernel of ${st.kh}x${st.kw}`);
+  const oy = subKernelOffset(st.kh, kh2);
+  const ox = subKernelOffset(st.kw, kw2);
+  if (!(kh2 >= 1 && kw2 >= 1 && kh2 <= st.kh && kw2 <= st.kw) || oy + kh2 > st.kh || ox + kw2 > st.kw) {
+    throw new KernelLearnError(`gram: ${kh2}x${kw2} is not a sub-kernel of ${st.kh}x${st.kw}`);
   }
   const sub = emptyStats(st.cin, st.cout, kh2, kw2, st.bias);
   // Map each small feature to its big index.

@@ -1,0 +1,45 @@
+/**
+ * The WebAssembly module of the exact solver's hot loops (assembly/gram.ts, compiled by
+ * `node tools/build_gram_wasm.mjs` into gram-wasm.generated.ts): the lag sums of the fast Gram
+ * (src/kernels/gram.ts) and the dense SPD algebra of src/linalg-fast.ts. One instance per thread
+ * over a private memory, compiled on first use (a few KB, so browsers compile it synchronously
+ * too), grown on demand. Callers lay out their buffers from byte 0 for the length of one call: the
+ * memory holds nothing between calls.
+ */
+import { KernelLearnError } from '../errors.js';
+import { GRAM_WASM_BASE64 } from './gram-wasm.generated.js';
+
+export interface GramWasmExports {
+  lagSums(
+    aPtr: number, aRow0: number, bPtr: number, bRow0: number, W: number, u0: number, u1: number, di: number,
+    djLo: number, m: number, cc: number, nc: number, seg: number, acc: number,
+  ): void;
+  cholesky(a: number, l: number, p: number): number;
+  solveFactor(l: number, lt: number, p: number, x: number): void;
+  inverseDiagonal(l: number, p: number, out: number, z: number): void;
+  matVec(a: number, p: number, v: number, out: number): void;
+}
+
+export interface GramWasm extends GramWasmExports {
+  memory: WebAssembly.Memory;
+}
+
+const PAGE = 65536;
+const MAX_PAGES = 65536; // 4 GiB, the most a 32-bit WebAssembly memory holds
+let instance: GramWasm | null = null;
+
+/** This thread's module, its memory grown to at least `bytes`. Views of the memory made before are stale after a grow. */
+export function gramWasm(bytes = 0): GramWasm {
+  if (!instance) {
+    const code = Uint8Array.from(atob(GRAM_WASM_BASE64), (ch) => ch.charCodeAt(0));
+    const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES });
+    const exports = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { memory } }).exports as unknown as GramWasmExports;
+    instance = { memory, lagSums: exports.lagSums, cholesky: exports.cholesky, solveFactor: exports.solveFactor, inverseDiagonal: exports.inverseDiagonal, matVec: exports.matVec };
+  }
+  const need = Math.ceil(bytes / PAGE) - instance.memory.buffer.byteLength / PAGE;
+  if (need > 0) {
+    if (instance.memory.buffer.byteLength / PAGE + need > MAX_PAGES) throw new KernelLearnError(`out of WebAssembly memory (${bytes} bytes needed by the exact solver)`);
+    instance.memory.grow(need);
+  }
+  return instance;
+}
