@@ -23,7 +23,7 @@ import { applyFilter } from '../src/filters/ops.js';
 import { createImage, type Image } from '../src/image.js';
 import { readImage, writeImage } from '../src/io/index.js';
 import { gramStats, subGram, type GramPair, type GramStats } from '../src/kernels/gram.js';
-import { conditionNumberFast, factorise, inverseDiagonal, matVecFast, solveFactor } from '../src/linalg-fast.js';
+import { conditionNumberFast, factorise, inverseDiagonal, matVecFast, solveFactor } from '../src/kernels/linalg.js';
 import { chooseKernelSize } from '../src/train/support.js';
 import { coefStdErrors, solveExact } from '../src/train/exact.js';
 

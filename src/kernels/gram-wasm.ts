@@ -1,6 +1,6 @@
 /**
  * The WebAssembly module of the exact solver's hot loops (assembly/gram.ts, compiled by
- * `node tools/build_gram_wasm.mjs` into gram-wasm.generated.ts): the lag sums of the fast Gram
+ * `npm run build:wasm` (tools/build_wasm.mjs) into gram-wasm.generated.ts): the lag sums of the fast Gram
  * (src/kernels/gram.ts) and the dense SPD algebra of src/linalg-fast.ts. One instance per thread
  * over a private memory, compiled on first use (a few KB, so browsers compile it synchronously
  * too), grown on demand. Callers lay out their buffers from byte 0 for the length of one call: the

@@ -21,7 +21,7 @@
  * morphology) or noise in the targets, and the warning says so.
  */
 
-import { solveGaussian } from '../linalg.js';
+import { solveGaussian } from '../kernels/linalg.js';
 import { applyModel } from '../nn/apply.js';
 import type { Network } from '../nn/network.js';
 import type { Image } from '../image.js';

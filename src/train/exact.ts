@@ -15,7 +15,7 @@
  */
 
 import type { GramStats } from '../kernels/gram.js';
-import { cholesky, choleskySolve, matVec, powerIteration } from '../linalg.js';
+import { conditionNumberFast, factorise, inverseDiagonal, matVec, solveFactorMany, type CholeskyFactor } from '../kernels/linalg.js';
 
 export interface ExactSolution {
   /** Per output channel, all p coefficients (taps in weight order, then the bias if any). */
@@ -67,24 +67,24 @@ export function solveExact(st: GramStats, opts: { condition?: boolean } = {}): E
   let trace = 0;
   for (let f = 0; f < q; f++) trace += r[f * q + f];
   let ridge = 1e-10 * (trace / q || 1);
-  let l: Float64Array | null = null;
+  let factor: CholeskyFactor | null = null;
   const rr = new Float64Array(q * q);
   // A singular R can still fail at 1e-10 through rounding; grow the ridge until the factor exists.
-  for (let attempt = 0; attempt < 12 && !l; attempt++) {
+  for (let attempt = 0; attempt < 12 && !factor; attempt++) {
     rr.set(r);
     for (let f = 0; f < q; f++) rr[f * q + f] += ridge;
-    l = cholesky(rr, q);
-    if (!l) ridge *= 100;
+    factor = factorise(rr, q);
+    if (!factor) ridge *= 100;
   }
-  if (!l) throw new Error('solveExact: the Gram matrix could not be factorised');
+  if (!factor) throw new Error('solveExact: the Gram matrix could not be factorised');
+  // Centred, scaled cross-moments, one per output: rhs_f = (E[x_f y] - m_f E[y]) / s_f.
+  const ybars = Array.from({ length: cout }, (_, o) => (bias ? st.xty[o * p + q] / n : 0));
+  const rhss = ybars.map((ybar, o) => Float64Array.from({ length: q }, (_, f) => (st.xty[o * p + f] / n - mean[f] * ybar) / scale[f]));
+  const zs = solveFactorMany(factor, rhss);
   const coef: Float64Array[] = [];
   let lossSum = 0;
   for (let o = 0; o < cout; o++) {
-    const ybar = bias ? st.xty[o * p + q] / n : 0;
-    // Centred, scaled cross-moment: rhs_f = (E[x_f y] - m_f E[y]) / s_f.
-    const rhs = new Float64Array(q);
-    for (let f = 0; f < q; f++) rhs[f] = (st.xty[o * p + f] / n - mean[f] * ybar) / scale[f];
-    const z = choleskySolve(l, q, rhs);
+    const ybar = ybars[o], rhs = rhss[o], z = zs[o];
     const c = new Float64Array(p);
     let b = ybar;
     for (let f = 0; f < q; f++) {
@@ -104,11 +104,7 @@ export function solveExact(st: GramStats, opts: { condition?: boolean } = {}): E
   if (opts.condition === false) {
     return { coef, loss: lossSum / cout, conditionNumber: NaN, ridge };
   }
-  const lambdaMax = powerIteration(q, (v) => matVec(r, q, v));
-  const muMax = powerIteration(q, (v) => choleskySolve(l!, q, v)); // 1 / (lambda_min + ridge)
-  const lambdaMin = 1 / muMax - ridge;
-  const conditionNumber = lambdaMax > 0 && lambdaMin > lambdaMax * 1e-15 ? lambdaMax / lambdaMin : Infinity;
-  return { coef, loss: lossSum / cout, conditionNumber, ridge };
+  return { coef, loss: lossSum / cout, conditionNumber: conditionNumberFast(r, q, factor, ridge), ridge };
 }
 
 /**
@@ -177,18 +173,8 @@ export function coefStdErrors(st: GramStats, sol: ExactSolution): Float64Array[]
   const { q, scale, r } = standardise(st);
   const rr = Float64Array.from(r);
   for (let f = 0; f < q; f++) rr[f * q + f] += sol.ridge;
-  const l = cholesky(rr, q);
-  const invDiag = new Float64Array(q);
-  if (l) {
-    const e = new Float64Array(q);
-    for (let f = 0; f < q; f++) {
-      e.fill(0);
-      e[f] = 1;
-      invDiag[f] = choleskySolve(l, q, e)[f];
-    }
-  } else {
-    invDiag.fill(Infinity);
-  }
+  const factor = factorise(rr, q);
+  const invDiag = factor ? inverseDiagonal(factor.l, q) : new Float64Array(q).fill(Infinity);
   const dof = Math.max(1, n - p);
   const out: Float64Array[] = [];
   for (let o = 0; o < cout; o++) {

@@ -27,7 +27,7 @@
 import { applyModel } from '../nn/apply.js';
 import { serializeModel, type Model } from '../nn/model.js';
 import { convLayer, nestWeights, toF32, type Conv2dSpec, type ConvShape, type Network } from '../nn/network.js';
-import { svd } from '../linalg.js';
+import { svd } from '../kernels/linalg.js';
 import { residualStats, type Predict } from './evaluate.js';
 import type { Region } from './regions.js';
 

@@ -15,7 +15,7 @@
 
 import { gramStatsMasked, type GramPair, type GramStats } from '../../kernels/gram.js';
 import { forEachValidWindow, meanOverAnchors } from '../../kernels/windows.js';
-import { symmetricEigen } from '../../linalg.js';
+import { symmetricEigen } from '../../kernels/linalg.js';
 import { solveExact, type ExactSolution } from '../exact.js';
 import { clampLayer, clampTo } from './clamp.js';
 import { ABS_AUTO_KSIZE_MAX, liftedMoment, liftedStageChecks, unstandardise } from './lifted.js';

@@ -10,7 +10,7 @@
 
 import { gramStats, type GramPair } from '../../kernels/gram.js';
 import { meanOverAnchors } from '../../kernels/windows.js';
-import { symmetricEigen } from '../../linalg.js';
+import { symmetricEigen } from '../../kernels/linalg.js';
 import { solveExact } from '../exact.js';
 import { clampLayer } from './clamp.js';
 import { ABS_AUTO_KSIZE_MAX, liftedMoment, liftedStageChecks, unstandardise } from './lifted.js';

@@ -1,13 +1,13 @@
 /**
- * The fast dense algebra for large kernels (src/linalg-fast.ts) against the plain versions in
+ * The fast dense algebra for large kernels (src/kernels/linalg.ts, second half) against the plain versions in
  * src/train/exact.ts: the Cholesky factor, solves, the diagonal of the inverse (what
  * coefStdErrors computes with q solves) and the condition number solveExact reports, on random
  * SPD matrices (well and badly conditioned) and on a Gram matrix of real image windows.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cholesky, choleskySolve, solveExact } from '../src/train/exact.js';
-import { choleskyFast, conditionNumberFast, dot, factorise, inverseDiagonal, matVecFast, solveFactor } from '../src/linalg-fast.js';
+import { solveExact } from '../src/train/exact.js';
+import { cholesky, choleskyFast, choleskySolve, conditionNumberFast, dot, factorise, inverseDiagonal, matVecFast, solveFactor } from '../src/kernels/linalg.js';
 import { gramStats } from '../src/kernels/gram.js';
 import { createImage } from '../src/image.js';
 import { createRng } from '../src/random.js';
