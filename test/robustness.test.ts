@@ -387,8 +387,8 @@ function buildCases(withExport: boolean): Case[] {
   }
   add({ command: 'train', name: '--max-pixels below the images', args: train('pairs', ['--max-pixels', '100']), code: 1, mentions: ['a.png', /raise it with --max-pixels 256/] });
   for (const [name, extra, says] of [
-    ['ksize even', ['--ksize', '4'], /use an odd size from 1 to 15/], ['ksize 17', ['--ksize', '17'], /use an odd size from 1 to 15/],
-    ['ksize 0', ['--ksize', '0'], /use an odd size from 1 to 15/], ['ksize word', ['--ksize', 'big'], /not an integer/],
+    ['ksize above 31', ['--ksize', '32'], /kernels go up to 31x31/], ['ksize HxW above 31', ['--ksize', '5x33'], /kernels go up to 31x31/],
+    ['ksize 0', ['--ksize', '0'], /give a size like 5, 4 or 5x9/], ['ksize word', ['--ksize', 'big'], /give a size like 5, 4 or 5x9/],
     ['unknown border', ['--border', 'mirror'], /unknown border "mirror"/], ['unknown solver', ['--solver', 'lbfgs'], /Allowed choices/],
     ['unknown arch', ['--arch', 'resnet'], /Allowed choices/], ['seed not a number', ['--seed', 'x'], /not an integer/],
     ['max-pixels negative', ['--max-pixels', '-5'], /not a whole number >= 1/],

@@ -346,7 +346,8 @@ test('errors: size and channel mismatches name the pair; bad options are usage e
     (e: unknown) => e instanceof KernelLearnError && /colour/.test(e.message),
   );
   assert.throws(() => trainFilter([], base()), KernelLearnError);
-  assert.throws(() => trainFilter([{ stem: 'a', input: a, target: a }], base({ ksize: 4 })), (e: unknown) => e instanceof KernelLearnError && e.exitCode === 2);
+  assert.throws(() => trainFilter([{ stem: 'a', input: a, target: a }], base({ ksize: 32 })), (e: unknown) => e instanceof KernelLearnError && e.exitCode === 2);
+  assert.throws(() => trainFilter([{ stem: 'a', input: a, target: a }], base({ ksize: [3, 0] })), (e: unknown) => e instanceof KernelLearnError && e.exitCode === 2);
   const tiny = syntheticImage({ width: 2, height: 2, seed: 1 });
   assert.throws(() => trainFilter([{ stem: 't', input: tiny, target: tiny }], base()), /too small/);
 });

@@ -18,7 +18,7 @@ import { fitStage, prepare, requestedStage } from './pipeline.js';
 
 export type { StopKind, TrainContext, TrainOptions, TrainResult } from './options.js';
 export type { ProgressEvent, HistoryEntry } from './trainer.js';
-export { AUTO_KSIZE_MAX } from './support.js';
+export { AUTO_KSIZE_MAX, KSIZE_MAX, type Support } from './support.js';
 export { CONDITION_WARNING, R2_WARNING } from './judge.js';
 export { SATURATION_SHARE, CENSORED_KSIZE_MAX } from './stages/clamp.js';
 export { ABS_AUTO_KSIZE_MAX, ABS_KSIZE_MAX } from './stages/lifted.js';

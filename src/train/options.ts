@@ -12,7 +12,7 @@ import type { ChannelChoice } from './channels.js';
 import type { ResidualDiagnostics } from './diagnostics.js';
 import type { FormReport } from './forms.js';
 import type { SplitRecord } from './regions.js';
-import type { ZeroTaps } from './support.js';
+import { KSIZE_MAX, type Support, type ZeroTaps } from './support.js';
 import type { HistoryEntry, ProgressEvent } from './trainer.js';
 
 export interface TrainOptions {
@@ -61,8 +61,12 @@ export interface TrainOptions {
    * kernels up to 7x7 (auto: up to 5x5).
    */
   magnitude?: boolean;
-  /** Odd kernel size, or 'auto' to find the filter's support (up to 15 x 15, bounded by the images: see support.ts). */
-  ksize: number | 'auto';
+  /**
+   * Kernel size: n (n x n), [kh, kw], odd or even, up to 31 each (the anchor at (kh >> 1, kw >> 1), as
+   * OpenCV's); or 'auto' to find the filter's support (square, up to 31 x 31, bounded by the images:
+   * see support.ts).
+   */
+  ksize: number | [number, number] | 'auto';
   /** auto = exact for the linear arch. adam / sgd also solve exactly, as their certificate. */
   solver: 'auto' | 'exact' | 'adam' | 'sgd';
   border: BorderMode | 'auto';
@@ -105,6 +109,8 @@ export interface TrainResult {
   warnings: string[];
   /** The taps of the fitted kernel that are zero within noise (see support.ts). */
   zeroTaps: ZeroTaps;
+  /** The tight box of the non-zero taps and its offset from the kernel's anchor (see support.ts). */
+  support: Support;
   /** Is the filter a linear shift-invariant kernel? Residual statistics (see diagnostics.ts). */
   diagnostics: ResidualDiagnostics;
   /** False when the images are too flat to identify the kernel (condition number above CONDITION_WARNING). */
@@ -161,9 +167,9 @@ function allFinite(a: ArrayLike<number>): boolean {
 
 export function checkOptions(o: TrainOptions): void {
   if (!['linear', 'separable', 'auto', 'deep'].includes(o.arch)) throw new UsageError(`arch "${String(o.arch)}" is not supported; use auto, linear, separable or deep`);
-  if (o.ksize !== 'auto' && !(Number.isInteger(o.ksize) && o.ksize >= 1 && o.ksize % 2 === 1)) {
-    throw new UsageError(`kernel size ${o.ksize}: use an odd size (1, 3, 5, ...) or auto`);
-  }
+  const side = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= KSIZE_MAX;
+  const sizeOk = o.ksize === 'auto' || side(o.ksize) || (Array.isArray(o.ksize) && o.ksize.length === 2 && o.ksize.every(side));
+  if (!sizeOk) throw new UsageError(`kernel size ${String(o.ksize)}: use a size from 1 to ${KSIZE_MAX} (n, or [height, width]), or auto`);
   if (!['auto', 'exact', 'adam', 'sgd'].includes(o.solver)) throw new UsageError(`solver "${o.solver}": use auto, exact, adam or sgd`);
   if (o.border !== 'auto' && !isBorderMode(o.border)) throw new UsageError(`border "${o.border}": use auto or an OpenCV border mode`);
   const positive = (v: number | undefined, name: string, integer: boolean): void => {
