@@ -338,8 +338,10 @@ test('warnings: a nonlinear filter (|Sobel| saturated to u8) is flagged', () => 
 
 test('errors: size and channel mismatches name the pair; bad options are usage errors', () => {
   const a = syntheticImage({ width: 20, height: 20, seed: 1 });
-  const b = syntheticImage({ width: 21, height: 20, seed: 1 });
-  assert.throws(() => trainFilter([{ stem: 'cat', input: a, target: b }], base()), (e: unknown) => e instanceof KernelLearnError && /cat/.test(e.message));
+  // A target of another size that no crop, growth or shift of its input's filtered image explains.
+  const b = syntheticImage({ width: 21, height: 20, seed: 9 });
+  assert.throws(() => trainFilter([{ stem: 'cat', input: a, target: b }], base()), (e: unknown) => e instanceof KernelLearnError && /cat: no alignment explains the targets \(21x20 for a 20x20 input/.test(e.message));
+  assert.throws(() => trainFilter([{ stem: 'cat', input: a, target: b }], base({ align: 'off' })), (e: unknown) => e instanceof KernelLearnError && /cat: the input is 20x20 but the target is 21x20/.test(e.message));
   const rgb = syntheticImage({ width: 20, height: 20, channels: 3, seed: 1 });
   assert.throws(
     () => trainFilter([{ stem: 'grey', input: a, target: a }, { stem: 'colour', input: rgb, target: applyFilter(rgb, SOBEL_DX) }], base()),

@@ -107,7 +107,7 @@ Examples:
       const worker = startTrainWorker(fixed ? { kh: fixed[0], kw: fixed[1], bias: true } : undefined);
       let pairs;
       try {
-        pairs = await loadPairs(flags.input, flags.target, { maxPixels: flags.maxPixels, onNotice: notice, onPair: (pair) => worker.send(pair) });
+        pairs = await loadPairs(flags.input, flags.target, { maxPixels: flags.maxPixels, onNotice: notice, onPair: (pair) => worker.send(pair), sizes: 'any' });
       } catch (err) {
         worker.stop();
         throw err;
@@ -161,6 +161,7 @@ Examples:
         matches: matches.slice(0, 3),
         warnings: result.warnings,
         conditionNumber: model.training.conditionNumber ?? null,
+        alignment: result.alignment,
         identifiable: result.identifiable,
         kernelSizeChoice: model.training.kernelSizeChoice ?? null,
         zeroTaps: { count: result.zeroTaps.count, of: result.zeroTaps.of, taps: result.zeroTaps.taps },

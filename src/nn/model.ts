@@ -62,11 +62,26 @@ export interface ModelMetrics {
   exactLoss?: number;
 }
 
+/**
+ * Where a tool's output sat relative to its input when it was not the input's size or place:
+ * output(y, x) = the filter at the input's size, at (y + dy, x + dx); output size (H + dh) x (W + dw)
+ * (see train/align.ts). `apply` reproduces that size by default.
+ */
+export interface ModelAlignment {
+  mode: 'same' | 'valid' | 'full' | 'offset';
+  dy: number;
+  dx: number;
+  dh: number;
+  dw: number;
+}
+
 /** The model file's record: a Network and how it was trained. */
 export interface Model extends Network {
   format: typeof MODEL_FORMAT;
   version: typeof MODEL_VERSION;
   arch: Arch;
+  /** Present when the targets were not the inputs' size or place (absent: 'same'). */
+  alignment?: ModelAlignment;
   training: TrainingSummary;
   metrics: ModelMetrics;
   createdBy: string;
@@ -146,6 +161,10 @@ function layerJson(l: LayerSpec): Json {
   }
 }
 
+function alignmentJson(a: ModelAlignment): Json {
+  return { mode: a.mode, dy: num(a.dy), dx: num(a.dx), dh: num(a.dh), dw: num(a.dw) };
+}
+
 function trainingJson(t: TrainingSummary): Json {
   const out: { [key: string]: Json } = {
     pairs: num(t.pairs),
@@ -189,6 +208,7 @@ export function serializeModel(model: Model): string {
     inputChannels: num(model.inputChannels),
     outputChannels: num(model.outputChannels),
     border: model.border,
+    ...(model.alignment ? { alignment: alignmentJson(model.alignment) } : {}),
     layers: model.layers.map(layerJson),
     training: trainingJson(model.training),
     metrics,
@@ -330,11 +350,26 @@ export function parseModel(json: string, file: string): Model {
     inputChannels,
     outputChannels,
     border,
+    ...(doc.alignment !== undefined ? { alignment: parseAlignment(r, doc.alignment) } : {}),
     layers,
     training: parseTraining(r, doc.training),
     metrics: parseMetrics(r, doc.metrics),
     createdBy: r.str(doc.createdBy, 'createdBy'),
   };
+}
+
+const ALIGNMENT_MODES = ['same', 'valid', 'full', 'offset'] as const;
+
+function parseAlignment(r: Reader, v: unknown): ModelAlignment {
+  const a = r.obj(v, 'alignment');
+  const mode = r.str(a.mode, 'alignment.mode');
+  if (!(ALIGNMENT_MODES as readonly string[]).includes(mode)) r.fail(`alignment.mode "${mode}" is not ${ALIGNMENT_MODES.join(', ')}`);
+  const int = (key: 'dy' | 'dx' | 'dh' | 'dw'): number => {
+    const n = r.num(a[key], `alignment.${key}`);
+    if (!Number.isInteger(n) || Math.abs(n) > 4096) r.fail(`alignment.${key} must be an integer of at most 4096 in size`);
+    return n;
+  };
+  return { mode: mode as ModelAlignment['mode'], dy: int('dy'), dx: int('dx'), dh: int('dh'), dw: int('dw') };
 }
 
 function parseTraining(r: Reader, v: unknown): TrainingSummary {

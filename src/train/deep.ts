@@ -21,14 +21,13 @@ import { diagnoseResidual } from './diagnostics.js';
 import { validationMetrics } from './evaluate.js';
 import { formAccuracy, type FormReport } from './forms.js';
 import { depthStep } from './noise.js';
-import { checkPairs, type TrainOptions, type TrainResult } from './options.js';
+import type { FitResult, TrainOptions } from './options.js';
 import { fitStage, prepare, requestedStage, runSummary } from './pipeline.js';
 import { regionsArea, splitPairs, splitRecord, type Region } from './regions.js';
 import { convCoef, trainGd, type GdResult } from './trainer.js';
 
-export function fitDeep(pairs: ImagePair[], options: TrainOptions): TrainResult {
+export function fitDeep(pairs: ImagePair[], options: TrainOptions, { cin, cout }: { cin: number; cout: number }): FitResult {
   const t0 = performance.now();
-  const { cin, cout } = checkPairs(pairs);
   const warnings: string[] = [];
   if (Array.isArray(options.ksize) && options.ksize[0] !== options.ksize[1]) throw new UsageError(`--arch deep takes a square --ksize (or auto), not ${options.ksize.join('x')}`);
   const k = options.ksize === 'auto' ? 3 : Array.isArray(options.ksize) ? options.ksize[0] : options.ksize;

@@ -8,6 +8,7 @@ import { KernelLearnError, UsageError } from '../errors.js';
 import { isBorderMode, type BorderMode } from '../filters/border.js';
 import type { GramCache } from '../kernels/gram.js';
 import type { Model } from '../nn/model.js';
+import type { Alignment } from './align.js';
 import type { ChannelChoice } from './channels.js';
 import type { ResidualDiagnostics } from './diagnostics.js';
 import type { FormReport } from './forms.js';
@@ -70,6 +71,12 @@ export interface TrainOptions {
   /** auto = exact for the linear arch. adam / sgd also solve exactly, as their certificate. */
   solver: 'auto' | 'exact' | 'adam' | 'sgd';
   border: BorderMode | 'auto';
+  /**
+   * 'auto' (default): targets of another size than their inputs (a 'valid' or 'full' convolution),
+   * or shifted by up to 16 pixels, are aligned to them (align.ts) and the model keeps the
+   * alignment; 'off': targets must have their inputs' size and are taken as they are.
+   */
+  align?: 'auto' | 'off';
   /** Seeds the validation split, the initial weights and the crops: same seed, same model bytes. */
   seed: number;
   /** Fit a bias (default true). */
@@ -123,9 +130,14 @@ export interface TrainResult {
   channelChoice?: ChannelChoice;
   /** arch 'auto': the candidates tried (held-out MSE) and why the chosen one won. */
   archChoice?: { chosen: string; candidates: { arch: string; mse: number }[]; reason: string };
-  /** Which pixels trained and which were held out (indices into the pairs given to trainFilter). */
+  /** Which pixels trained and which were held out (indices into the pairs given to trainFilter, in the inputs' frame). */
   split: SplitRecord;
+  /** Where the targets sit relative to their inputs (align.ts); also in the model unless 'same'. */
+  alignment: Alignment;
 }
+
+/** What one fit gives (trainFilter adds the alignment it found before fitting). */
+export type FitResult = Omit<TrainResult, 'alignment'>;
 
 /** How a caller can help trainFilter without changing its result. */
 export interface TrainContext {
@@ -140,9 +152,6 @@ export function checkPairs(pairs: ImagePair[]): { cin: number; cout: number } {
   const cout = first.target.channels;
   for (const p of pairs) {
     const { input: i, target: t } = p;
-    if (i.width !== t.width || i.height !== t.height) {
-      throw new KernelLearnError(`${p.stem}: the input is ${i.width}x${i.height} but the target is ${t.width}x${t.height}; a target must have its input's size`);
-    }
     if (i.channels !== cin) {
       throw new KernelLearnError(`${p.stem}: the input has ${i.channels} channels but ${first.stem}'s has ${cin}; all inputs need the same number of channels`);
     }
@@ -185,4 +194,5 @@ export function checkOptions(o: TrainOptions): void {
   if (o.channels !== undefined && !['full', 'shared', 'auto'].includes(o.channels)) throw new UsageError(`channels "${String(o.channels)}": use full, shared or auto`);
   if (o.clamp !== undefined && !['auto', 'off'].includes(o.clamp)) throw new UsageError(`clamp "${String(o.clamp)}": use auto or off`);
   if (o.abs && o.magnitude) throw new UsageError('abs and magnitude output stages exclude each other; choose one');
+  if (o.align !== undefined && !['auto', 'off'].includes(o.align)) throw new UsageError(`align "${String(o.align)}": use auto or off`);
 }

@@ -26,7 +26,7 @@ import { chooseBorder, type BorderChoice } from './evaluate.js';
 import { formAccuracy } from './forms.js';
 import { CONDITION_WARNING, judgeFit } from './judge.js';
 import { depthStep } from './noise.js';
-import type { StopKind, TrainContext, TrainOptions, TrainResult } from './options.js';
+import type { FitResult, StopKind, TrainContext, TrainOptions } from './options.js';
 import { regionHeight, regionImages, regionsArea, regionWidth, splitPairs, splitRecord, type Region, type Split } from './regions.js';
 import { saturatedShare } from './stages/clamp.js';
 import { ABS, CLAMP, LINEAR, MAGNITUDE, type OutputStage, type Range, type StageFacts } from './stages/index.js';
@@ -95,7 +95,7 @@ export function requestedStage(data: TrainData): OutputStage {
 }
 
 /** The steps after prepare, for one stage (see the header). */
-export function fitStage(data: TrainData, stage: OutputStage, context: TrainContext = {}): TrainResult {
+export function fitStage(data: TrainData, stage: OutputStage, context: TrainContext = {}): FitResult {
   const t0 = performance.now();
   const { options, bias, limits, targetStep } = data;
   stage.check(data.cout, data.ksize);
@@ -204,7 +204,7 @@ function searchBorder(
   const { weights, bias } = convArrays(conv);
   const [kh, kw] = conv.kernelSize;
   const choice = chooseBorder(train, weights, bias, conv.inChannels, conv.outChannels, kh, kw, map);
-  if (choice.borderPixels === 0 && kh > 1) warnings.push('no border pixels to judge the border mode by: using reflect101');
+  if (choice.borderPixels === 0 && kh > 1) warnings.push("no target pixel's window leaves its image (the targets are cropped, or too small), so the border mode is not judged: using reflect101, which matters only where a window leaves the image");
   return choice;
 }
 
