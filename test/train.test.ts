@@ -448,7 +448,7 @@ test('model JSON: parseModel rejects broken and foreign files with the file name
   const cases: [string, string, RegExp][] = [
     ['{ not json', 'invalid JSON', /invalid JSON/],
     [mutate((m) => { m.format = 'onnx'; }), 'format', /not a kernel-learn model/],
-    [mutate((m) => { m.version = 2; }), 'version', /version 2 is not supported.*upgrade/],
+    [mutate((m) => { m.version = 3; }), 'version', /version 3 is not supported.*upgrade/],
     [mutate((m) => { m.border = 'mirror'; }), 'border', /unknown border/],
     [mutate((m) => { m.layers[0].weights[0][0][1].pop(); }), 'row length', /weights\[0\]\[0\]\[1\] has 2 entries, expected 3/],
     [mutate((m) => { m.layers[0].weights[0][0][0][0] = 'x'; }), 'non-number', /must be a finite number/],

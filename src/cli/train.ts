@@ -26,6 +26,7 @@ interface TrainFlags {
   snap?: boolean;
   channels: 'full' | 'shared' | 'auto';
   clamp: 'auto' | 'off';
+  align: 'auto' | 'off';
   abs?: boolean;
   magnitude?: boolean;
   /** A folder for the run report; false with --no-report; undefined: beside the model. */
@@ -89,6 +90,11 @@ export function register(program: Command): void {
     .option('--magnitude', 'fit sqrt(conv_a^2 + conv_b^2) (then clamped for integer targets): gradient-magnitude targets; the pair is found up to a rotation, reported canonically')
     .option('--report <dir>', 'write the run report (HTML page with plots, kernels, samples; SVG plots) into this folder instead of beside the model')
     .option('--no-report', 'do not write the run report')
+    .addOption(
+      new Option('--align <mode>', "targets of another size or place than their inputs ('valid' or 'full' convolutions, crops, shifts up to 16 px): auto = align them and keep the alignment in the model; off = targets must have their inputs' size")
+        .choices(['auto', 'off'])
+        .default('auto'),
+    )
     .option('--snap', 'store the kernel as scale x small integers when that is exact within noise (e.g. Sobel as [-1 0 1; -2 0 2; -1 0 1])')
     .addHelpText(
       'after',
@@ -118,6 +124,7 @@ Examples:
         snap: flags.snap,
         channels: flags.channels,
         clamp: flags.clamp,
+        align: flags.align,
         abs: flags.abs,
         magnitude: flags.magnitude,
         ksize: flags.ksize,

@@ -13,7 +13,12 @@ import { isBorderMode, type BorderMode } from '../filters/border.js';
 import type { LayerSpec, Network } from './network.js';
 
 export const MODEL_FORMAT = 'kernel-learn-model';
-export const MODEL_VERSION = 1;
+/**
+ * The newest format version this kernel-learn reads and writes. A model is written at the lowest
+ * version that holds it: 1, or 2 for a model with an alignment (its outputs have another size than
+ * its inputs, which a version-1 reader would silently get wrong; it refuses version 2 instead).
+ */
+export const MODEL_VERSION = 2;
 /** Written into createdBy; keep equal to package.json's version (a test checks). */
 export const KERNEL_LEARN_VERSION = '0.1.0';
 
@@ -78,7 +83,8 @@ export interface ModelAlignment {
 /** The model file's record: a Network and how it was trained. */
 export interface Model extends Network {
   format: typeof MODEL_FORMAT;
-  version: typeof MODEL_VERSION;
+  /** 1, or 2 when the model has an alignment (see MODEL_VERSION). */
+  version: 1 | 2;
   arch: Arch;
   /** Present when the targets were not the inputs' size or place (absent: 'same'). */
   alignment?: ModelAlignment;
@@ -90,7 +96,7 @@ export interface Model extends Network {
 /** A model of this kernel-learn version. */
 export function createModel(arch: Arch, network: Network, training: TrainingSummary, metrics: ModelMetrics): Model {
   const { inputChannels, outputChannels, border, layers } = network;
-  return { format: MODEL_FORMAT, version: MODEL_VERSION, arch, inputChannels, outputChannels, border, layers, training, metrics, createdBy: `kernel-learn ${KERNEL_LEARN_VERSION}` };
+  return { format: MODEL_FORMAT, version: 1, arch, inputChannels, outputChannels, border, layers, training, metrics, createdBy: `kernel-learn ${KERNEL_LEARN_VERSION}` };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -203,7 +209,7 @@ export function serializeModel(model: Model): string {
   if (model.metrics.exactLoss !== undefined) metrics.exactLoss = num(model.metrics.exactLoss);
   const doc: Json = {
     format: MODEL_FORMAT,
-    version: num(MODEL_VERSION),
+    version: num(model.alignment ? 2 : 1),
     arch: model.arch,
     inputChannels: num(model.inputChannels),
     outputChannels: num(model.outputChannels),
@@ -284,10 +290,10 @@ export function parseModel(json: string, file: string): Model {
   if (doc.format !== MODEL_FORMAT) {
     throw new KernelLearnError(`${file}: not a kernel-learn model (format is ${String(JSON.stringify(doc.format)).slice(0, 60)}, expected "${MODEL_FORMAT}"); ${MODEL_FIX}`);
   }
-  if (doc.version !== MODEL_VERSION) {
+  if (doc.version !== 1 && doc.version !== 2) {
     const newer = typeof doc.version === 'number' && doc.version > MODEL_VERSION;
     throw new KernelLearnError(
-      `${file}: model format version ${String(JSON.stringify(doc.version)).slice(0, 60)} is not supported (this kernel-learn reads version ${MODEL_VERSION})` +
+      `${file}: model format version ${String(JSON.stringify(doc.version)).slice(0, 60)} is not supported (this kernel-learn reads versions 1 and ${MODEL_VERSION})` +
         (newer ? '; upgrade kernel-learn' : '; train the model again with this version'),
     );
   }
@@ -345,12 +351,12 @@ export function parseModel(json: string, file: string): Model {
   if (channels !== outputChannels) r.fail(`the layers produce ${channels} channels but outputChannels is ${outputChannels}`);
   return {
     format: MODEL_FORMAT,
-    version: MODEL_VERSION,
+    version: doc.version,
     arch,
     inputChannels,
     outputChannels,
     border,
-    ...(doc.alignment !== undefined ? { alignment: parseAlignment(r, doc.alignment) } : {}),
+    ...(doc.alignment !== undefined ? { alignment: parseAlignment(r, doc.alignment, doc.version) } : {}),
     layers,
     training: parseTraining(r, doc.training),
     metrics: parseMetrics(r, doc.metrics),
@@ -360,7 +366,8 @@ export function parseModel(json: string, file: string): Model {
 
 const ALIGNMENT_MODES = ['same', 'valid', 'full', 'offset'] as const;
 
-function parseAlignment(r: Reader, v: unknown): ModelAlignment {
+function parseAlignment(r: Reader, v: unknown, version: unknown): ModelAlignment {
+  if (version !== 2) r.fail('alignment needs format version 2');
   const a = r.obj(v, 'alignment');
   const mode = r.str(a.mode, 'alignment.mode');
   if (!(ALIGNMENT_MODES as readonly string[]).includes(mode)) r.fail(`alignment.mode "${mode}" is not ${ALIGNMENT_MODES.join(', ')}`);
