@@ -93,8 +93,8 @@ async function applyOne(model: Model, input: string, output: string, flags: Appl
   const net = flags.outputSize === 'same' ? { ...model, alignment: undefined } : model;
   if (path.extname(output).toLowerCase() === '.npy' && (await canReadInBands(input))) {
     const size = await bandImageSize(input);
-    const grows = alignedWindow(net, size.height, size.width).grow !== null;
-    if (grows && flags.bandRows !== undefined) notice(`--band-rows ignored: the model's targets reached past the input (alignment ${model.alignment?.mode}), which streaming cannot grow; reading the whole image`);
+    const grows = alignedWindow(net, size.height, size.width).grow !== null || model.edge === 'kept';
+    if (grows && flags.bandRows !== undefined) notice(`--band-rows ignored: the model grows the image (alignment ${model.alignment?.mode ?? 'same'}) or keeps its outer ring (edge ${model.edge ?? 'filtered'}), which streaming does not do; reading the whole image`);
     if (!grows && (flags.bandRows !== undefined || size.width * size.height >= STREAM_MIN_PIXELS)) {
       const r = await applyModelToFile(net, input, output, { depth: flags.depth, maxPixels: flags.maxPixels, bandRows: flags.bandRows, onNotice: notice });
       say(`${output}: ${r.width}x${r.height}x${r.channels} ${r.depth} (streamed in bands)`);

@@ -21,7 +21,7 @@
 
 import { KernelLearnError } from '../errors.js';
 import type { BorderMode } from '../filters/border.js';
-import { alignedCrop } from '../nn/alignment.js';
+import { alignedCrop, edgeRing, type Margins } from '../nn/alignment.js';
 import { KERNEL_LEARN_VERSION, type Arch, type ModelAlignment } from '../nn/model.js';
 import type { Conv2dSpec, Network } from '../nn/network.js';
 
@@ -186,6 +186,31 @@ function pad(g: Graph, x: string, p: ReturnType<typeof convPads>, border: Border
 }
 
 /**
+ * The output `x` with its outer ring (`ring` pixels on each side) taken from the network's input
+ * `input` instead (edge 'kept', see nn/network.ts): rows above and below from the input, and in
+ * between the input's left and right columns around the output's core.
+ */
+function keepRing(g: Graph, input: string, x: string, ring: Margins): string {
+  const slice = (v: string, axis: number, start: number, end: number | bigint, name: string): string =>
+    g.node('Slice', [v, g.int64s(`${name}.starts`, [start]), g.int64s(`${name}.ends`, [end]), g.int64s(`${name}.axes`, [axis])], name);
+  const concat = (parts: string[], axis: number, name: string): string => (parts.length === 1 ? parts[0] : g.node('Concat', parts, name, [{ name: 'axis', int: axis }]));
+  const untilEnd = (n: number): number | bigint => (n > 0 ? -n : INT64_MAX);
+  // The middle rows: the input's left columns, the output's core, the input's right columns.
+  const outRows = slice(x, 2, ring.top, untilEnd(ring.bottom), 'edge.out.rows');
+  const inRows = ring.left + ring.right > 0 ? slice(input, 2, ring.top, untilEnd(ring.bottom), 'edge.in.rows') : '';
+  const middle = concat([
+    ...(ring.left > 0 ? [slice(inRows, 3, 0, ring.left, 'edge.left')] : []),
+    slice(outRows, 3, ring.left, untilEnd(ring.right), 'edge.core'),
+    ...(ring.right > 0 ? [slice(inRows, 3, -ring.right, INT64_MAX, 'edge.right')] : []),
+  ], 3, 'edge.middle');
+  return concat([
+    ...(ring.top > 0 ? [slice(input, 2, 0, ring.top, 'edge.top')] : []),
+    middle,
+    ...(ring.bottom > 0 ? [slice(input, 2, -ring.bottom, INT64_MAX, 'edge.bottom')] : []),
+  ], 2, 'edge.joined');
+}
+
+/**
  * The smallest image (height, width) the exported graph reproduces applyModel for. Below it
  * OpenCV's border reflects more than once while ONNX padding cannot (onnxruntime errors or differs).
  */
@@ -217,6 +242,7 @@ export function exportOnnx(model: Network & { arch?: Arch; alignment?: ModelAlig
   // A model aligned to targets of another size: the input grown first, the output cut last (apply.ts alignedCrop).
   const crop = alignedCrop(model);
   let x = crop.grow ? pad(g, 'input', crop.grow, model.border, 'align') : 'input';
+  const source = x; // what the layers see: an edge 'kept' takes its ring from it
   let channels = model.inputChannels;
   model.layers.forEach((l, i) => {
     const prefix = String(i);
@@ -262,6 +288,7 @@ export function exportOnnx(model: Network & { arch?: Arch; alignment?: ModelAlig
     }
   });
   if (channels !== model.outputChannels) throw new KernelLearnError(`cannot export: the layers produce ${channels} channels but outputChannels is ${model.outputChannels}`);
+  if (model.edge === 'kept') x = keepRing(g, source, x, edgeRing(model));
   if (crop.start.some((v) => v !== 0) || crop.end.some((v) => v !== 0)) {
     // Ends are offsets from each axis' end (0: through the end, which Slice spells INT64_MAX).
     const starts = g.int64s('align.starts', crop.start);

@@ -39,6 +39,20 @@ export function alignedWindow(model: Network & { alignment?: ModelAlignment }, H
   return { grow, keep: { y0: start[0], y1: h + end[0], x0: start[1], x1: w + end[1] } };
 }
 
+/** The ring of output pixels whose window leaves the image, on each side (the network's receptive field). */
+export function edgeRing(model: Network): Margins {
+  const ring = { top: 0, bottom: 0, left: 0, right: 0 };
+  for (const l of model.layers) {
+    if (l.type !== 'conv2d') continue;
+    const [kh, kw] = l.kernelSize;
+    ring.top += kh >> 1;
+    ring.bottom += kh - 1 - (kh >> 1);
+    ring.left += kw >> 1;
+    ring.right += kw - 1 - (kw >> 1);
+  }
+  return ring;
+}
+
 /** Pixels on each side that an output pixel of the network depends on (the largest over rows and columns). */
 export function networkHalo(model: Network): number {
   let r = 0;

@@ -25,7 +25,7 @@ import { readPngHeader } from '../io/png-stream.js';
 import { tensor, type Tensor } from '../kernels/conv2d.js';
 import { conv2dForwardThreaded } from '../kernels/threads.js';
 import { heapAlloc, heapFree } from '../kernels/simd.js';
-import { applyModel, convArrays } from './apply.js';
+import { applyModel, convArrays, keepEdge } from './apply.js';
 import { alignedWindow } from './alignment.js';
 import { Abs, Clamp, Magnitude, Relu, type Layer } from './layers.js';
 import type { ModelAlignment } from './model.js';
@@ -91,7 +91,7 @@ export async function applyModelThreaded(model: Network, image: Image, file = 't
     }
   }
   // Planar n-major order is applyModel's channel order (c * outputChannels + o), so no copy is needed.
-  return { width: image.width, height: image.height, channels: x.n * x.c, depth: 'f32', data: x.data };
+  return keepEdge(model, image, { width: image.width, height: image.height, channels: x.n * x.c, depth: 'f32', data: x.data });
 }
 
 /**
@@ -239,6 +239,7 @@ export async function applyModelToFile(model: Network & { alignment?: ModelAlign
     // A model aligned to targets of another size (a crop of the same-size output) writes its window of each band.
     const { grow, keep } = alignedWindow(model, reader.height, reader.width);
     if (grow) throw new KernelLearnError(`${input}: the model's targets reached past the input (alignment ${model.alignment!.mode}): streaming cannot grow the image; apply it whole, or with --output-size same`);
+    if (model.edge === 'kept') throw new KernelLearnError(`${input}: the model keeps the input's outer ring (edge kept), which the streamed apply does not do; apply it whole`);
     const outH = keep.y1 - keep.y0, outW = keep.x1 - keep.x0;
     // Each band's write runs while the next band computes; at most one write is in flight.
     await applyModelBands(model, reader, async (band, y0) => {

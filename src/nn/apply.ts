@@ -11,7 +11,7 @@ import { borderIndexTable, type BorderMode } from '../filters/border.js';
 import { tensor, type Tensor } from '../kernels/conv2d.js';
 import { conv2dForwardF32 } from '../kernels/simd.js';
 import { Abs, Clamp, Magnitude, Relu, type Layer } from './layers.js';
-import { alignedWindow } from './alignment.js';
+import { alignedWindow, edgeRing } from './alignment.js';
 import type { ModelAlignment } from './model.js';
 import type { Conv2dSpec, Network } from './network.js';
 
@@ -59,7 +59,26 @@ export function applyModel(model: Network, image: Image, file = 'the image'): Im
   }
   // Planar n-major order is already the output's channel order (c * outputChannels + o): the last
   // layer's array becomes the image, no copy (one only when no layer made a new array).
-  return { width: image.width, height: image.height, channels: x.n * x.c, depth: 'f32', data: x.data === data ? x.data.slice() : x.data };
+  return keepEdge(model, image, { width: image.width, height: image.height, channels: x.n * x.c, depth: 'f32', data: x.data === data ? x.data.slice() : x.data });
+}
+
+/** With edge 'kept' (see Network), the output's outer ring (edgeRing) set to the input's pixels, in place; `out` returned. */
+export function keepEdge(model: Network, input: Image, out: Image): Image {
+  if (model.edge !== 'kept') return out;
+  const { top, bottom, left, right } = edgeRing(model);
+  const W = out.width, H = out.height;
+  for (let c = 0; c < Math.min(out.channels, input.channels); c++) {
+    for (let y = 0; y < H; y++) {
+      const o = (c * H + y) * W;
+      if (y < top || y >= H - bottom) {
+        for (let x = 0; x < W; x++) out.data[o + x] = input.data[o + x];
+        continue;
+      }
+      for (let x = 0; x < Math.min(left, W); x++) out.data[o + x] = input.data[o + x];
+      for (let x = Math.max(W - right, 0); x < W; x++) out.data[o + x] = input.data[o + x];
+    }
+  }
+  return out;
 }
 
 /**

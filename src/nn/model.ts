@@ -15,8 +15,9 @@ import type { LayerSpec, Network } from './network.js';
 export const MODEL_FORMAT = 'kernel-learn-model';
 /**
  * The newest format version this kernel-learn reads and writes. A model is written at the lowest
- * version that holds it: 1, or 2 for a model with an alignment (its outputs have another size than
- * its inputs, which a version-1 reader would silently get wrong; it refuses version 2 instead).
+ * version that holds it: 1, or 2 for a model with an alignment or a kept edge (outputs of another
+ * size, or an unfiltered ring, which a version-1 reader would silently get wrong; it refuses
+ * version 2 instead).
  */
 export const MODEL_VERSION = 2;
 /** Written into createdBy; keep equal to package.json's version (a test checks). */
@@ -49,7 +50,8 @@ export interface TrainingSummary {
   /** Present when --ksize auto chose the size: candidates with their validation MSE. */
   kernelSizeChoice?: { chosen: number; candidates: { ksize: number; mse: number }[] };
   /** Present when --border auto chose the border: MSE over border pixels per mode. */
-  borderChoice?: { chosen: BorderMode; candidates: { border: BorderMode; mse: number }[]; borderPixels: number };
+  /** Present when --border auto chose the border: MSE over border pixels per mode ('kept': the input's own pixels). */
+  borderChoice?: { chosen: BorderMode | 'kept'; candidates: { border: BorderMode | 'kept'; mse: number }[]; borderPixels: number };
   /** Condition number of the window correlation matrix (linear arch). */
   conditionNumber?: number;
 }
@@ -95,8 +97,8 @@ export interface Model extends Network {
 
 /** A model of this kernel-learn version. */
 export function createModel(arch: Arch, network: Network, training: TrainingSummary, metrics: ModelMetrics): Model {
-  const { inputChannels, outputChannels, border, layers } = network;
-  return { format: MODEL_FORMAT, version: 1, arch, inputChannels, outputChannels, border, layers, training, metrics, createdBy: `kernel-learn ${KERNEL_LEARN_VERSION}` };
+  const { inputChannels, outputChannels, border, layers, edge } = network;
+  return { format: MODEL_FORMAT, version: edge ? 2 : 1, arch, inputChannels, outputChannels, border, ...(edge ? { edge } : {}), layers, training, metrics, createdBy: `kernel-learn ${KERNEL_LEARN_VERSION}` };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -209,11 +211,12 @@ export function serializeModel(model: Model): string {
   if (model.metrics.exactLoss !== undefined) metrics.exactLoss = num(model.metrics.exactLoss);
   const doc: Json = {
     format: MODEL_FORMAT,
-    version: num(model.alignment ? 2 : 1),
+    version: num(model.alignment || model.edge ? 2 : 1),
     arch: model.arch,
     inputChannels: num(model.inputChannels),
     outputChannels: num(model.outputChannels),
     border: model.border,
+    ...(model.edge ? { edge: model.edge } : {}),
     ...(model.alignment ? { alignment: alignmentJson(model.alignment) } : {}),
     layers: model.layers.map(layerJson),
     training: trainingJson(model.training),
@@ -356,12 +359,19 @@ export function parseModel(json: string, file: string): Model {
     inputChannels,
     outputChannels,
     border,
+    ...(doc.edge !== undefined ? { edge: parseEdge(r, doc.edge, doc.version) } : {}),
     ...(doc.alignment !== undefined ? { alignment: parseAlignment(r, doc.alignment, doc.version) } : {}),
     layers,
     training: parseTraining(r, doc.training),
     metrics: parseMetrics(r, doc.metrics),
     createdBy: r.str(doc.createdBy, 'createdBy'),
   };
+}
+
+function parseEdge(r: Reader, v: unknown, version: unknown): 'kept' {
+  if (version !== 2) r.fail('edge needs format version 2');
+  if (v !== 'kept') r.fail(`edge ${String(JSON.stringify(v)).slice(0, 40)} is not "kept"`);
+  return 'kept';
 }
 
 const ALIGNMENT_MODES = ['same', 'valid', 'full', 'offset'] as const;
@@ -409,10 +419,10 @@ function parseTraining(r: Reader, v: unknown): TrainingSummary {
   }
   if (t.borderChoice !== undefined) {
     const b = r.obj(t.borderChoice, 'training.borderChoice');
-    const mode = (s: unknown, where: string): BorderMode => {
+    const mode = (s: unknown, where: string): BorderMode | 'kept' => {
       const m = r.str(s, where);
-      if (!isBorderMode(m)) r.fail(`${where}: unknown border "${m}"`);
-      return m;
+      if (!isBorderMode(m) && m !== 'kept') r.fail(`${where}: unknown border "${m}"`);
+      return m as BorderMode | 'kept';
     };
     out.borderChoice = {
       chosen: mode(b.chosen, 'training.borderChoice.chosen'),

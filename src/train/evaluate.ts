@@ -141,9 +141,12 @@ export function residualStats(model: Network, regions: Region[], predict: Predic
   return stats;
 }
 
+/** A border mode, or 'kept': the border pixels are the input's own, unfiltered (Pillow's kernels). */
+export type EdgeRule = BorderMode | 'kept';
+
 export interface BorderChoice {
-  chosen: BorderMode;
-  candidates: { border: BorderMode; mse: number }[];
+  chosen: EdgeRule;
+  candidates: { border: EdgeRule; mse: number }[];
   borderPixels: number;
 }
 
@@ -153,6 +156,8 @@ export interface BorderChoice {
  * The fit never saw these pixels (it uses the valid region only), so this is a fair test.
  * Modes within 1e-6 relative of the best (plus a rounding floor) tie, and a tie goes to
  * reflect101, OpenCV's default; the modes can tie exactly, e.g. for a 1-pixel-wide kernel row.
+ * With cin = cout, 'kept' (the input's own pixel, unfiltered) is a candidate too, chosen only
+ * when it beats every mode beyond a tie (an identity kernel ties with everything).
  * `weights` is [cout][cin][kh][kw] flat (float32 values), `bias` [cout] or null; `post` the
  * model's output stages after the conv (abs, clamp), applied to each prediction.
  */
@@ -161,6 +166,8 @@ export function chooseBorder(
   post?: (v: number) => number,
 ): BorderChoice {
   const sse = new Float64Array(BORDER_MODES.length);
+  const keepable = cin === cout;
+  let keptSse = 0;
   let count = 0, power = 0;
   const ay = kh >> 1, ax = kw >> 1;
   for (const r of regions) {
@@ -179,6 +186,7 @@ export function chooseBorder(
         for (let o = 0; o < cout; o++) {
           const tv = target.data[(o * H + y) * W + x];
           power += tv * tv;
+          if (keepable) keptSse += (input.data[(o * H + y) * W + x] - tv) ** 2;
           for (let m = 0; m < BORDER_MODES.length; m++) {
             const { rows, cols } = tables[m];
             let s = bias ? bias[o] : 0;
@@ -206,12 +214,13 @@ export function chooseBorder(
   const pixels = count;
   const meanPower = power / count;
   if (pixels === 0) return { chosen: 'reflect101', candidates: BORDER_MODES.map((border) => ({ border, mse: 0 })), borderPixels: 0 };
-  const candidates = BORDER_MODES.map((border, m) => ({ border, mse: sse[m] / pixels }));
-  const bestMse = Math.min(...candidates.map((c) => c.mse));
+  const modes = BORDER_MODES.map((border, m) => ({ border, mse: sse[m] / pixels }));
+  const bestMse = Math.min(...modes.map((c) => c.mse));
   const tie = bestMse * (1 + 1e-6) + 1e-14 * meanPower;
-  const tied = candidates.filter((c) => c.mse <= tie).map((c) => c.border);
-  const chosen = tied.includes('reflect101') ? 'reflect101' : tied[0];
-  return { chosen, candidates, borderPixels: count / cout };
+  const tied = modes.filter((c) => c.mse <= tie).map((c) => c.border);
+  const kept = keepable ? [{ border: 'kept' as const, mse: keptSse / pixels }] : [];
+  const chosen = kept.length > 0 && kept[0].mse < bestMse - (tie - bestMse) ? 'kept' : tied.includes('reflect101') ? 'reflect101' : tied[0];
+  return { chosen, candidates: [...modes, ...kept], borderPixels: count / cout };
 }
 
 /**

@@ -19,13 +19,14 @@ import type { GramPair, GramStats } from '../kernels/gram.js';
 import { convArrays } from '../nn/apply.js';
 import { Conv2d, Sequential } from '../nn/layers.js';
 import type { TrainingSummary } from '../nn/model.js';
+import { edgeRing } from '../nn/alignment.js';
 import { convLayer, type Conv2dSpec, type Network } from '../nn/network.js';
 import { chooseChannels, type ChannelChoice, type ChannelView } from './channels.js';
 import { coefStdErrors, lossFromStats, solveExact, targetVariance, type ExactSolution } from './exact.js';
 import { chooseBorder, type BorderChoice } from './evaluate.js';
 import { formAccuracy } from './forms.js';
 import { CONDITION_WARNING, judgeFit } from './judge.js';
-import { depthStep } from './noise.js';
+import { depthStep, meanSquare, noiseFloor } from './noise.js';
 import type { FitResult, StopKind, TrainContext, TrainOptions } from './options.js';
 import { regionHeight, regionImages, regionsArea, regionWidth, splitPairs, splitRecord, type Region, type Split } from './regions.js';
 import { saturatedShare } from './stages/clamp.js';
@@ -120,6 +121,9 @@ export function fitStage(data: TrainData, stage: OutputStage, context: TrainCont
   const conv = convLayer(weights.coef, { cin: view.cin, cout: stage.convOutputs(view.cout), kh, kw, bias });
   const network = (border: BorderMode): Network => ({ inputChannels: view.cin, outputChannels: view.cout, border, layers: [conv, ...stage.outputLayers(limits)] });
   const borderChoice = options.border === 'auto' ? searchBorder(view.train, stage, conv, limits, network, warnings) : null;
+  // What the weights leave inside (the exact optimum's loss, or gradient descent's on the same pixels).
+  const insideMse = solver === 'exact' ? exact.loss : lossFromStats(stats, weights.coef);
+  const edge = settleEdge(borderChoice, options.border, network, view, insideMse, data, warnings);
   const training: TrainingSummary = {
     ...runSummary(data, solver, weights.steps, weights.stopReason),
     validation: { kind: data.split.kind, pairs: data.split.kind === 'pairs' ? data.split.val.length : 0, pixels: regionsArea(data.split.val) },
@@ -127,7 +131,7 @@ export function fitStage(data: TrainData, stage: OutputStage, context: TrainCont
     ...(borderChoice ? { borderChoice } : {}),
     conditionNumber: exact.conditionNumber,
   };
-  const judged = judgeFit({ data, stage, view, size: fit.size, network: network(borderChoice ? borderChoice.chosen : (options.border as BorderMode)), training, exact, coef: weights.coef, stdErrors, warnings });
+  const judged = judgeFit({ data, stage, view: edge.view, size: fit.size, network: edge.network, training, exact, coef: weights.coef, stdErrors, warnings });
   return {
     ...judged, history: weights.history, exactLoss: exact.loss, stopReason: weights.stopReason, stop: weights.stop, steps: weights.steps,
     trainMs: performance.now() - t0, zeroTaps, support: tightSupport(zeroTaps, kh, kw), kernelSize: [kh, kw], ...(colour.choice ? { channelChoice: colour.choice } : {}), split: splitRecord(data.split, data.pairs),
@@ -206,6 +210,31 @@ function searchBorder(
   const choice = chooseBorder(train, weights, bias, conv.inChannels, conv.outChannels, kh, kw, map);
   if (choice.borderPixels === 0 && kh > 1) warnings.push("no target pixel's window leaves its image (the targets are cropped, or too small), so the border mode is not judged: using reflect101, which matters only where a window leaves the image");
   return choice;
+}
+
+/**
+ * The network's edge from the border search: the mode chosen, or 'kept' (the conv pads with the
+ * best mode, then the outer ring is the input's own); and the regions to judge on: all of them,
+ * or, when no rule explains the targets' outer ring (the best one's MSE over 10x the fit's inside,
+ * plus the targets' rounding), their interiors alone, with a warning.
+ */
+function settleEdge(
+  choice: BorderChoice | null, fixed: BorderMode | 'auto', network: (border: BorderMode) => Network, view: ChannelView, insideMse: number, data: TrainData, warnings: string[],
+): { network: Network; view: ChannelView } {
+  if (!choice) return { network: network(fixed as BorderMode), view };
+  const modes = choice.candidates.filter((c): c is { border: BorderMode; mse: number } => c.border !== 'kept');
+  const padding = choice.chosen === 'kept' ? modes.reduce((a, b) => (b.mse < a.mse ? b : a)).border : choice.chosen;
+  const net = choice.chosen === 'kept' ? { ...network(padding), edge: 'kept' as const } : network(padding);
+  const best = Math.min(...choice.candidates.map((c) => c.mse));
+  const floor = noiseFloor(meanSquare(data.images.train), data.targetStep);
+  if (choice.borderPixels === 0 || best <= 10 * insideMse + floor) return { network: net, view };
+  const { top, bottom, left, right } = edgeRing(net);
+  const inside = (r: Region): Region => ({ ...r, y0: Math.max(r.y0, top), y1: Math.min(r.y1, r.pair.input.height - bottom), x0: Math.max(r.x0, left), x1: Math.min(r.x1, r.pair.input.width - right) });
+  warnings.push(
+    `no border rule explains the targets' outer ring (the best, ${choice.chosen}, leaves MSE ${best.toPrecision(3)} there against ${insideMse.toPrecision(3)} inside): ` +
+      `the pixels whose window leaves the image are left out of the fit's judgement (held-out metrics, forms); apply computes them with ${choice.chosen}`,
+  );
+  return { network: net, view: { ...view, train: view.train.map(inside), val: view.val.map(inside) } };
 }
 
 /** The training record's fields every arch fills the same way. */
