@@ -23,7 +23,9 @@
  * (20 * (cin * k^2 + 1)): enough that the largest fit is well determined, so its validation MSE
  * is a fair yardstick for the smaller ones. The Gram of the largest size costs most (31x31 on six
  * 512x512 images: ~1.3 s), so the sizes grow in stages (AUTO_KSIZE_STAGES): the next stage's Gram
- * is computed only when the largest size of this one is the size chosen.
+ * is computed only when the largest size of this one is the size chosen. The chosen size is then
+ * fitted again on all training pixels, unless the largest size's valid region already holds 90% of
+ * them (a 31x31 Gram's region on 512x512 images holds 98% of a 25x25 one's).
  *
  * Zero taps. A tap is zero within noise when |w| <= 4 * se + 1e-6 * max |w| (se: its standard
  * error from the residual and the Gram, exact.ts coefStdErrors; the relative term is the float32
@@ -42,7 +44,7 @@ export { KSIZE_MAX };
 /** Largest kernel --ksize auto tries when the images are big enough (see autoKsizeLimit). */
 export const AUTO_KSIZE_MAX = KSIZE_MAX;
 /** The largest sizes of the Grams --ksize auto computes in turn (see the header). */
-export const AUTO_KSIZE_STAGES: readonly number[] = [9, 15, 23, 31];
+export const AUTO_KSIZE_STAGES: readonly number[] = [9, 17, 31];
 /** Sizes up to this are always tried when the images hold them. */
 export const AUTO_KSIZE_ALWAYS = 9;
 /** Valid training pixels needed per unknown for sizes above AUTO_KSIZE_ALWAYS. */

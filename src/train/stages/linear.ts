@@ -27,14 +27,21 @@ export const LINEAR: OutputStage = {
     const { choice, big, bigVal } = growSize(data, wanted.kh);
     const k = choice.k;
     const warnings = k === big.kh && k > 1 ? [reachWarning(big, k)] : [];
-    // The chosen size refitted on all training pixels (the sizes were compared on a common region).
-    const stats = k !== big.kh ? gramStats(data.train, k, k, bias, cache) : big;
+    // The chosen size refitted on all training pixels (the sizes were compared on a common region),
+    // unless the common region already holds nearly all of them.
+    const stats = k === big.kh ? big : validShare(data.train, big.kh, k) >= 0.9 ? subGram(big, k, k) : gramStats(data.train, k, k, bias, cache);
     const valStats = bigVal && bigVal.n > 0 ? subGram(bigVal, k, k) : null;
     return { size: square(k), stats, valStats, reason: 'exact least-squares solve', sizeChoice: { chosen: k, candidates: choice.candidates }, warnings };
   },
   outputLayers: () => [],
   responseMap: () => undefined,
 };
+
+/** The share of a k x k kernel's valid pixels that a K x K kernel's valid region holds. */
+function validShare(pairs: GramPair[], K: number, k: number): number {
+  const valid = (s: number): number => pairs.reduce((n, p) => n + Math.max(0, p.input.width - s + 1) * Math.max(0, p.input.height - s + 1), 0);
+  return valid(k) > 0 ? valid(K) / valid(k) : 0;
+}
 
 /** The Grams of each stage up to `limit` in turn, until the chosen size is smaller than the stage's largest. */
 function growSize(data: StageData, limit: number): { choice: KernelSizeChoice; big: GramStats; bigVal: GramStats | null } {
