@@ -31,7 +31,8 @@ export function learnGuide(pairs: ImagePair[]): Guide | null {
   const channels = pairs[0].input.channels;
   let result;
   try {
-    result = trainFilter(pairs, { arch: 'linear', ksize: 'auto', solver: 'exact', border: 'auto', seed: 0, ...(channels > 1 ? { channels: 'shared' } : {}) });
+    // The border mode does not change the kernel (the fit sees whole windows only): skip its search.
+    result = trainFilter(pairs, { arch: 'linear', ksize: 'auto', solver: 'exact', border: 'reflect101', seed: 0, ...(channels > 1 ? { channels: 'shared' } : {}) });
   } catch {
     return null;
   }
@@ -60,12 +61,13 @@ function shapeOf(k: Kernel2D): Pick<Guide, 'dc' | 'parityX' | 'parityY' | 'sprea
 }
 
 /**
- * What a family's kernel looks like, to skip the costly fits (continuous parameters) the learned
- * kernel rules out and to narrow the others. A blur is nearly linear (its learned fit explains
- * the targets: R^2 >= 0.9) and its kernel low-pass (even both ways, most weight positive); a
- * sharpen is even but may clip (so a poor fit does not rule it out); 'any' is never ruled out.
+ * What a family's kernel looks like, to skip the fits the learned kernel rules out and to narrow
+ * the others. A blur is nearly linear (its learned fit explains the targets: R^2 >= 0.9) and its
+ * kernel low-pass (even both ways, most weight positive); a sharpen is even but may clip (so a
+ * poor fit does not rule it out); a derivative's kernel sums to about 0, which a trusted fit
+ * with most of its weight in its sum rules out; 'any' is never ruled out.
  */
-export type Expect = 'lowpass' | 'even' | 'any';
+export type Expect = 'lowpass' | 'even' | 'derivative' | 'any';
 
 /** R^2 above which the learned kernel's shape is trusted. */
 const LINEAR_R2 = 0.9;
@@ -73,20 +75,29 @@ const LINEAR_R2 = 0.9;
 export function guideAllows(guide: Guide | null, expect: Expect): boolean {
   if (!guide || expect === 'any') return true;
   const even = guide.parityX > 0.5 && guide.parityY > 0.5;
-  if (expect === 'lowpass') return guide.r2 >= LINEAR_R2 && even && guide.dc > 0.5;
-  return !(guide.r2 >= LINEAR_R2) || even;
+  const trusted = guide.r2 >= LINEAR_R2;
+  switch (expect) {
+    case 'lowpass':
+      return trusted && even && guide.dc > 0.5;
+    case 'even':
+      return !trusted || even;
+    case 'derivative':
+      return !trusted || Math.abs(guide.dc) < 0.3;
+  }
 }
 
 /**
- * The range worth searching for a blur's width (sigma, radius) given the learned kernel: within
- * 2.5 times its spread either way (a sampled Gaussian's spread is its sigma; a box of radius r
- * has sqrt(r (r + 1) / 3)); the upper end stays open when the learned kernel filled the largest
- * size the learner tries, since its spread is then cut short. Other families keep their range.
+ * The range worth searching for a width (sigma, radius) given a trusted learned kernel. A blur:
+ * within 2.5 times the kernel's spread either way (a sampled Gaussian's spread is its sigma; a box
+ * of radius r has sqrt(r (r + 1) / 3)). A sharpen: sigma at most half the learned kernel's width
+ * (its visible support is about 6 sigma). The upper end stays open when the learned kernel filled
+ * the largest size the learner tries, since it is then cut short.
  */
 export function narrowRange(guide: Guide | null, expect: Expect, range: Range, largestLearned = 15): Range {
-  if (!guide || expect !== 'lowpass') return range;
-  const min = Math.max(range.min, guide.spread / 2.5);
-  const max = guide.kernel.kh >= largestLearned ? range.max : Math.min(range.max, guide.spread * 2.5);
+  if (!guide || expect === 'any' || !(guide.r2 >= LINEAR_R2)) return range;
+  const open = guide.kernel.kh >= largestLearned;
+  const min = expect === 'lowpass' ? Math.max(range.min, guide.spread / 2.5) : range.min;
+  const max = open ? range.max : Math.min(range.max, expect === 'lowpass' ? guide.spread * 2.5 : Math.max(2, guide.kernel.kh / 2));
   return min < max ? { ...range, min, max } : range;
 }
 

@@ -10,7 +10,7 @@ import type { ImagePair } from '../data/pairs.js';
 import { KernelLearnError } from '../errors.js';
 import { kernelRows } from '../filters/kernels.js';
 import { learnGuide, fitSmallKernel, snapKernel } from './guide.js';
-import { comparisonFor, fitSet, wholeSet, type Comparison, type PixelSet } from './score.js';
+import { comparisonFor, fitSet, scoreCall, wholeSet, type Comparison, type PixelSet } from './score.js';
 import { searchCalls, type IdentifiedCall, type SearchContext } from './search.js';
 import { variantsFor, type FreeKernel } from './variants.js';
 
@@ -27,7 +27,18 @@ export interface IdentifyResult {
   /** Every call verified on all pairs, best evidence first (ties: the simpler call first). */
   candidates: IdentifiedCall[];
   /** trainFilter's exact least-squares kernel (rows) and bias: what a learner sees; null if it could not be fitted. */
-  learned: { kernel: number[][]; bias: number } | null;
+  learned: LearnedKernel | null;
+}
+
+export interface LearnedKernel {
+  kernel: number[][];
+  bias: number;
+  /**
+   * When no call is named: how much of the targets cv2.filter2D with exactly this kernel and bias
+   * re-makes (a free kernel, not a named call; absent when OpenCV lacks the dtype pair). High means
+   * "a linear kernel, just not one a library names"; low means the filter is not a kernel.
+   */
+  filter2D?: { fraction: number; maxAbsError: number };
 }
 
 /** Pairs pulled apart and checked: one input depth, one target depth, inputs and targets alike in size and channels. */
@@ -82,5 +93,11 @@ export function identifyPairs(pairs: ImagePair[]): IdentifyResult {
   const ctx: SearchContext = { inDepth, cmp, guide, quick, fit, border: wholeSet(inputs, targets, 3), all: wholeSet(inputs, targets) };
   const candidates = searchCalls(variants, ctx);
   const best = candidates.length > 0 && candidates[0].fraction >= MATCH_FRACTION ? candidates[0] : null;
-  return { best, candidates, learned: guide ? { kernel: kernelRows(guide.kernel), bias: guide.bias } : null };
+  if (!guide) return { best, candidates, learned: null };
+  const learned: LearnedKernel = { kernel: kernelRows(guide.kernel), bias: guide.bias };
+  if (!best) {
+    const score = scoreCall({ library: 'OpenCV', op: 'kernel', kernel: learned.kernel, delta: learned.bias, depth: cmp.depth }, ctx.all, cmp);
+    if (score) learned.filter2D = { fraction: score.fraction, maxAbsError: score.maxAbsError };
+  }
+  return { best, candidates, learned };
 }

@@ -154,7 +154,9 @@ export function identifyKernel(model: Network, depths: { input?: string; target?
     if (matches.some((m) => m.call === call)) continue;
     matches.push({ library: v.library, function: v.fn, params, call, maxTapError: f.max, biasError: Math.abs(bias - f.offset), rank: v.rank });
   }
-  matches.sort((a, b) => a.maxTapError - b.maxTapError || a.rank - b.rank || explicitness(a.call) - explicitness(b.call) || LIBRARIES.indexOf(a.library) - LIBRARIES.indexOf(b.library));
+  // Errors equal to two digits tie (float noise in a sum must not pick between equal kernels): the plainer call first.
+  const rounded = (v: number): number => Number(v.toPrecision(2));
+  matches.sort((a, b) => rounded(a.maxTapError) - rounded(b.maxTapError) || a.rank - b.rank || explicitness(a.call) - explicitness(b.call) || LIBRARIES.indexOf(a.library) - LIBRARIES.indexOf(b.library));
   const candidates = matches.slice(0, count).map(({ rank: _rank, ...m }) => m);
   let largest = 0;
   for (const v of kernel.data) largest = Math.max(largest, Math.abs(v));

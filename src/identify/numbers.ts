@@ -30,12 +30,14 @@ export function minimize1d(f: (x: number) => number, range: Range, scan = 12, re
   let b = ts[Math.min(scan - 1, best + 1)];
   let bestX = to(ts[best]);
   let bestV = vs[best];
+  if (bestV === 0) return { x: bestX, value: 0 };
   let c = b - GOLDEN * (b - a);
   let d = a + GOLDEN * (b - a);
   let fc = f(to(c));
   let fd = f(to(d));
   const width = (): number => Math.abs(to(b) - to(a));
-  for (let iter = 0; iter < 200 && width() > relTol * Math.abs(to((a + b) / 2)); iter++) {
+  // A value of 0 is an exact fit: nothing can beat it.
+  for (let iter = 0; iter < 200 && bestV > 0 && width() > relTol * Math.abs(to((a + b) / 2)); iter++) {
     for (const [t, v] of [[c, fc], [d, fd]] as const) if (v < bestV) [bestX, bestV] = [to(t), v];
     if (fc <= fd) {
       [b, d, fd] = [d, c, fc];

@@ -68,6 +68,7 @@ function firstAsGood(variant: Variant, specs: LibrarySpec[], bar: Score, ctx: Se
 
 /** A variant's best call on the fit crops; null when the library refuses it or the learned kernel rules it out. */
 export function fitVariant(v: Variant, ctx: SearchContext): Fitted | null {
+  if (!guideAllows(ctx.guide, v.expect ?? 'any')) return null;
   if (v.continuous) return fitContinuous(v, ctx);
   if (v.affine) return fitAffine(v, ctx);
   return scored(v, v.build(), ctx.fit, ctx.cmp);
@@ -75,8 +76,8 @@ export function fitVariant(v: Variant, ctx: SearchContext): Fitted | null {
 
 function fitContinuous(v: Variant, ctx: SearchContext): Fitted | null {
   const c = v.continuous!;
-  if (!guideAllows(ctx.guide, c.expect)) return null;
-  const { x, value } = minimize1d((p) => scoreCall(v.build(p), ctx.fit, ctx.cmp)?.mse ?? Infinity, narrowRange(ctx.guide, c.expect, c.range));
+  // Integer targets change in steps: a bracket 1e-5 wide is on the step already.
+  const { x, value } = minimize1d((p) => scoreCall(v.build(p), ctx.fit, ctx.cmp)?.mse ?? Infinity, narrowRange(ctx.guide, v.expect ?? 'any', c.range), 8, ctx.cmp.integer ? 1e-5 : 1e-8);
   if (!Number.isFinite(value)) return null;
   const raw = scored(v, v.build(x), ctx.fit, ctx.cmp)!;
   return firstAsGood(v, simpleNumbersNear(x).map((p) => v.build(p)), raw.score, ctx) ?? raw;
@@ -155,7 +156,7 @@ function chooseBorder(f: Fitted, ctx: SearchContext): Fitted {
 
 /** A variant's refinements (scipy's truncate), fitted; the best of them and the call itself. */
 function refine(f: Fitted, ctx: SearchContext): Fitted {
-  if (f.score.fraction >= 1 || !f.variant.refine) return f;
+  if (!f.variant.refine) return f;
   let best = f;
   for (const sub of f.variant.refine(f.spec)) {
     const g = fitVariant({ ...f.variant, ...sub, refine: undefined }, ctx);
@@ -207,15 +208,17 @@ function bestDistinct(fitted: Fitted[], inDepth: Depth, count: number): Fitted[]
 
 /**
  * Every variant fitted on the quick crop; the best 2 `keep` scored on the fit crops; the best
- * `keep` of those refined, given their border mode and verified on every pair; best evidence
- * first (then the simpler call).
+ * `keep` of those given their border mode and verified on every pair, best evidence first (then
+ * the simpler call). Refinements run only while no call re-makes the fit crops exactly: they
+ * look for exactness, and a call that has it cannot be beaten, only equalled.
  */
-export function searchCalls(variants: Variant[], ctx: SearchContext, keep = 12): IdentifiedCall[] {
+export function searchCalls(variants: Variant[], ctx: SearchContext, keep = 8): IdentifiedCall[] {
   const quick = { ...ctx, fit: ctx.quick };
   const screened = bestDistinct(variants.map((v) => fitVariant(v, quick)).filter((f): f is Fitted => f !== null), ctx.inDepth, 2 * keep);
-  const rescored = screened.map((f) => scored(f.variant, f.spec, ctx.fit, ctx.cmp)).filter((f): f is Fitted => f !== null);
-  const verified = bestDistinct(rescored, ctx.inDepth, keep).map((f) => {
-    const g = chooseBorder(refine(f, ctx), ctx);
+  let fitted = screened.map((f) => scored(f.variant, f.spec, ctx.fit, ctx.cmp)).filter((f): f is Fitted => f !== null);
+  if (!fitted.some((f) => f.score.fraction >= 1)) fitted = fitted.map((f) => refine(f, ctx));
+  const verified = bestDistinct(fitted, ctx.inDepth, keep).map((f) => {
+    const g = chooseBorder(f, ctx);
     return toCall(g, scoreCall(g.spec, ctx.all, ctx.cmp)!, ctx.inDepth);
   });
   verified.sort(byEvidence);

@@ -33,7 +33,9 @@ export interface Variant {
   /** The spec for a value of the continuous parameter (no argument when there is none). */
   build: (value?: number) => LibrarySpec;
   /** The continuous parameter, fitted by a 1-D search over its range. */
-  continuous?: { name: string; range: Range; expect: Expect };
+  continuous?: { name: string; range: Range };
+  /** What the learned kernel must look like for this call to be worth a try (guide.ts); default 'any'. */
+  expect?: Expect;
   /** OpenCV's scale and delta, fitted by linear least squares on the response at scale 1, delta 0. */
   affine?: boolean;
   /** The field that holds the border mode and the values to try, the library's default first. */
@@ -43,6 +45,7 @@ export interface Variant {
 }
 
 const SIGMA: Range = { min: 0.3, max: 10, log: true };
+const DERIVATIVE = { affine: true, expect: 'derivative' } as const;
 const ND_MODES = ['reflect', 'mirror', 'nearest', 'wrap', 'constant'] as const;
 
 /** Every variant the libraries admit for inputs of depth `inDepth` and targets of depth `outDepth`. */
@@ -79,21 +82,21 @@ function opencvVariants(inDepth: Depth, outDepth: Depth, free: FreeKernel[]): Va
   const out: Variant[] = [];
   // Default apertures first: where two apertures give one kernel (Sobel dx=dy=1: ksize 1 and 3), the default is named.
   for (const ksize of [3, 1, 5, 7]) {
-    for (const [dx, dy] of [[1, 0], [0, 1], [2, 0], [0, 2], [1, 1]]) out.push(v('Sobel', 0, () => ({ op: 'sobel', dx, dy, ksize }), { affine: true }));
+    for (const [dx, dy] of [[1, 0], [0, 1], [2, 0], [0, 2], [1, 1]]) out.push(v('Sobel', 0, () => ({ op: 'sobel', dx, dy, ksize }), DERIVATIVE));
   }
-  for (const ksize of [1, 3, 5, 7]) out.push(v('Laplacian', 0, () => ({ op: 'laplacian', ksize }), { affine: true }));
-  for (const [dx, dy] of [[1, 0], [0, 1]]) out.push(v('Scharr', 0, () => ({ op: 'scharr', dx, dy }), { affine: true }));
+  for (const ksize of [1, 3, 5, 7]) out.push(v('Laplacian', 0, () => ({ op: 'laplacian', ksize }), DERIVATIVE));
+  for (const [dx, dy] of [[1, 0], [0, 1]]) out.push(v('Scharr', 0, () => ({ op: 'scharr', dx, dy }), DERIVATIVE));
   // GaussianBlur has no ddepth: the output keeps the input's depth, or the depth it was widened to.
   const widened = outDepth === inDepth || (outDepth !== 'u8' && (inDepth === 'u8' || (inDepth !== 'f64' && outDepth === 'f64') || (inDepth !== 'f32' && outDepth === 'f32')));
   if (widened) {
-    const sigma = { name: 'sigma', range: SIGMA, expect: 'lowpass' } as const;
-    out.push(v('GaussianBlur', 1, (s) => ({ op: 'gaussian', ksize: 0, sigma: s }), { continuous: sigma }));
+    const sigma = { continuous: { name: 'sigma', range: SIGMA }, expect: 'lowpass' } as const;
+    out.push(v('GaussianBlur', 1, (s) => ({ op: 'gaussian', ksize: 0, sigma: s }), sigma));
     for (let ksize = 3; ksize <= 15; ksize += 2) {
-      out.push(v('GaussianBlur', 0, () => ({ op: 'gaussian', ksize, sigma: 0 })));
-      out.push(v('GaussianBlur', 1, (s) => ({ op: 'gaussian', ksize, sigma: s }), { continuous: sigma }));
+      out.push(v('GaussianBlur', 0, () => ({ op: 'gaussian', ksize, sigma: 0 }), { expect: 'lowpass' }));
+      out.push(v('GaussianBlur', 1, (s) => ({ op: 'gaussian', ksize, sigma: s }), sigma));
     }
   }
-  for (const ksize of [2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15]) out.push(v(outDepth === inDepth ? 'blur' : 'boxFilter', 0, () => ({ op: 'box', ksize })));
+  for (const ksize of [2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15]) out.push(v(outDepth === inDepth ? 'blur' : 'boxFilter', 0, () => ({ op: 'box', ksize }), { expect: 'lowpass' }));
   for (const k of free) out.push(v('filter2D', 2, () => ({ op: 'kernel', kernel: freeRows(k) }), { affine: true }));
   return out;
 }
@@ -109,10 +112,11 @@ function scipyVariants(inDepth: Depth, outDepth: Depth, free: FreeKernel[]): Var
     return { library: 'scipy.ndimage', fn: spec(1).fn, rank, build: spec, border, ...extra };
   };
   const out: Variant[] = [];
-  for (const axis of [0, 1]) out.push(v(0, () => ({ fn: 'sobel', axis })), v(0, () => ({ fn: 'prewitt', axis })));
-  out.push(v(0, () => ({ fn: 'laplace' })));
-  out.push(v(1, (s) => ({ fn: 'gaussian_filter', sigma: s as number }), { continuous: { name: 'sigma', range: SIGMA, expect: 'lowpass' }, refine: truncations }));
-  for (const size of [2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15]) out.push(v(0, () => ({ fn: 'uniform_filter', size })));
+  const derivative = { expect: 'derivative' } as const;
+  for (const axis of [0, 1]) out.push(v(0, () => ({ fn: 'sobel', axis }), derivative), v(0, () => ({ fn: 'prewitt', axis }), derivative));
+  out.push(v(0, () => ({ fn: 'laplace' }), derivative));
+  out.push(v(1, (s) => ({ fn: 'gaussian_filter', sigma: s as number }), { continuous: { name: 'sigma', range: SIGMA }, expect: 'lowpass', refine: truncations }));
+  for (const size of [2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15]) out.push(v(0, () => ({ fn: 'uniform_filter', size }), { expect: 'lowpass' }));
   // correlate has no offset; an integer output truncates, which moves a fitted bias by up to -1: let the re-filtering judge.
   for (const k of free) out.push(v(2, () => ({ fn: 'correlate', weights: freeRows(k) })));
   return out;
@@ -133,7 +137,8 @@ function truncations(spec: LibrarySpec): Partial<Variant>[] {
     if (r === usual) continue;
     out.push({
       build: (s) => ({ ...fitted, sigma: s as number, truncate: truncateFor(r, s as number) }) as LibrarySpec,
-      continuous: { name: 'sigma', range: { min: sigma / 1.3, max: sigma * 1.3, log: true }, expect: 'any' },
+      continuous: { name: 'sigma', range: { min: sigma / 1.3, max: sigma * 1.3, log: true } },
+      expect: 'any',
     });
   }
   return out;
@@ -158,8 +163,10 @@ function skimageVariants(inDepth: Depth): Variant[] {
   });
   const modes = { key: 'mode', values: ND_MODES } as const;
   const out: Variant[] = [];
+  // The gradient magnitudes are not linear: no learned kernel says anything about them.
   for (const fn of ['sobel', 'scharr', 'prewitt'] as const) out.push(v(fn, 0, { border: modes }));
-  for (const fn of ['sobel_h', 'sobel_v', 'scharr_h', 'scharr_v', 'prewitt_h', 'prewitt_v', 'farid', 'farid_h', 'farid_v'] as const) out.push(v(fn, 0));
+  out.push(v('farid', 0));
+  for (const fn of ['sobel_h', 'sobel_v', 'scharr_h', 'scharr_v', 'prewitt_h', 'prewitt_v', 'farid_h', 'farid_v'] as const) out.push(v(fn, 0, { expect: 'derivative' }));
   // gaussian's default mode is 'nearest' (not scipy's 'reflect'); preserve_range matters only for integer input.
   for (const preserve of inDepth === 'f32' || inDepth === 'f64' ? [false] : [false, true]) {
     out.push({
@@ -167,7 +174,8 @@ function skimageVariants(inDepth: Depth): Variant[] {
       fn: 'gaussian',
       rank: 1,
       build: (s) => ({ library: 'skimage.filters', fn: 'gaussian', sigma: s, ...(preserve ? { preserve_range: true } : {}) }),
-      continuous: { name: 'sigma', range: SIGMA, expect: 'lowpass' },
+      continuous: { name: 'sigma', range: SIGMA },
+      expect: 'lowpass',
       border: { key: 'mode', values: ['nearest', 'reflect', 'mirror', 'wrap', 'constant'] },
       refine: truncations,
     });
@@ -181,8 +189,8 @@ function skimageVariants(inDepth: Depth): Variant[] {
 function pillowVariants(free: FreeKernel[]): Variant[] {
   const v = (fn: string, rank: 0 | 1 | 2, build: (value?: number) => PillowSpec, extra: Partial<Variant> = {}): Variant => ({ library: 'Pillow', fn, rank, build, ...extra });
   const out: Variant[] = PILLOW_NAMED_FILTER_NAMES.map((fn) => v(fn, 0, () => ({ library: 'Pillow', fn })));
-  out.push(v('GaussianBlur', 1, (r) => ({ library: 'Pillow', fn: 'GaussianBlur', radius: r as number }), { continuous: { name: 'radius', range: SIGMA, expect: 'lowpass' } }));
-  out.push(v('BoxBlur', 1, (r) => ({ library: 'Pillow', fn: 'BoxBlur', radius: r as number }), { continuous: { name: 'radius', range: { min: 0.2, max: 10, log: true }, expect: 'lowpass' } }));
+  out.push(v('GaussianBlur', 1, (r) => ({ library: 'Pillow', fn: 'GaussianBlur', radius: r as number }), { continuous: { name: 'radius', range: SIGMA }, expect: 'lowpass' }));
+  out.push(v('BoxBlur', 1, (r) => ({ library: 'Pillow', fn: 'BoxBlur', radius: r as number }), { continuous: { name: 'radius', range: { min: 0.2, max: 10, log: true } }, expect: 'lowpass' }));
   out.push(v('UnsharpMask', 0, () => ({ library: 'Pillow', fn: 'UnsharpMask', radius: 2, percent: 150, threshold: 3 })));
   for (const k of free) {
     const n = k.weights.length;
@@ -201,11 +209,11 @@ function pillowVariants(free: FreeKernel[]): Variant[] {
 
 function imageMagickVariants(): Variant[] {
   const v = (fn: string, rank: 0 | 1, build: (value?: number) => ImageMagickSpec, extra: Partial<Variant> = {}): Variant => ({ library: 'ImageMagick', fn, rank, build, ...extra });
-  const sigma = (expect: Expect) => ({ name: 'sigma', range: SIGMA, expect });
+  const sigma = (expect: Expect) => ({ continuous: { name: 'sigma', range: SIGMA }, expect });
   const out: Variant[] = [
-    v('-blur', 1, (s) => ({ library: 'ImageMagick', op: '-blur', radius: 0, sigma: s as number }), { continuous: sigma('lowpass') }),
-    v('-gaussian-blur', 1, (s) => ({ library: 'ImageMagick', op: '-gaussian-blur', radius: 0, sigma: s as number }), { continuous: sigma('lowpass') }),
-    v('-sharpen', 1, (s) => ({ library: 'ImageMagick', op: '-sharpen', radius: 0, sigma: s as number }), { continuous: sigma('even') }),
+    v('-blur', 1, (s) => ({ library: 'ImageMagick', op: '-blur', radius: 0, sigma: s as number }), sigma('lowpass')),
+    v('-gaussian-blur', 1, (s) => ({ library: 'ImageMagick', op: '-gaussian-blur', radius: 0, sigma: s as number }), sigma('lowpass')),
+    v('-sharpen', 1, (s) => ({ library: 'ImageMagick', op: '-sharpen', radius: 0, sigma: s as number }), sigma('even')),
     v('-unsharp', 0, () => ({ library: 'ImageMagick', op: '-unsharp', radius: 0, sigma: 1, gain: 1, threshold: 0.05 })),
   ];
   const kernels: ImKernelSpec[] = [];
@@ -215,7 +223,8 @@ function imageMagickVariants(): Variant[] {
   for (const type of IM_LAPLACIAN_TYPES) kernels.push({ name: 'Laplacian', type });
   for (const kernel of kernels) {
     for (const bias of [undefined, 50]) {
-      out.push(v('-morphology Convolve', 0, () => ({ library: 'ImageMagick', op: '-morphology', method: 'Convolve', kernel, ...(bias !== undefined ? { bias } : {}) })));
+      const spec: ImageMagickSpec = { library: 'ImageMagick', op: '-morphology', method: 'Convolve', kernel, ...(bias !== undefined ? { bias } : {}) };
+      out.push(v('-morphology Convolve', 0, () => spec, { expect: 'derivative' }));
     }
   }
   return out;
