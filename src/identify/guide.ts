@@ -70,12 +70,14 @@ function shapeOf(k: Kernel2D): Pick<Guide, 'dc' | 'parityX' | 'parityY' | 'sprea
 export type Expect = 'lowpass' | 'even' | 'derivative' | 'any';
 
 /** R^2 above which the learned kernel's shape is trusted. */
-const LINEAR_R2 = 0.9;
+export const TRUSTED_R2 = 0.9;
 
-export function guideAllows(guide: Guide | null, expect: Expect): boolean {
+export function guideAllows(guide: Guide | null, expect: Expect, width?: number): boolean {
+  // The learned support is at most the true one plus noise (8-bit rounding hides faint tails, never adds taps).
+  if (guide && width !== undefined && guide.r2 >= TRUSTED_R2 && width < guide.kernel.kh - 2) return false;
   if (!guide || expect === 'any') return true;
   const even = guide.parityX > 0.5 && guide.parityY > 0.5;
-  const trusted = guide.r2 >= LINEAR_R2;
+  const trusted = guide.r2 >= TRUSTED_R2;
   switch (expect) {
     case 'lowpass':
       return trusted && even && guide.dc > 0.5;
@@ -94,7 +96,7 @@ export function guideAllows(guide: Guide | null, expect: Expect): boolean {
  * the largest size the learner tries, since it is then cut short.
  */
 export function narrowRange(guide: Guide | null, expect: Expect, range: Range, largestLearned = 15): Range {
-  if (!guide || expect === 'any' || !(guide.r2 >= LINEAR_R2)) return range;
+  if (!guide || expect === 'any' || !(guide.r2 >= TRUSTED_R2)) return range;
   const open = guide.kernel.kh >= largestLearned;
   const min = expect === 'lowpass' ? Math.max(range.min, guide.spread / 2.5) : range.min;
   const max = open ? range.max : Math.min(range.max, expect === 'lowpass' ? guide.spread * 2.5 : Math.max(2, guide.kernel.kh / 2));

@@ -90,7 +90,7 @@ export function identifyPairs(pairs: ImagePair[]): IdentifyResult {
   if (variants.length === 0) throw new KernelLearnError(`identify: no library call we know turns ${inDepth} inputs into ${cmp.depth} targets; check that the targets are the call's own output`);
   const guide = learnGuide(pairs);
   const quick = fitSet(inputs, targets, 1, 64);
-  const ctx: SearchContext = { inDepth, cmp, guide, quick, fit, border: wholeSet(inputs, targets, 3), all: wholeSet(inputs, targets) };
+  const ctx: SearchContext = { inDepth, cmp, guide, quick, fit, border: wholeSet(inputs, targets, 1), all: wholeSet(inputs, targets) };
   const candidates = searchCalls(variants, ctx);
   const best = candidates.length > 0 && candidates[0].fraction >= MATCH_FRACTION ? candidates[0] : null;
   if (!guide) return { best, candidates, learned: null };

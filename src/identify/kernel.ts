@@ -12,9 +12,8 @@ import { filterKernel, kernelRows, type Kernel2D } from '../filters/kernels.js';
 import { applyLibraryCall, filterSpecOf, libraryCallString, libraryLinearForm, type LibrarySpec } from '../filters/libraries/index.js';
 import type { Conv2dSpec, Network } from '../nn/network.js';
 import { snapKernel } from './guide.js';
-import { minimize1d, simpleNumbersNear } from './numbers.js';
-import { explicitness } from './search.js';
-import { LIBRARIES, variantsFor, type FreeKernel, type Library, type Variant } from './variants.js';
+import { minimize1d, simpleNumbersNear, type Range } from './numbers.js';
+import { explicitness, LIBRARIES, variantsFor, type FreeKernel, type Library, type Variant } from './variants.js';
 
 export interface KernelMatch {
   library: Library;
@@ -36,7 +35,7 @@ export interface KernelIdentifyResult {
 }
 
 /** A call's linear kernel and offset, or null when it has none (nonlinear, or refused). */
-function callKernel(spec: LibrarySpec, inDepth: Depth, radius: number): { kernel: Kernel2D; offset: number } | null {
+export function callKernel(spec: LibrarySpec, inDepth: Depth, radius: number): { kernel: Kernel2D; offset: number } | null {
   try {
     switch (spec.library) {
       case 'OpenCV':
@@ -75,7 +74,7 @@ function tap(k: Kernel2D, h: number, w: number, i: number, j: number): number {
 }
 
 /** Sum of squares and largest |a - scale * b| over the common centred frame. */
-function kernelError(a: Kernel2D, b: Kernel2D, scale = 1): { sse: number; max: number } {
+export function kernelError(a: Kernel2D, b: Kernel2D, scale = 1): { sse: number; max: number } {
   const h = Math.max(a.kh, b.kh);
   const w = Math.max(a.kw, b.kw);
   let sse = 0, max = 0;
@@ -87,6 +86,25 @@ function kernelError(a: Kernel2D, b: Kernel2D, scale = 1): { sse: number; max: n
     }
   }
   return { sse, max };
+}
+
+/**
+ * A bracket for a continuous parameter from the learned kernel alone (no image is filtered): the
+ * value whose kernel comes closest to the learned one inside the learned kernel's frame (8-bit
+ * targets hide a blur's faint tails from the learner, so taps outside it are not compared), give
+ * or take `slack`. Null when the call has no linear kernel.
+ */
+export function guidedRange(v: Variant, learned: Kernel2D, inDepth: Depth, range: Range, slack = 1.08): Range | null {
+  const radius = Math.max(learned.kh, learned.kw) + 2;
+  const sse = (p: number): number => {
+    const c = callKernel(v.build(p), inDepth, radius);
+    if (!c) return Infinity;
+    let e = 0;
+    for (let i = 0; i < learned.kh; i++) for (let j = 0; j < learned.kw; j++) e += (learned.data[i * learned.kw + j] - tap(c.kernel, learned.kh, learned.kw, i, j)) ** 2;
+    return e;
+  };
+  const { x, value } = minimize1d(sse, range, 8, 1e-4);
+  return Number.isFinite(value) ? { min: Math.max(range.min, x / slack), max: Math.min(range.max, x * slack), log: true } : null;
 }
 
 interface KernelFit {

@@ -62,13 +62,14 @@ export function minimize1d(f: (x: number) => number, range: Range, scan = 12, re
 export function simpleNumbersNear(x: number, spread = 0.02, absolute = 0): number[] {
   const out: number[] = [];
   const push = (v: number): void => {
-    const clean = Number(v.toPrecision(15)) + 0;
-    if (Math.abs(clean - x) <= Math.max(spread * Math.abs(x), absolute) && !out.includes(clean)) out.push(clean);
+    if (Math.abs(v - x) <= Math.max(spread * Math.abs(x), absolute) && !out.includes(v + 0)) out.push(v + 0);
   };
-  push(Math.round(x));
-  push(Math.round(x * 10) / 10);
+  // Decimals through toFixed (0.1 * 3 would be 0.30000000000000004); fractions as the double p / q.
+  const decimal = (d: number): number => Number(x.toFixed(d));
+  push(decimal(0));
+  push(decimal(1));
   for (let q = 2; q <= 16; q++) push(Math.round(x * q) / q);
-  for (let d = 2; d <= 9; d++) push(Math.round(x * 10 ** d) / 10 ** d);
+  for (let d = 2; d <= 9; d++) push(decimal(d));
   if (!out.includes(x)) out.push(x);
   return out;
 }

@@ -8,10 +8,11 @@
 import { KernelLearnError } from '../errors.js';
 import { type Depth, type Image } from '../image.js';
 import { applyLibraryCall, libraryCallString, type LibrarySpec } from '../filters/libraries/index.js';
-import { type Guide, guideAllows, narrowRange } from './guide.js';
+import { type Guide, guideAllows, narrowRange, TRUSTED_R2 } from './guide.js';
+import { guidedRange } from './kernel.js';
 import { minimize1d, simpleNumbersNear } from './numbers.js';
 import { type Comparison, type PixelSet, type Score, compareScores, scoreCall } from './score.js';
-import { LIBRARIES, type Library, type Variant } from './variants.js';
+import { explicitness, LIBRARIES, type Library, type Variant } from './variants.js';
 
 export interface SearchContext {
   inDepth: Depth;
@@ -21,7 +22,7 @@ export interface SearchContext {
   quick: PixelSet;
   /** Crops compared in their interior: what the best few are scored and refined on. */
   fit: PixelSet;
-  /** Whole images of a few pairs: where the border mode is chosen. */
+  /** A whole image or two: where the border mode is chosen (modes that differ at one image's edge differ at any). */
   border: PixelSet;
   /** Every pair, whole: the verification. */
   all: PixelSet;
@@ -68,16 +69,25 @@ function firstAsGood(variant: Variant, specs: LibrarySpec[], bar: Score, ctx: Se
 
 /** A variant's best call on the fit crops; null when the library refuses it or the learned kernel rules it out. */
 export function fitVariant(v: Variant, ctx: SearchContext): Fitted | null {
-  if (!guideAllows(ctx.guide, v.expect ?? 'any')) return null;
+  if (!guideAllows(ctx.guide, v.expect ?? 'any', v.width)) return null;
   if (v.continuous) return fitContinuous(v, ctx);
   if (v.affine) return fitAffine(v, ctx);
   return scored(v, v.build(), ctx.fit, ctx.cmp);
 }
 
+/**
+ * A continuous parameter: for a blur, bracketed by the learned kernel (the cheap guide: kernels
+ * only, no image filtered), else searched over its range narrowed by the learned kernel's
+ * spread; then a 1-D search on the re-filtered images' MSE and the simplest number as good.
+ */
 function fitContinuous(v: Variant, ctx: SearchContext): Fitted | null {
   const c = v.continuous!;
-  // Integer targets change in steps: a bracket 1e-5 wide is on the step already.
-  const { x, value } = minimize1d((p) => scoreCall(v.build(p), ctx.fit, ctx.cmp)?.mse ?? Infinity, narrowRange(ctx.guide, v.expect ?? 'any', c.range), 8, ctx.cmp.integer ? 1e-5 : 1e-8);
+  const range = narrowRange(ctx.guide, v.expect ?? 'any', c.range);
+  // Only blurs: a sharpen clips, which bends the learned kernel (the bracket would miss).
+  const guided = v.expect === 'lowpass' && ctx.guide && ctx.guide.r2 >= TRUSTED_R2 ? guidedRange(v, ctx.guide.kernel, ctx.inDepth, range) : null;
+  // Integer targets change in steps (an 8-bit kernel's taps in 1/256ths): a bracket 1e-4 wide is on
+  // the step already, and the simplest number near it is tried next.
+  const { x, value } = minimize1d((p) => scoreCall(v.build(p), ctx.fit, ctx.cmp)?.mse ?? Infinity, guided ?? range, guided ? 4 : 8, ctx.cmp.integer ? 1e-4 : 1e-8);
   if (!Number.isFinite(value)) return null;
   const raw = scored(v, v.build(x), ctx.fit, ctx.cmp)!;
   return firstAsGood(v, simpleNumbersNear(x).map((p) => v.build(p)), raw.score, ctx) ?? raw;
@@ -154,20 +164,16 @@ function chooseBorder(f: Fitted, ctx: SearchContext): Fitted {
   return best ?? f;
 }
 
-/** A variant's refinements (scipy's truncate), fitted; the best of them and the call itself. */
+/** A variant's refinements (scipy's truncate), fitted on the quick crop and scored on the fit crops; the best of them and the call itself. */
 function refine(f: Fitted, ctx: SearchContext): Fitted {
   if (!f.variant.refine) return f;
   let best = f;
   for (const sub of f.variant.refine(f.spec)) {
-    const g = fitVariant({ ...f.variant, ...sub, refine: undefined }, ctx);
+    const q = fitVariant({ ...f.variant, ...sub, refine: undefined }, { ...ctx, fit: ctx.quick });
+    const g = q && scored(q.variant, q.spec, ctx.fit, ctx.cmp);
     if (g && compareScores(g.score, best.score) < 0) best = g;
   }
   return best;
-}
-
-/** How many non-default arguments a call spells out: a tie between equivalent calls goes to the plainer one. */
-export function explicitness(call: string): number {
-  return (call.match(/=|astype/g) ?? []).length;
 }
 
 function byEvidence(a: IdentifiedCall & { rank: number }, b: IdentifiedCall & { rank: number }): number {
@@ -212,7 +218,7 @@ function bestDistinct(fitted: Fitted[], inDepth: Depth, count: number): Fitted[]
  * the simpler call). Refinements run only while no call re-makes the fit crops exactly: they
  * look for exactness, and a call that has it cannot be beaten, only equalled.
  */
-export function searchCalls(variants: Variant[], ctx: SearchContext, keep = 8): IdentifiedCall[] {
+export function searchCalls(variants: Variant[], ctx: SearchContext, keep = 6): IdentifiedCall[] {
   const quick = { ...ctx, fit: ctx.quick };
   const screened = bestDistinct(variants.map((v) => fitVariant(v, quick)).filter((f): f is Fitted => f !== null), ctx.inDepth, 2 * keep);
   let fitted = screened.map((f) => scored(f.variant, f.spec, ctx.fit, ctx.cmp)).filter((f): f is Fitted => f !== null);

@@ -36,6 +36,8 @@ export interface Variant {
   continuous?: { name: string; range: Range };
   /** What the learned kernel must look like for this call to be worth a try (guide.ts); default 'any'. */
   expect?: Expect;
+  /** The kernel's width when the variant fixes it (an explicit ksize): a learned kernel much wider rules it out. */
+  width?: number;
   /** OpenCV's scale and delta, fitted by linear least squares on the response at scale 1, delta 0. */
   affine?: boolean;
   /** The field that holds the border mode and the values to try, the library's default first. */
@@ -58,6 +60,11 @@ export function variantsFor(inDepth: Depth, outDepth: Depth, free: FreeKernel[])
     ...(eightBit ? pillowVariants(free) : []),
     ...(eightBit ? imageMagickVariants() : []),
   ];
+}
+
+/** How many non-default arguments a call spells out: a tie between equivalent calls goes to the plainer one. */
+export function explicitness(call: string): number {
+  return (call.match(/=|astype/g) ?? []).length;
 }
 
 /** The kernel's weights as numbers (w / d), as a person would type them. */
@@ -92,11 +99,11 @@ function opencvVariants(inDepth: Depth, outDepth: Depth, free: FreeKernel[]): Va
     const sigma = { continuous: { name: 'sigma', range: SIGMA }, expect: 'lowpass' } as const;
     out.push(v('GaussianBlur', 1, (s) => ({ op: 'gaussian', ksize: 0, sigma: s }), sigma));
     for (let ksize = 3; ksize <= 15; ksize += 2) {
-      out.push(v('GaussianBlur', 0, () => ({ op: 'gaussian', ksize, sigma: 0 }), { expect: 'lowpass' }));
-      out.push(v('GaussianBlur', 1, (s) => ({ op: 'gaussian', ksize, sigma: s }), sigma));
+      out.push(v('GaussianBlur', 0, () => ({ op: 'gaussian', ksize, sigma: 0 }), { expect: 'lowpass', width: ksize }));
+      out.push(v('GaussianBlur', 1, (s) => ({ op: 'gaussian', ksize, sigma: s }), { ...sigma, width: ksize }));
     }
   }
-  for (const ksize of [2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15]) out.push(v(outDepth === inDepth ? 'blur' : 'boxFilter', 0, () => ({ op: 'box', ksize }), { expect: 'lowpass' }));
+  for (const ksize of [2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15]) out.push(v(outDepth === inDepth ? 'blur' : 'boxFilter', 0, () => ({ op: 'box', ksize }), { expect: 'lowpass', width: ksize }));
   for (const k of free) out.push(v('filter2D', 2, () => ({ op: 'kernel', kernel: freeRows(k) }), { affine: true }));
   return out;
 }
@@ -116,7 +123,7 @@ function scipyVariants(inDepth: Depth, outDepth: Depth, free: FreeKernel[]): Var
   for (const axis of [0, 1]) out.push(v(0, () => ({ fn: 'sobel', axis }), derivative), v(0, () => ({ fn: 'prewitt', axis }), derivative));
   out.push(v(0, () => ({ fn: 'laplace' }), derivative));
   out.push(v(1, (s) => ({ fn: 'gaussian_filter', sigma: s as number }), { continuous: { name: 'sigma', range: SIGMA }, expect: 'lowpass', refine: truncations }));
-  for (const size of [2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15]) out.push(v(0, () => ({ fn: 'uniform_filter', size }), { expect: 'lowpass' }));
+  for (const size of [2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15]) out.push(v(0, () => ({ fn: 'uniform_filter', size }), { expect: 'lowpass', width: size }));
   // correlate has no offset; an integer output truncates, which moves a fitted bias by up to -1: let the re-filtering judge.
   for (const k of free) out.push(v(2, () => ({ fn: 'correlate', weights: freeRows(k) })));
   return out;
