@@ -54,6 +54,7 @@ Examples:
 
 async function identifyModel(file: string, flags: IdentifyFlags): Promise<void> {
   const model = await loadModelFile(file);
+  // Read defensively: only the dtypes are needed, and the record's other fields may change.
   const training = (model as { training?: { inputDepth?: string; targetDepth?: string } }).training;
   const result = identifyKernel(model, { input: training?.inputDepth, target: training?.targetDepth });
   process.stdout.write(flags.json ? JSON.stringify({ ...result, note: NO_IMAGES }) + '\n' : describeKernelResult(result, file));

@@ -5,6 +5,7 @@
  * would type (the free-kernel calls: cv2.filter2D, scipy.ndimage.correlate, ImageFilter.Kernel).
  */
 import type { ImagePair } from '../data/pairs.js';
+import { KernelLearnError } from '../errors.js';
 import { type Kernel2D } from '../filters/kernels.js';
 import { cholesky, choleskySolve } from '../kernels/linalg.js';
 import { trainFilter } from '../train/index.js';
@@ -30,11 +31,13 @@ export interface Guide {
 export function learnGuide(pairs: ImagePair[]): Guide | null {
   const channels = pairs[0].input.channels;
   let result;
+  // trainFilter refuses pairs it cannot fit (too flat, too small) with a KernelLearnError: then there is no guide, and nothing is ruled out.
   try {
     // The border mode does not change the kernel (the fit sees whole windows only): skip its search.
     result = trainFilter(pairs, { arch: 'linear', ksize: 'auto', solver: 'exact', border: 'reflect101', seed: 0, ...(channels > 1 ? { channels: 'shared' } : {}) });
-  } catch {
-    return null;
+  } catch (err) {
+    if (err instanceof KernelLearnError) return null;
+    throw err;
   }
   const conv = result.model.layers[0];
   if (conv.type !== 'conv2d') return null;

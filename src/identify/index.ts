@@ -87,11 +87,12 @@ export function identifyPairs(pairs: ImagePair[]): IdentifyResult {
   const cmp = comparisonFor(targets);
   const fit = fitSet(inputs, targets, 3);
   const variants = variantsFor(inDepth, cmp.depth, freeKernels(fit, cmp));
-  if (variants.length === 0) throw new KernelLearnError(`identify: no library call we know turns ${inDepth} inputs into ${cmp.depth} targets; check that the targets are the call's own output`);
   const guide = learnGuide(pairs);
   const quick = fitSet(inputs, targets, 1, 64);
   const ctx: SearchContext = { inDepth, cmp, guide, quick, fit, border: wholeSet(inputs, targets, 1), all: wholeSet(inputs, targets) };
   const candidates = searchCalls(variants, ctx);
+  // Every library refused every call for this pair of dtypes (none of them gives such targets from such inputs).
+  if (candidates.length === 0) throw new KernelLearnError(`${pairs[0].targetFile ?? pairs[0].stem}: no library call we know turns ${inDepth} inputs into ${cmp.depth} targets; check that the targets are a call's own output, in its own dtype`);
   const best = candidates.length > 0 && candidates[0].fraction >= MATCH_FRACTION ? candidates[0] : null;
   if (!guide) return { best, candidates, learned: null };
   const learned: LearnedKernel = { kernel: kernelRows(guide.kernel), bias: guide.bias };
