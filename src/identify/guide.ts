@@ -75,9 +75,11 @@ export type Expect = 'lowpass' | 'even' | 'derivative' | 'any';
 /** R^2 above which the learned kernel's shape is trusted. */
 export const TRUSTED_R2 = 0.9;
 
-export function guideAllows(guide: Guide | null, expect: Expect, width?: number): boolean {
+export function guideAllows(guide: Guide | null, expect: Expect, width?: number, parity?: readonly [number, number]): boolean {
   // The learned support is at most the true one plus noise (8-bit rounding hides faint tails, never adds taps).
   if (guide && width !== undefined && guide.r2 >= TRUSTED_R2 && width < guide.kernel.kh - 2) return false;
+  // A clear symmetry survives even a poor fit (a Sobel clipped at 0 still learns an odd kernel, measured): no R^2 needed.
+  if (guide && parity && (guide.parityX * parity[0] < -0.5 || guide.parityY * parity[1] < -0.5)) return false;
   if (!guide || expect === 'any') return true;
   const even = guide.parityX > 0.5 && guide.parityY > 0.5;
   const trusted = guide.r2 >= TRUSTED_R2;

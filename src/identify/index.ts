@@ -89,7 +89,8 @@ export function identifyPairs(pairs: ImagePair[]): IdentifyResult {
   const variants = variantsFor(inDepth, cmp.depth, freeKernels(fit, cmp));
   const guide = learnGuide(pairs);
   const quick = fitSet(inputs, targets, 1, 64);
-  const ctx: SearchContext = { inDepth, cmp, guide, quick, fit, border: wholeSet(inputs, targets, 1), all: wholeSet(inputs, targets) };
+  const negativeTargets = !inputs.some((x) => x.data.some((v) => v < 0)) && targets.some((t) => t.data.some((v) => v < 0));
+  const ctx: SearchContext = { inDepth, cmp, guide, quick, fit, border: wholeSet(inputs, targets, 1), all: wholeSet(inputs, targets), negativeTargets };
   const candidates = searchCalls(variants, ctx);
   // Every library refused every call for this pair of dtypes (none of them gives such targets from such inputs).
   if (candidates.length === 0) throw new KernelLearnError(`${pairs[0].targetFile ?? pairs[0].stem}: no library call we know turns ${inDepth} inputs into ${cmp.depth} targets; check that the targets are a call's own output, in its own dtype`);

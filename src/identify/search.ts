@@ -26,6 +26,8 @@ export interface SearchContext {
   border: PixelSet;
   /** Every pair, whole: the verification. */
   all: PixelSet;
+  /** Some target is negative while no input is: a call that keeps non-negative images non-negative did not make them. */
+  negativeTargets: boolean;
 }
 
 /** One call that was tried, verified on every pair. */
@@ -69,7 +71,7 @@ function firstAsGood(variant: Variant, specs: LibrarySpec[], bar: Score, ctx: Se
 
 /** A variant's best call on the fit crops; null when the library refuses it or the learned kernel rules it out. */
 export function fitVariant(v: Variant, ctx: SearchContext): Fitted | null {
-  if (!guideAllows(ctx.guide, v.expect ?? 'any', v.width)) return null;
+  if ((v.nonNegative && ctx.negativeTargets) || !guideAllows(ctx.guide, v.expect ?? 'any', v.width, v.parity)) return null;
   if (v.continuous) return fitContinuous(v, ctx);
   if (v.affine) return fitAffine(v, ctx);
   return scored(v, v.build(), ctx.fit, ctx.cmp);

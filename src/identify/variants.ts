@@ -38,6 +38,13 @@ export interface Variant {
   expect?: Expect;
   /** The kernel's width when the variant fixes it (an explicit ksize): a learned kernel much wider rules it out. */
   width?: number;
+  /**
+   * The kernel's symmetry left-right and up-down, +1 even or -1 odd (a derivative of odd order along
+   * an axis is odd along it): a learned kernel clearly of the other symmetry rules the call out.
+   */
+  parity?: readonly [number, number];
+  /** The output is never negative for a non-negative input (blurs, gradient magnitudes): negative targets rule it out. */
+  nonNegative?: boolean;
   /** OpenCV's scale and delta, fitted by linear least squares on the response at scale 1, delta 0. */
   affine?: boolean;
   /** The field that holds the border mode and the values to try, the library's default first. */
@@ -47,7 +54,10 @@ export interface Variant {
 }
 
 const SIGMA: Range = { min: 0.3, max: 10, log: true };
-const DERIVATIVE = { affine: true, expect: 'derivative' } as const;
+/** The symmetry of a derivative of orders (dx, dy). */
+const orders = (dx: number, dy: number): readonly [number, number] => [dx % 2 ? -1 : 1, dy % 2 ? -1 : 1];
+const derivative = (dx: number, dy: number) => ({ expect: 'derivative', parity: orders(dx, dy) }) as const;
+const BLUR = { expect: 'lowpass', nonNegative: true } as const;
 const ND_MODES = ['reflect', 'mirror', 'nearest', 'wrap', 'constant'] as const;
 
 /** Every variant the libraries admit for inputs of depth `inDepth` and targets of depth `outDepth`. */
@@ -89,21 +99,21 @@ function opencvVariants(inDepth: Depth, outDepth: Depth, free: FreeKernel[]): Va
   const out: Variant[] = [];
   // Default apertures first: where two apertures give one kernel (Sobel dx=dy=1: ksize 1 and 3), the default is named.
   for (const ksize of [3, 1, 5, 7]) {
-    for (const [dx, dy] of [[1, 0], [0, 1], [2, 0], [0, 2], [1, 1]]) out.push(v('Sobel', 0, () => ({ op: 'sobel', dx, dy, ksize }), DERIVATIVE));
+    for (const [dx, dy] of [[1, 0], [0, 1], [2, 0], [0, 2], [1, 1]]) out.push(v('Sobel', 0, () => ({ op: 'sobel', dx, dy, ksize }), { ...derivative(dx, dy), affine: true }));
   }
-  for (const ksize of [1, 3, 5, 7]) out.push(v('Laplacian', 0, () => ({ op: 'laplacian', ksize }), DERIVATIVE));
-  for (const [dx, dy] of [[1, 0], [0, 1]]) out.push(v('Scharr', 0, () => ({ op: 'scharr', dx, dy }), DERIVATIVE));
+  for (const ksize of [1, 3, 5, 7]) out.push(v('Laplacian', 0, () => ({ op: 'laplacian', ksize }), { ...derivative(2, 2), affine: true }));
+  for (const [dx, dy] of [[1, 0], [0, 1]]) out.push(v('Scharr', 0, () => ({ op: 'scharr', dx, dy }), { ...derivative(dx, dy), affine: true }));
   // GaussianBlur has no ddepth: the output keeps the input's depth, or the depth it was widened to.
   const widened = outDepth === inDepth || (outDepth !== 'u8' && (inDepth === 'u8' || (inDepth !== 'f64' && outDepth === 'f64') || (inDepth !== 'f32' && outDepth === 'f32')));
   if (widened) {
-    const sigma = { continuous: { name: 'sigma', range: SIGMA }, expect: 'lowpass' } as const;
+    const sigma = { continuous: { name: 'sigma', range: SIGMA }, ...BLUR } as const;
     out.push(v('GaussianBlur', 1, (s) => ({ op: 'gaussian', ksize: 0, sigma: s }), sigma));
     for (let ksize = 3; ksize <= 15; ksize += 2) {
-      out.push(v('GaussianBlur', 0, () => ({ op: 'gaussian', ksize, sigma: 0 }), { expect: 'lowpass', width: ksize }));
+      out.push(v('GaussianBlur', 0, () => ({ op: 'gaussian', ksize, sigma: 0 }), { ...BLUR, width: ksize }));
       out.push(v('GaussianBlur', 1, (s) => ({ op: 'gaussian', ksize, sigma: s }), { ...sigma, width: ksize }));
     }
   }
-  for (const ksize of [2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15]) out.push(v(outDepth === inDepth ? 'blur' : 'boxFilter', 0, () => ({ op: 'box', ksize }), { expect: 'lowpass', width: ksize }));
+  for (const ksize of [2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15]) out.push(v(outDepth === inDepth ? 'blur' : 'boxFilter', 0, () => ({ op: 'box', ksize }), { ...BLUR, width: ksize }));
   for (const k of free) out.push(v('filter2D', 2, () => ({ op: 'kernel', kernel: freeRows(k) }), { affine: true }));
   return out;
 }
@@ -119,11 +129,14 @@ function scipyVariants(inDepth: Depth, outDepth: Depth, free: FreeKernel[]): Var
     return { library: 'scipy.ndimage', fn: spec(1).fn, rank, build: spec, border, ...extra };
   };
   const out: Variant[] = [];
-  const derivative = { expect: 'derivative' } as const;
-  for (const axis of [0, 1]) out.push(v(0, () => ({ fn: 'sobel', axis }), derivative), v(0, () => ({ fn: 'prewitt', axis }), derivative));
-  out.push(v(0, () => ({ fn: 'laplace' }), derivative));
-  out.push(v(1, (s) => ({ fn: 'gaussian_filter', sigma: s as number }), { continuous: { name: 'sigma', range: SIGMA }, expect: 'lowpass', refine: truncations }));
-  for (const size of [2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15]) out.push(v(0, () => ({ fn: 'uniform_filter', size }), { expect: 'lowpass', width: size }));
+  // axis 0 is y: the derivative of order 1 along y.
+  for (const axis of [0, 1]) {
+    const along = axis === 0 ? derivative(0, 1) : derivative(1, 0);
+    out.push(v(0, () => ({ fn: 'sobel', axis }), along), v(0, () => ({ fn: 'prewitt', axis }), along));
+  }
+  out.push(v(0, () => ({ fn: 'laplace' }), derivative(2, 2)));
+  out.push(v(1, (s) => ({ fn: 'gaussian_filter', sigma: s as number }), { continuous: { name: 'sigma', range: SIGMA }, ...BLUR, refine: truncations }));
+  for (const size of [2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15]) out.push(v(0, () => ({ fn: 'uniform_filter', size }), { ...BLUR, width: size }));
   // correlate has no offset; an integer output truncates, which moves a fitted bias by up to -1: let the re-filtering judge.
   for (const k of free) out.push(v(2, () => ({ fn: 'correlate', weights: freeRows(k) })));
   return out;
@@ -171,9 +184,10 @@ function skimageVariants(inDepth: Depth): Variant[] {
   const modes = { key: 'mode', values: ND_MODES } as const;
   const out: Variant[] = [];
   // The gradient magnitudes are not linear: no learned kernel says anything about them.
-  for (const fn of ['sobel', 'scharr', 'prewitt'] as const) out.push(v(fn, 0, { border: modes }));
-  out.push(v('farid', 0));
-  for (const fn of ['sobel_h', 'sobel_v', 'scharr_h', 'scharr_v', 'prewitt_h', 'prewitt_v', 'farid_h', 'farid_v'] as const) out.push(v(fn, 0, { expect: 'derivative' }));
+  for (const fn of ['sobel', 'scharr', 'prewitt'] as const) out.push(v(fn, 0, { border: modes, nonNegative: true }));
+  out.push(v('farid', 0, { nonNegative: true }));
+  // _h: the derivative along y (horizontal edges); _v along x.
+  for (const fn of ['sobel_h', 'sobel_v', 'scharr_h', 'scharr_v', 'prewitt_h', 'prewitt_v', 'farid_h', 'farid_v'] as const) out.push(v(fn, 0, fn.endsWith('_h') ? derivative(0, 1) : derivative(1, 0)));
   // gaussian's default mode is 'nearest' (not scipy's 'reflect'); preserve_range matters only for integer input.
   for (const preserve of inDepth === 'f32' || inDepth === 'f64' ? [false] : [false, true]) {
     out.push({
@@ -182,7 +196,7 @@ function skimageVariants(inDepth: Depth): Variant[] {
       rank: 1,
       build: (s) => ({ library: 'skimage.filters', fn: 'gaussian', sigma: s, ...(preserve ? { preserve_range: true } : {}) }),
       continuous: { name: 'sigma', range: SIGMA },
-      expect: 'lowpass',
+      ...BLUR,
       border: { key: 'mode', values: ['nearest', 'reflect', 'mirror', 'wrap', 'constant'] },
       refine: truncations,
     });
