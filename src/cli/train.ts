@@ -4,7 +4,7 @@ import { loadPairs } from '../data/dataset.js';
 import { BORDER_MODES, isBorderMode, type BorderMode } from '../filters/border.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { serializeModel } from '../nn/model.js';
-import type { TrainOptions } from '../train/index.js';
+import { TRAIN_ARCHS, type TrainArch, type TrainOptions } from '../train/index.js';
 import { KSIZE_MAX } from '../train/limits.js';
 import { knownFilters, matchKnownFilters } from '../train/match.js';
 import { startTrainWorker } from './train-worker.js';
@@ -14,7 +14,7 @@ interface TrainFlags {
   input: string;
   target: string;
   out: string;
-  arch: 'auto' | 'linear' | 'separable' | 'deep';
+  arch: TrainArch;
   ksize: number | [number, number] | 'auto';
   solver: TrainOptions['solver'];
   border: BorderMode | 'auto';
@@ -64,8 +64,13 @@ export function register(program: Command): void {
     .requiredOption('--target <dir>', 'folder of target images (same stems as the inputs)')
     .requiredOption('--out <model.json>', 'where to write the model')
     .addOption(
-      new Option('--arch <arch>', 'network: linear = one convolution; separable = the same fit as rank-r (kh x 1 then 1 x kw) convolutions; auto = linear, or linear with the output stage (clamp, abs, magnitude) the data needs; deep = conv-relu-conv (Adam) for nonlinear filters')
-        .choices(['auto', 'linear', 'separable', 'deep'])
+      new Option(
+        '--arch <arch>',
+        'network: linear = one convolution; separable = the same fit as rank-r (kh x 1 then 1 x kw) convolutions; ' +
+          'curve-after / curve-before / curves = the kernel with a pointwise curve after it (gamma, sigmoid), before it (sRGB decode), or both; ' +
+          'auto = linear, or linear with the output stage (clamp, abs, magnitude, curves) the data needs; deep = conv-relu-conv (Adam) for nonlinear filters',
+      )
+        .choices([...TRAIN_ARCHS])
         .default('auto'),
     )
     .option('--ksize <n|HxW|auto>', `kernel size: n (n x n) or HxW, odd or even, up to ${KSIZE_MAX}; or auto to find the support`, parseKsize, 3)

@@ -10,7 +10,10 @@
 
 import { KernelLearnError } from '../errors.js';
 import { isBorderMode, type BorderMode } from '../filters/border.js';
-import type { LayerSpec, Network } from './network.js';
+import { curveLayersProblem, MAX_KNOTS, type CurveRecord, type CurvesRecord } from './curve.js';
+import type { Conv2dSpec, LayerSpec, Network } from './network.js';
+
+export type { CurveRecord, CurvesRecord } from './curve.js';
 
 export const MODEL_FORMAT = 'kernel-learn-model';
 /**
@@ -54,14 +57,17 @@ export interface TrainingSummary {
   borderChoice?: { chosen: BorderMode | 'kept'; candidates: { border: BorderMode | 'kept'; mse: number }[]; borderPixels: number };
   /** Condition number of the window correlation matrix (linear arch). */
   conditionNumber?: number;
+  /** The curves arch: the curves its layers compute, as knots and values (checked against the layers when read). */
+  curves?: CurvesRecord;
 }
 
 /**
  * How the network was built: one conv (linear, with any output stage after it), the same kernel as
- * two thin convs (separable), or a conv-relu-conv stack trained by gradient descent (deep).
+ * two thin convs (separable), one conv with pointwise curves before and/or after it (curves: each
+ * curve three layers, nn/curve.ts), or a conv-relu-conv stack trained by gradient descent (deep).
  */
-export type Arch = 'linear' | 'separable' | 'deep';
-export const ARCHS: readonly Arch[] = ['linear', 'separable', 'deep'];
+export type Arch = 'linear' | 'separable' | 'curves' | 'deep';
+export const ARCHS: readonly Arch[] = ['linear', 'separable', 'curves', 'deep'];
 
 export interface ModelMetrics {
   validation: ValidationMetrics;
@@ -99,6 +105,13 @@ export interface Model extends Network {
 export function createModel(arch: Arch, network: Network, training: TrainingSummary, metrics: ModelMetrics): Model {
   const { inputChannels, outputChannels, border, layers, edge } = network;
   return { format: MODEL_FORMAT, version: edge ? 2 : 1, arch, inputChannels, outputChannels, border, ...(edge ? { edge } : {}), layers, training, metrics, createdBy: `kernel-learn ${KERNEL_LEARN_VERSION}` };
+}
+
+/** The learned kernel of a one-kernel model: its conv layer and index (after the input curves of a curves model). */
+export function kernelLayer(model: Model): { index: number; conv: Conv2dSpec } | null {
+  const index = model.training.curves?.before ? 3 : 0;
+  const conv = model.layers[index];
+  return conv?.type === 'conv2d' ? { index, conv } : null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -200,6 +213,10 @@ function trainingJson(t: TrainingSummary): Json {
   }
   // Infinity (a singular Gram) has no JSON number; null stands for it.
   if (t.conditionNumber !== undefined) out.conditionNumber = Number.isFinite(t.conditionNumber) ? num(t.conditionNumber) : null;
+  if (t.curves) {
+    const curve = (c: CurveRecord): Json => ({ knots: c.knots.map(num), values: c.values.map(num), monotone: c.monotone, name: c.name });
+    out.curves = { ...(t.curves.before ? { before: t.curves.before.map(curve) } : {}), ...(t.curves.after ? { after: t.curves.after.map(curve) } : {}) };
+  }
   return out;
 }
 
@@ -352,6 +369,8 @@ export function parseModel(json: string, file: string): Model {
     }
   });
   if (channels !== outputChannels) r.fail(`the layers produce ${channels} channels but outputChannels is ${outputChannels}`);
+  const training = parseTraining(r, doc.training);
+  checkCurves(r, arch, layers, training.curves, inputChannels, outputChannels);
   return {
     format: MODEL_FORMAT,
     version: doc.version,
@@ -362,7 +381,7 @@ export function parseModel(json: string, file: string): Model {
     ...(doc.edge !== undefined ? { edge: parseEdge(r, doc.edge, doc.version) } : {}),
     ...(doc.alignment !== undefined ? { alignment: parseAlignment(r, doc.alignment, doc.version) } : {}),
     layers,
-    training: parseTraining(r, doc.training),
+    training,
     metrics: parseMetrics(r, doc.metrics),
     createdBy: r.str(doc.createdBy, 'createdBy'),
   };
@@ -434,7 +453,54 @@ function parseTraining(r: Reader, v: unknown): TrainingSummary {
     };
   }
   if (t.conditionNumber !== undefined) out.conditionNumber = t.conditionNumber === null ? Infinity : r.num(t.conditionNumber, 'training.conditionNumber');
+  if (t.curves !== undefined) out.curves = parseCurves(r, t.curves);
   return out;
+}
+
+function parseCurves(r: Reader, v: unknown): CurvesRecord {
+  const o = r.obj(v, 'training.curves');
+  const side = (key: 'before' | 'after'): CurveRecord[] | undefined =>
+    o[key] === undefined ? undefined : r.arr(o[key], `training.curves.${key}`).map((cv, i) => parseCurve(r, cv, `training.curves.${key}[${i}]`));
+  const before = side('before'), after = side('after');
+  if (!before && !after) r.fail('training.curves has neither before nor after');
+  return { ...(before ? { before } : {}), ...(after ? { after } : {}) };
+}
+
+/** A curve record: 2 to 32 strictly increasing knots, a value each, and values that keep a declared monotony. */
+function parseCurve(r: Reader, v: unknown, where: string): CurveRecord {
+  const c = r.obj(v, where);
+  const knots = r.arr(c.knots, `${where}.knots`).map((x, j) => r.f32(x, `${where}.knots[${j}]`));
+  if (knots.length < 2 || knots.length > MAX_KNOTS) r.fail(`${where}.knots has ${knots.length} entries, expected 2 to ${MAX_KNOTS}`);
+  knots.forEach((t, j) => {
+    if (j > 0 && !(t > knots[j - 1])) r.fail(`${where}.knots[${j}] is ${t}, not above knots[${j - 1}] ${knots[j - 1]} (knots must increase)`);
+  });
+  const values = r.arr(c.values, `${where}.values`, knots.length).map((x, j) => r.f32(x, `${where}.values[${j}]`));
+  const monotone = c.monotone === null ? null : r.str(c.monotone, `${where}.monotone`);
+  if (monotone !== null && monotone !== 'increasing' && monotone !== 'decreasing') r.fail(`${where}.monotone "${monotone}" is not increasing, decreasing or null`);
+  values.forEach((y, j) => {
+    if (j === 0 || monotone === null) return;
+    if (monotone === 'increasing' ? !(y > values[j - 1]) : !(y < values[j - 1])) r.fail(`${where}.values[${j}] is ${y} after ${values[j - 1]}: the curve is declared ${monotone}`);
+  });
+  return { knots, values, monotone, name: r.str(c.name, `${where}.name`) };
+}
+
+/** A curves model: a curve per channel, and the layers around the kernel compute them. */
+function checkCurves(r: Reader, arch: Arch, layers: LayerSpec[], curves: CurvesRecord | undefined, cin: number, cout: number): void {
+  if (arch !== 'curves') {
+    if (curves) r.fail(`training.curves belongs to arch "curves", not "${arch}"`);
+    return;
+  }
+  if (!curves) r.fail('arch "curves" needs training.curves (the knots and values of its curves)');
+  const kernel = curves.before ? 3 : 0;
+  if (layers[kernel]?.type !== 'conv2d') r.fail(`layers[${kernel}] must be the kernel's conv2d`);
+  const check = (list: CurveRecord[] | undefined, at: number, channels: number, key: string): void => {
+    if (!list) return;
+    if (list.length !== channels) r.fail(`training.curves.${key} has ${list.length} curves for ${channels} channels`);
+    const problem = curveLayersProblem(layers.slice(at, at + 3), list);
+    if (problem) r.fail(`layers[${at}..${at + 2}] do not compute training.curves.${key}: the layers ${problem}`);
+  };
+  check(curves.before, 0, cin, 'before');
+  check(curves.after, kernel + 1, cout, 'after');
 }
 
 function parseMetrics(r: Reader, v: unknown): Model['metrics'] {
