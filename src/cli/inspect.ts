@@ -19,7 +19,7 @@ export function register(program: Command): void {
             ? { type: l.type, inChannels: l.inChannels, outChannels: l.outChannels, kernelSize: l.kernelSize, weights: l.weights, bias: l.bias }
             : l,
         );
-        process.stdout.write(JSON.stringify({ layers, border: model.border, metrics: model.metrics, matches }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ layers, border: model.border, curves: model.training.curves ?? null, metrics: model.metrics, matches }, null, 2) + '\n');
         return;
       }
       const out = process.stdout;

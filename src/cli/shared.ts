@@ -23,7 +23,8 @@ import { removeTemporaries, stopWrites } from '../io/atomic.js';
 import { DEFAULT_MAX_PIXELS } from '../io/image-file.js';
 import { IMAGE_EXTENSIONS, isImageFile } from '../io/index.js';
 import { parseNpy } from '../io/npy.js';
-import { parseModel, type Model } from '../nn/model.js';
+import { describeCurve } from '../nn/curve.js';
+import { parseModel, type CurveRecord, type Model } from '../nn/model.js';
 import type { Network } from '../nn/network.js';
 import type { FilterMatch } from '../train/match.js';
 
@@ -185,10 +186,19 @@ export function formatGrid(rows: number[][], indent = '  '): string {
   return cells.map((r) => indent + r.map((c) => c.padStart(width)).join(' ')).join('\n');
 }
 
-/** Every kernel of every convolution in a model, labelled "out <- in" when there are several. */
-export function formatKernels(model: Network): string {
+/**
+ * Every kernel of every convolution in a model, labelled "out <- in" when there are several; the
+ * three layers of each curve of a curves model as the curve they compute (its name and knots).
+ */
+export function formatKernels(model: Model): string {
   const parts: string[] = [];
+  const curveLayers = curveLayerSpans(model);
   for (const [i, layer] of model.layers.entries()) {
+    const span = curveLayers.find((c) => i >= c.from && i < c.from + 3);
+    if (span) {
+      if (i === span.from) parts.push(`layers ${i}-${i + 2}: ${span.label}`, ...span.curves.map((c, ch) => `  ${span.curves.length > 1 ? `channel ${ch}: ` : ''}${describeCurve(c)}`));
+      continue;
+    }
     if (layer.type !== 'conv2d') {
       parts.push(`layer ${i}: ${layer.type}`);
       continue;
@@ -205,6 +215,18 @@ export function formatKernels(model: Network): string {
   }
   return parts.join('\n');
 }
+
+/** Where a curves model's curves sit among its layers. */
+function curveLayerSpans(model: Model): { from: number; label: string; curves: CurveRecord[] }[] {
+  const c = model.training.curves;
+  if (!c) return [];
+  const kernel = c.before ? 3 : 0;
+  return [
+    ...(c.before ? [{ from: 0, label: 'curve before the kernel (1x1 conv, relu, 1x1 conv)', curves: c.before }] : []),
+    ...(c.after ? [{ from: kernel + 1, label: 'curve after the kernel (1x1 conv, relu, 1x1 conv)', curves: c.after }] : []),
+  ];
+}
+
 
 /**
  * The known filters a model matches, for people: a match counts when its worst tap is within 1%

@@ -145,3 +145,9 @@ export function curveLayersProblem(layers: LayerSpec[], curves: Curve[]): string
   }
   return null;
 }
+
+/** A curve for people: "gamma 0.454, increasing, 32 knots on [2.29, 253] -> [30.3, 253]". */
+export function describeCurve(c: CurveRecord): string {
+  const range = `${c.knots.length} knots on [${c.knots[0].toPrecision(3)}, ${c.knots[c.knots.length - 1].toPrecision(3)}] -> [${Math.min(...c.values).toPrecision(3)}, ${Math.max(...c.values).toPrecision(3)}]`;
+  return [c.name || 'no known curve', c.monotone ?? 'not monotone', range].join(', ');
+}

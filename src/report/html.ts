@@ -11,13 +11,14 @@ import type { Kernel2D } from '../filters/kernels.js';
 import { createImage, cropImage, type Image } from '../image.js';
 import { writeFileAtomic, writeFolderAtomic } from '../io/atomic.js';
 import { applyModel } from '../nn/apply.js';
-import type { Model } from '../nn/model.js';
+import { describeCurve } from '../nn/curve.js';
+import { kernelLayer, type Model } from '../nn/model.js';
 import type { Conv2dSpec } from '../nn/network.js';
 import { alignPair } from '../train/align.js';
 import type { TrainResult } from '../train/index.js';
 import { knownFilters, matchKnownFilters, type FilterMatch } from '../train/match.js';
 import { formatTapLabel } from '../format.js';
-import { kernelHeatmapSvg, lossPlotSvg } from './plots.js';
+import { curvePlotSvg, kernelHeatmapSvg, lossPlotSvg } from './plots.js';
 
 export interface ReportSample {
   name: string;
@@ -88,9 +89,9 @@ export async function writeReport(htmlPath: string, result: TrainResult, options
 
 type Plots = [string, string][];
 
-/** The learned kernels [(label, rows)] of the first conv layer (up to 9). */
+/** The learned kernels [(label, rows)] of the model's kernel (its first conv layer but for curves; up to 9). */
 function learnedKernels(model: Model): { label: string; rows: number[][] }[] {
-  const conv = model.layers.find((l): l is Conv2dSpec => l.type === 'conv2d');
+  const conv = kernelLayer(model)?.conv ?? model.layers.find((l): l is Conv2dSpec => l.type === 'conv2d');
   if (!conv) return [];
   const many = conv.inChannels * conv.outChannels > 1;
   const convs = model.layers.filter((l) => l.type === 'conv2d').length;
@@ -202,6 +203,20 @@ async function buildReport(result: TrainResult, options: ReportOptions): Promise
     const svg = await kernelHeatmapSvg(k.rows, k.label, span);
     plots.push([name, svg]);
     kernelFigures.push(`<figure class="kernel">${inlineSvg(svg, k.label)}${kernelTable(k.rows, k.label)}</figure>`);
+  }
+  // The curves of a curves model, beside the kernel: before it (per input channel), after it (per output).
+  const curves = model.training.curves;
+  for (const [side, list, axes] of [
+    ['before', curves?.before, { x: 'input value', y: 'f(input), what the kernel sees' }],
+    ['after', curves?.after, { x: "kernel's response", y: 'output' }],
+  ] as const) {
+    for (const [ch, c] of (list ?? []).entries()) {
+      const label = `curve ${side} the kernel${list!.length > 1 ? `, channel ${ch}` : ''}: ${c.name || 'no known curve'}`;
+      const name = `curve-${side}-${ch}.svg`;
+      const svg = await curvePlotSvg(c, label, axes);
+      plots.push([name, svg]);
+      kernelFigures.push(`<figure class="curve">${inlineSvg(svg, label)}<figcaption>${escapeHtml(describeCurve(c))}</figcaption></figure>`);
+    }
   }
   sections.push(
     '<section><h2>Kernel</h2><p>Heat maps share one colour scale (blue negative, white 0, red positive); the numbers are the taps, as in <code>cv2.filter2D</code> (correlation, row 0 on top).</p>' +

@@ -140,3 +140,38 @@ export async function kernelHeatmapSvg(rows: readonly (readonly number[])[], tit
   };
   return render(spec);
 }
+
+/**
+ * A pointwise curve of a curves model (nn/curve.ts): the line through its knots, the knots as
+ * dots, and the identity dashed for comparison, over the knots' range.
+ */
+export async function curvePlotSvg(curve: { knots: readonly number[]; values: readonly number[] }, title: string, axes: { x: string; y: string }): Promise<string> {
+  const knots = curve.knots.map((x, i) => ({ x, y: curve.values[i] }));
+  const lo = Math.min(curve.knots[0], ...curve.values), hi = Math.max(curve.knots[curve.knots.length - 1], ...curve.values);
+  const identity = [{ x: Math.max(lo, curve.knots[0]), y: Math.max(lo, curve.knots[0]) }, { x: Math.min(hi, curve.knots[curve.knots.length - 1]), y: Math.min(hi, curve.knots[curve.knots.length - 1]) }];
+  const spec: vega.Spec = {
+    width: 260,
+    height: 260,
+    padding: 8,
+    config: { text: FONT, axis: { labelFont: FONT.font, titleFont: FONT.font }, title: { font: FONT.font } },
+    title: { text: title, anchor: 'start' },
+    data: [
+      { name: 'knots', values: knots },
+      { name: 'identity', values: identity },
+    ],
+    scales: [
+      { name: 'x', type: 'linear', domain: [curve.knots[0], curve.knots[curve.knots.length - 1]], range: 'width', nice: true, zero: false },
+      { name: 'y', type: 'linear', domain: [Math.min(...curve.values), Math.max(...curve.values)], range: 'height', nice: true, zero: false },
+    ],
+    axes: [
+      { orient: 'bottom', scale: 'x', title: axes.x, grid: true, gridOpacity: 0.15 },
+      { orient: 'left', scale: 'y', title: axes.y, grid: true, gridOpacity: 0.15 },
+    ],
+    marks: [
+      mark('line', 'identity', { x: { scale: 'x', field: 'x' }, y: { scale: 'y', field: 'y' }, stroke: { value: '#999' }, strokeDash: { value: [4, 4] }, strokeWidth: { value: 1 } }),
+      mark('line', 'knots', { x: { scale: 'x', field: 'x' }, y: { scale: 'y', field: 'y' }, stroke: { value: '#1f77b4' }, strokeWidth: { value: 1.8 } }),
+      mark('symbol', 'knots', { x: { scale: 'x', field: 'x' }, y: { scale: 'y', field: 'y' }, fill: { value: '#1f77b4' }, size: { value: 14 } }),
+    ],
+  };
+  return render(spec);
+}
