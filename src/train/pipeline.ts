@@ -32,6 +32,7 @@ import { saturatedShare } from './stages/clamp.js';
 import { ABS, CLAMP, LINEAR, MAGNITUDE, type OutputStage, type Range, type StageFacts } from './stages/index.js';
 import { autoKsizeLimit, findZeroTaps } from './support.js';
 import { convCoef, trainGd, type HistoryEntry } from './trainer.js';
+import { stdErrorField } from './uncertainty.js';
 
 /** What every stage of one run fits from (see prepare). */
 export interface TrainData extends StageFacts {
@@ -117,6 +118,7 @@ export function fitStage(data: TrainData, stage: OutputStage, context: TrainCont
     ...(fit.sizeChoice ? { kernelSizeChoice: fit.sizeChoice } : {}),
     ...(borderChoice ? { borderChoice } : {}),
     conditionNumber: exact.conditionNumber,
+    ...stdErrorField(stage, weights.stop, stats, exact),
   };
   const judged = judgeFit({ data, stage, view, k, network: network(borderChoice ? borderChoice.chosen : (options.border as BorderMode)), training, exact, coef: weights.coef, stdErrors, warnings });
   return {
