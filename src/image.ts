@@ -37,6 +37,14 @@ export function integerRange(depth: string): { lo: number; hi: number } | null {
   return { lo, hi };
 }
 
+/** Rows [y0, y1) and columns [x0, x1) of an image. */
+export interface Rect {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
 export function createImage(width: number, height: number, channels: number, depth: Depth = 'f32'): Image {
   const n = width * height * channels;
   return { width, height, channels, depth, data: depth === 'f64' ? new Float64Array(n) : new Float32Array(n) };

@@ -22,7 +22,8 @@ import { syntheticImages } from '../src/data/synthetic.js';
 import { bilateralFilter } from '../src/filters/bilateral.js';
 import { applyFilter } from '../src/filters/ops.js';
 import type { FilterSpec } from '../src/filters/spec.js';
-import type { Image } from '../src/image.js';
+import { cropImage, type Image } from '../src/image.js';
+import { padImage } from '../src/nn/apply.js';
 import { GramCache } from '../src/kernels/gram.js';
 import { serializeModel } from '../src/nn/model.js';
 import { trainFilter, type TrainOptions, type TrainResult } from '../src/train/index.js';
@@ -95,7 +96,17 @@ const DATA: Record<string, Maker> = {
   rgbMix: () => mixedColour(colour()),
   bilateral: () => grey().map((input, i) => ({ stem: `img${i}`, input, target: bilateralFilter(input, { d: 5, sigmaColor: 30, sigmaSpace: 2 }) })),
   oneImage: () => filtered(grey(1, 64, 40), { op: 'scharr', dx: 0, dy: 1 }),
+  validConv: () => grown(grey(), 2, 2, -4, -4),
+  fullConv: () => grown(grey(), -2, -2, 4, 4),
 };
+
+/** MIX (3x3) through a zero-padded convolution, the output's rows [dy, dy + H + dh) and columns [dx, dx + W + dw) (train/align.ts). */
+function grown(images: Image[], dy: number, dx: number, dh: number, dw: number): ImagePair[] {
+  return images.map((input, i) => {
+    const out = applyFilter(padImage(input, 8, 8, 8, 8, 'constant'), { op: 'kernel', kernel: MIX, border: 'constant' });
+    return { stem: `img${i}`, input, target: cropImage(out, 8 + dx, 8 + dy, input.width + dw, input.height + dh) };
+  });
+}
 
 interface Case {
   name: string;
@@ -156,6 +167,9 @@ const CASES: Case[] = [
   { name: 'one-image-k3', data: 'oneImage', options: {} },
   { name: 'one-image-kauto-adam', data: 'oneImage', options: { ksize: 'auto', solver: 'adam', maxSteps: 100 } },
   { name: 'one-image-auto', data: 'oneImage', options: { arch: 'auto', ksize: 'auto', validationFraction: 0.3 } },
+  { name: 'valid-conv-kauto', data: 'validConv', options: { ksize: 'auto' } },
+  { name: 'full-conv-k5-auto-arch', data: 'fullConv', options: { arch: 'auto', ksize: 5 } },
+  { name: 'sobel-even-4x2-k', data: 'sobel', options: { ksize: [4, 2] } },
 ];
 
 /** Everything `train --json` prints from a result, except the wall time; and the loss history. */
@@ -173,6 +187,8 @@ function summary(r: TrainResult): unknown {
     channelChoice: r.channelChoice ?? null,
     archChoice: r.archChoice ?? null,
     history: r.history,
+    alignment: r.alignment,
+    support: r.support,
   };
 }
 

@@ -191,7 +191,7 @@ test('GramCache: statistics of pairs computed ahead give the same bits, and the 
   assert.deepEqual(b.forms, a.forms);
   // Streamed to the worker pair by pair (prefetching), then trained: the same model again.
   const copies = pairs.map((p) => Float32Array.from(p.input.data));
-  const worker = startTrainWorker({ ksize: 3, bias: true });
+  const worker = startTrainWorker({ kh: 3, kw: 3, bias: true });
   worker.send(pairs[0]);
   worker.send(pairs[1]);
   const c = await worker.train(pairs, options);

@@ -338,15 +338,18 @@ test('warnings: a nonlinear filter (|Sobel| saturated to u8) is flagged', () => 
 
 test('errors: size and channel mismatches name the pair; bad options are usage errors', () => {
   const a = syntheticImage({ width: 20, height: 20, seed: 1 });
-  const b = syntheticImage({ width: 21, height: 20, seed: 1 });
-  assert.throws(() => trainFilter([{ stem: 'cat', input: a, target: b }], base()), (e: unknown) => e instanceof KernelLearnError && /cat/.test(e.message));
+  // A target of another size that no crop, growth or shift of its input's filtered image explains.
+  const b = syntheticImage({ width: 21, height: 20, seed: 9 });
+  assert.throws(() => trainFilter([{ stem: 'cat', input: a, target: b }], base()), (e: unknown) => e instanceof KernelLearnError && /cat: no alignment explains the targets \(21x20 for a 20x20 input/.test(e.message));
+  assert.throws(() => trainFilter([{ stem: 'cat', input: a, target: b }], base({ align: 'off' })), (e: unknown) => e instanceof KernelLearnError && /cat: the input is 20x20 but the target is 21x20/.test(e.message));
   const rgb = syntheticImage({ width: 20, height: 20, channels: 3, seed: 1 });
   assert.throws(
     () => trainFilter([{ stem: 'grey', input: a, target: a }, { stem: 'colour', input: rgb, target: applyFilter(rgb, SOBEL_DX) }], base()),
     (e: unknown) => e instanceof KernelLearnError && /colour/.test(e.message),
   );
   assert.throws(() => trainFilter([], base()), KernelLearnError);
-  assert.throws(() => trainFilter([{ stem: 'a', input: a, target: a }], base({ ksize: 4 })), (e: unknown) => e instanceof KernelLearnError && e.exitCode === 2);
+  assert.throws(() => trainFilter([{ stem: 'a', input: a, target: a }], base({ ksize: 32 })), (e: unknown) => e instanceof KernelLearnError && e.exitCode === 2);
+  assert.throws(() => trainFilter([{ stem: 'a', input: a, target: a }], base({ ksize: [3, 0] })), (e: unknown) => e instanceof KernelLearnError && e.exitCode === 2);
   const tiny = syntheticImage({ width: 2, height: 2, seed: 1 });
   assert.throws(() => trainFilter([{ stem: 't', input: tiny, target: tiny }], base()), /too small/);
 });
@@ -445,7 +448,7 @@ test('model JSON: parseModel rejects broken and foreign files with the file name
   const cases: [string, string, RegExp][] = [
     ['{ not json', 'invalid JSON', /invalid JSON/],
     [mutate((m) => { m.format = 'onnx'; }), 'format', /not a kernel-learn model/],
-    [mutate((m) => { m.version = 2; }), 'version', /version 2 is not supported.*upgrade/],
+    [mutate((m) => { m.version = 3; }), 'version', /version 3 is not supported.*upgrade/],
     [mutate((m) => { m.border = 'mirror'; }), 'border', /unknown border/],
     [mutate((m) => { m.layers[0].weights[0][0][1].pop(); }), 'row length', /weights\[0\]\[0\]\[1\] has 2 entries, expected 3/],
     [mutate((m) => { m.layers[0].weights[0][0][0][0] = 'x'; }), 'non-number', /must be a finite number/],

@@ -1,9 +1,11 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { convertDepth } from '../filters/depth.js';
-import type { Depth } from '../image.js';
+import { cropImage, type Depth } from '../image.js';
 import { assertFinite, readImage, writeImage } from '../io/index.js';
 import path from 'node:path';
-import type { Network } from '../nn/network.js';
+import { alignedRun } from '../nn/apply.js';
+import { alignedWindow } from '../nn/alignment.js';
+import type { Model } from '../nn/model.js';
 import { expandInputs, loadModelFile, makeOutputFolders, maxPixelsOption, notice, parseDepth, parseExt, parsePositiveInteger } from './shared.js';
 
 interface ApplyFlags {
@@ -13,6 +15,7 @@ interface ApplyFlags {
   bandRows?: number;
   ext: string;
   json?: boolean;
+  outputSize: 'same' | 'as-trained';
 }
 
 export function register(program: Command): void {
@@ -31,6 +34,11 @@ export function register(program: Command): void {
     .option('--ext <ext>', 'with a folder or pattern as <in>: the extension (format) of each output', parseExt, '.npy')
     .option('--json', 'print one JSON object on stdout')
     .option('--depth <d>', 'output depth: u8|s16|u16|f32|f64', parseDepth, 'f32')
+    .addOption(
+      new Option('--output-size <size>', "as-trained: the size and place the model's targets had (a 'valid' or 'full' convolution, a crop: see the model's alignment); same: the input's size")
+        .choices(['as-trained', 'same'])
+        .default('as-trained'),
+    )
     .addOption(maxPixelsOption())
     .option(
       '--band-rows <n>',
@@ -74,7 +82,7 @@ interface Applied {
   streamed: boolean;
 }
 
-async function applyOne(model: Network, input: string, output: string, flags: ApplyFlags): Promise<Applied> {
+async function applyOne(model: Model, input: string, output: string, flags: ApplyFlags): Promise<Applied> {
   // Loaded here, not at start-up: the threaded and streaming apply (worker pool, WebAssembly) are
   // only this command's.
   const { applyModelThreaded, applyModelToFile, STREAM_MIN_PIXELS } = await import('../nn/apply-stream.js');
@@ -82,10 +90,13 @@ async function applyOne(model: Network, input: string, output: string, flags: Ap
   const say = (m: string) => {
     if (!flags.json) notice(m);
   };
+  const net = flags.outputSize === 'same' ? { ...model, alignment: undefined } : model;
   if (path.extname(output).toLowerCase() === '.npy' && (await canReadInBands(input))) {
     const size = await bandImageSize(input);
-    if (flags.bandRows !== undefined || size.width * size.height >= STREAM_MIN_PIXELS) {
-      const r = await applyModelToFile(model, input, output, { depth: flags.depth, maxPixels: flags.maxPixels, bandRows: flags.bandRows, onNotice: notice });
+    const grows = alignedWindow(net, size.height, size.width).grow !== null || model.edge === 'kept';
+    if (grows && flags.bandRows !== undefined) notice(`--band-rows ignored: the model grows the image (alignment ${model.alignment?.mode ?? 'same'}) or keeps its outer ring (edge ${model.edge ?? 'filtered'}), which streaming does not do; reading the whole image`);
+    if (!grows && (flags.bandRows !== undefined || size.width * size.height >= STREAM_MIN_PIXELS)) {
+      const r = await applyModelToFile(net, input, output, { depth: flags.depth, maxPixels: flags.maxPixels, bandRows: flags.bandRows, onNotice: notice });
       say(`${output}: ${r.width}x${r.height}x${r.channels} ${r.depth} (streamed in bands)`);
       return { input, output, width: r.width, height: r.height, channels: r.channels, depth: r.depth, streamed: true };
     }
@@ -94,7 +105,9 @@ async function applyOne(model: Network, input: string, output: string, flags: Ap
   }
   const image = await readImage(input, { maxPixels: flags.maxPixels, onNotice: notice });
   assertFinite(image, input);
-  const result = convertDepth(await applyModelThreaded(model, image, input), flags.depth);
+  const { input: grown, keep } = alignedRun(net, image);
+  const out = await applyModelThreaded(net, grown, input);
+  const result = convertDepth(cropImage(out, keep.x0, keep.y0, keep.x1 - keep.x0, keep.y1 - keep.y0), flags.depth);
   await writeImage(output, result);
   say(`${output}: ${result.width}x${result.height}x${result.channels} ${result.depth}`);
   return { input, output, width: result.width, height: result.height, channels: result.channels, depth: result.depth, streamed: false };

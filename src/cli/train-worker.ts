@@ -26,7 +26,7 @@ type Message =
   | { kind: 'done'; result: TrainResult; data: Pixels[] }
   | { kind: 'error'; message: string; exitCode: number | null; stack?: string; data: Pixels[] };
 type Job =
-  | { kind: 'prefetch'; ksize: number; bias: boolean }
+  | { kind: 'prefetch'; kh: number; kw: number; bias: boolean }
   | { kind: 'pair'; index: number; pair: ImagePair }
   /** Train on the pairs sent before (indices below `from`), then `rest`. */
   | { kind: 'train'; from: number; rest: ImagePair[]; options: Omit<TrainOptions, 'onProgress'> };
@@ -69,7 +69,7 @@ export interface TrainWorker {
  * Starts the training worker now (it boots and loads the trainer meanwhile); it keeps the process
  * alive only while it trains.
  */
-export function startTrainWorker(prefetch?: { ksize: number; bias: boolean }): TrainWorker {
+export function startTrainWorker(prefetch?: { kh: number; kw: number; bias: boolean }): TrainWorker {
   const worker = new Worker(new URL(import.meta.url), { workerData: { tag: WORKER_TAG } });
   worker.unref();
   // A worker that fails before train() is called: kept for train() to report.
@@ -151,21 +151,21 @@ if (!isMainThread && (workerData as { tag?: string } | null)?.tag === WORKER_TAG
   // Load the trainer now, while the main thread is still reading the images.
   const loading = Promise.all([import('../train/index.js'), import('../kernels/gram.js')]);
   const received: ImagePair[] = [];
-  let prefetch: { ksize: number; bias: boolean } | undefined;
+  let prefetch: { kh: number; kw: number; bias: boolean } | undefined;
   let cache: GramCache | undefined;
   // Messages are handled in order: each handler's work runs after the modules are loaded, in the
   // order the messages came (the awaits resolve first in, first out).
   port.on('message', async (job: Job) => {
     const [{ trainFilter }, { GramCache: Cache }] = await loading;
     if (job.kind === 'prefetch') {
-      prefetch = { ksize: job.ksize, bias: job.bias };
+      prefetch = { kh: job.kh, kw: job.kw, bias: job.bias };
       cache = new Cache();
     } else if (job.kind === 'pair') {
       received[job.index] = job.pair;
       // A pair's statistics while the main thread decodes the next; a failure here (bad data)
       // is left for trainFilter to report.
       try {
-        if (prefetch && cache) cache.add(job.pair, prefetch.ksize, prefetch.ksize, prefetch.bias);
+        if (prefetch && cache) cache.add(job.pair, prefetch.kh, prefetch.kw, prefetch.bias);
       } catch {
         // trainFilter checks the pairs and says what is wrong.
       }

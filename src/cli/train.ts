@@ -5,6 +5,7 @@ import { BORDER_MODES, isBorderMode, type BorderMode } from '../filters/border.j
 import { writeFileAtomic } from '../io/atomic.js';
 import { serializeModel } from '../nn/model.js';
 import type { TrainOptions } from '../train/index.js';
+import { KSIZE_MAX } from '../train/limits.js';
 import { knownFilters, matchKnownFilters } from '../train/match.js';
 import { startTrainWorker } from './train-worker.js';
 import { createProgress, describeMatches, formatKernels, formatPsnr, formatStdErrors, maxPixelsOption, notice, parseInteger } from './shared.js';
@@ -14,7 +15,7 @@ interface TrainFlags {
   target: string;
   out: string;
   arch: 'auto' | 'linear' | 'separable' | 'deep';
-  ksize: number | 'auto';
+  ksize: number | [number, number] | 'auto';
   solver: TrainOptions['solver'];
   border: BorderMode | 'auto';
   seed: number;
@@ -25,17 +26,21 @@ interface TrainFlags {
   snap?: boolean;
   channels: 'full' | 'shared' | 'auto';
   clamp: 'auto' | 'off';
+  align: 'auto' | 'off';
   abs?: boolean;
   magnitude?: boolean;
   /** A folder for the run report; false with --no-report; undefined: beside the model. */
   report?: string | false;
 }
 
-function parseKsize(value: string): number | 'auto' {
+/** auto, n (n x n) or HxW (e.g. 5x9), odd or even, each side 1 to KSIZE_MAX. */
+function parseKsize(value: string): number | [number, number] | 'auto' {
   if (value === 'auto') return 'auto';
-  const n = parseInteger(value);
-  if (n < 1 || n > 15 || n % 2 === 0) throw new InvalidArgumentError(`--ksize ${value}: use an odd size from 1 to 15, or auto.`);
-  return n;
+  const m = /^(\d+)(?:x(\d+))?$/.exec(value.trim());
+  const sides = m ? [Number(m[1]), Number(m[2] ?? m[1])] : [];
+  if (!m || sides.some((v) => v < 1)) throw new InvalidArgumentError(`--ksize ${value}: give a size like 5, 4 or 5x9 (height x width), or auto.`);
+  if (sides.some((v) => v > KSIZE_MAX)) throw new InvalidArgumentError(`--ksize ${value}: kernels go up to ${KSIZE_MAX}x${KSIZE_MAX}; --ksize auto says when a filter reaches further.`);
+  return m[2] === undefined ? sides[0] : [sides[0], sides[1]];
 }
 
 function parseBorderOrAuto(value: string): BorderMode | 'auto' {
@@ -63,7 +68,7 @@ export function register(program: Command): void {
         .choices(['auto', 'linear', 'separable', 'deep'])
         .default('auto'),
     )
-    .option('--ksize <n|auto>', 'kernel size (odd, 1..15) or auto to find the support', parseKsize, 3)
+    .option('--ksize <n|HxW|auto>', `kernel size: n (n x n) or HxW, odd or even, up to ${KSIZE_MAX}; or auto to find the support`, parseKsize, 3)
     .addOption(new Option('--solver <s>', 'exact least squares, or gradient descent').choices(['auto', 'exact', 'adam', 'sgd']).default('auto'))
     .option('--border <mode|auto>', 'border mode of the model, or auto to detect it from the targets', parseBorderOrAuto, 'auto')
     .option('--seed <n>', 'random seed (crops, init, splits): same seed, same model bytes', parseInteger, 0)
@@ -85,6 +90,11 @@ export function register(program: Command): void {
     .option('--magnitude', 'fit sqrt(conv_a^2 + conv_b^2) (then clamped for integer targets): gradient-magnitude targets; the pair is found up to a rotation, reported canonically')
     .option('--report <dir>', 'write the run report (HTML page with plots, kernels, samples; SVG plots) into this folder instead of beside the model')
     .option('--no-report', 'do not write the run report')
+    .addOption(
+      new Option('--align <mode>', "targets of another size or place than their inputs ('valid' or 'full' convolutions, crops, shifts up to 16 px): auto = align them and keep the alignment in the model; off = targets must have their inputs' size")
+        .choices(['auto', 'off'])
+        .default('auto'),
+    )
     .option('--snap', 'store the kernel as scale x small integers when that is exact within noise (e.g. Sobel as [-1 0 1; -2 0 2; -1 0 1])')
     .addHelpText(
       'after',
@@ -99,10 +109,11 @@ Examples:
       // In a worker thread, so Ctrl-C stops training at once (see train-worker.ts); started first,
       // so that it boots and loads the trainer while the images are decoded here, and given each
       // pair as soon as it is read: it computes the pair's Gram statistics while the next decode.
-      const worker = startTrainWorker(typeof flags.ksize === 'number' ? { ksize: flags.ksize, bias: true } : undefined);
+      const fixed = flags.ksize === 'auto' ? null : typeof flags.ksize === 'number' ? [flags.ksize, flags.ksize] : flags.ksize;
+      const worker = startTrainWorker(fixed ? { kh: fixed[0], kw: fixed[1], bias: true } : undefined);
       let pairs;
       try {
-        pairs = await loadPairs(flags.input, flags.target, { maxPixels: flags.maxPixels, onNotice: notice, onPair: (pair) => worker.send(pair) });
+        pairs = await loadPairs(flags.input, flags.target, { maxPixels: flags.maxPixels, onNotice: notice, onPair: (pair) => worker.send(pair), sizes: 'any' });
       } catch (err) {
         worker.stop();
         throw err;
@@ -113,6 +124,7 @@ Examples:
         snap: flags.snap,
         channels: flags.channels,
         clamp: flags.clamp,
+        align: flags.align,
         abs: flags.abs,
         magnitude: flags.magnitude,
         ksize: flags.ksize,
@@ -157,9 +169,11 @@ Examples:
         warnings: result.warnings,
         conditionNumber: model.training.conditionNumber ?? null,
         stdErrors: model.training.stdErrors ?? null,
+        alignment: result.alignment,
         identifiable: result.identifiable,
         kernelSizeChoice: model.training.kernelSizeChoice ?? null,
         zeroTaps: { count: result.zeroTaps.count, of: result.zeroTaps.of, taps: result.zeroTaps.taps },
+        support: result.support,
         diagnostics: result.diagnostics,
         forms: result.forms,
         channelChoice: result.channelChoice ?? null,
@@ -179,6 +193,8 @@ Examples:
       out.write(`border: ${model.border}   validation: PSNR ${formatPsnr(v.psnr)}  MSE ${v.mse.toExponential(2)}  R2 ${v.r2.toFixed(9)}\n`);
       const cond = model.training.conditionNumber;
       if (cond !== undefined) out.write(`condition number: ${Number.isFinite(cond) ? cond.toPrecision(3) : 'infinite'}   zero taps: ${result.zeroTaps.count} of ${result.zeroTaps.of}\n`);
+      const { box, offset, kernel } = result.support;
+      if (box.height < kernel[0] || box.width < kernel[1]) out.write(`support: the non-zero taps fill a ${box.height}x${box.width} box of the ${kernel.join('x')} kernel, rows ${box.top}..${box.top + box.height - 1}, columns ${box.left}..${box.left + box.width - 1} (its anchor ${offset[0] === 0 && offset[1] === 0 ? 'at the kernel\'s' : `offset by dy=${offset[0]}, dx=${offset[1]} from the kernel's`})\n`);
       if (result.archChoice) out.write(`arch auto: ${result.archChoice.chosen} (${result.archChoice.reason})\n`);
       out.write(
         'model forms: ' +

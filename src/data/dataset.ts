@@ -65,6 +65,11 @@ export interface LoadPairsOptions {
    * loadPairs reads only sizes and channel counts of earlier pairs.
    */
   onPair?: (pair: ImagePair, index: number) => void;
+  /**
+   * 'same' (default): a target must have its input's size. 'any': targets of another size are
+   * kept (training aligns them: a 'valid' or 'full' convolution, a crop).
+   */
+  sizes?: 'same' | 'any';
 }
 
 /**
@@ -93,7 +98,7 @@ export async function loadPairs(inputDir: string, targetDir: string, options: Lo
     const targetFile = targets.get(stem)!;
     const input = await readImage(inputFile, options);
     const target = await readImage(targetFile, options);
-    if (input.width !== target.width || input.height !== target.height) {
+    if ((options.sizes ?? 'same') === 'same' && (input.width !== target.width || input.height !== target.height)) {
       throw new KernelLearnError(
         `${targetFile}: is ${target.width}x${target.height} but its input ${inputFile} is ${input.width}x${input.height}; ` +
           'a filter keeps the size, so pair each input with its own filtered output',

@@ -21,9 +21,9 @@
 
 import { KernelLearnError } from '../errors.js';
 import type { BorderMode } from '../filters/border.js';
-import { KERNEL_LEARN_VERSION, type Arch } from '../nn/model.js';
-import type { Network } from '../nn/network.js';
-import type { Conv2dSpec } from '../nn/network.js';
+import { alignedCrop, edgeRing, type Margins } from '../nn/alignment.js';
+import { KERNEL_LEARN_VERSION, type Arch, type ModelAlignment } from '../nn/model.js';
+import type { Conv2dSpec, Network } from '../nn/network.js';
 
 export const ONNX_OPSET = 19;
 /** IR version 9 is the one that goes with opset 19 (ONNX 1.14). */
@@ -114,6 +114,7 @@ function int64Raw(values: (number | bigint)[]): Bytes {
 }
 
 const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
 // ---------------------------------------------------------------------------------------------
 // Graph building
@@ -185,12 +186,44 @@ function pad(g: Graph, x: string, p: ReturnType<typeof convPads>, border: Border
 }
 
 /**
+ * The output `x` with its outer ring (`ring` pixels on each side) taken from the network's input
+ * `input` instead (edge 'kept', see nn/network.ts): rows above and below from the input, and in
+ * between the input's left and right columns around the output's core.
+ */
+function keepRing(g: Graph, input: string, x: string, ring: Margins): string {
+  const slice = (v: string, axis: number, start: number, end: number | bigint, name: string): string =>
+    g.node('Slice', [v, g.int64s(`${name}.starts`, [start]), g.int64s(`${name}.ends`, [end]), g.int64s(`${name}.axes`, [axis])], name);
+  const concat = (parts: string[], axis: number, name: string): string => (parts.length === 1 ? parts[0] : g.node('Concat', parts, name, [{ name: 'axis', int: axis }]));
+  const untilEnd = (n: number): number | bigint => (n > 0 ? -n : INT64_MAX);
+  // The middle rows: the input's left columns, the output's core, the input's right columns.
+  const outRows = slice(x, 2, ring.top, untilEnd(ring.bottom), 'edge.out.rows');
+  const inRows = ring.left + ring.right > 0 ? slice(input, 2, ring.top, untilEnd(ring.bottom), 'edge.in.rows') : '';
+  const middle = concat([
+    ...(ring.left > 0 ? [slice(inRows, 3, 0, ring.left, 'edge.left')] : []),
+    slice(outRows, 3, ring.left, untilEnd(ring.right), 'edge.core'),
+    ...(ring.right > 0 ? [slice(inRows, 3, -ring.right, INT64_MAX, 'edge.right')] : []),
+  ], 3, 'edge.middle');
+  return concat([
+    ...(ring.top > 0 ? [slice(input, 2, 0, ring.top, 'edge.top')] : []),
+    middle,
+    ...(ring.bottom > 0 ? [slice(input, 2, -ring.bottom, INT64_MAX, 'edge.bottom')] : []),
+  ], 2, 'edge.joined');
+}
+
+/**
  * The smallest image (height, width) the exported graph reproduces applyModel for. Below it
  * OpenCV's border reflects more than once while ONNX padding cannot (onnxruntime errors or differs).
  */
-export function onnxMinimumSize(model: Network): { height: number; width: number } {
+export function onnxMinimumSize(model: Network & { alignment?: ModelAlignment }): { height: number; width: number } {
   let height = 1;
   let width = 1;
+  // An aligned model's input is padded once more, with the same rule, before the first conv.
+  const { grow } = alignedCrop(model);
+  const extra0 = model.border === 'reflect101' ? 1 : model.border === 'reflect' || model.border === 'wrap' ? 0 : -Infinity;
+  if (grow) {
+    height = Math.max(height, Math.max(grow.top, grow.bottom) + extra0);
+    width = Math.max(width, Math.max(grow.left, grow.right) + extra0);
+  }
   for (const l of model.layers) {
     if (l.type !== 'conv2d') continue;
     const p = convPads(l);
@@ -202,11 +235,14 @@ export function onnxMinimumSize(model: Network): { height: number; width: number
   return { height, width };
 }
 
-export function exportOnnx(model: Network & { arch?: Arch }): Uint8Array {
+export function exportOnnx(model: Network & { arch?: Arch; alignment?: ModelAlignment }): Uint8Array {
   // A bare Network (no file record) says so where a model names its arch.
   const arch = model.arch ?? 'network';
   const g = new Graph();
-  let x = 'input';
+  // A model aligned to targets of another size: the input grown first, the output cut last (apply.ts alignedCrop).
+  const crop = alignedCrop(model);
+  let x = crop.grow ? pad(g, 'input', crop.grow, model.border, 'align') : 'input';
+  const source = x; // what the layers see: an edge 'kept' takes its ring from it
   let channels = model.inputChannels;
   model.layers.forEach((l, i) => {
     const prefix = String(i);
@@ -252,6 +288,13 @@ export function exportOnnx(model: Network & { arch?: Arch }): Uint8Array {
     }
   });
   if (channels !== model.outputChannels) throw new KernelLearnError(`cannot export: the layers produce ${channels} channels but outputChannels is ${model.outputChannels}`);
+  if (model.edge === 'kept') x = keepRing(g, source, x, edgeRing(model));
+  if (crop.start.some((v) => v !== 0) || crop.end.some((v) => v !== 0)) {
+    // Ends are offsets from each axis' end (0: through the end, which Slice spells INT64_MAX).
+    const starts = g.int64s('align.starts', crop.start);
+    const ends = g.int64s('align.ends', crop.end.map((e): number | bigint => (e === 0 ? INT64_MAX : e)));
+    x = g.node('Slice', [x, starts, ends, g.int64s('align.axes', [2, 3])], 'align.cropped');
+  }
 
   // The last value becomes the graph output "output" (an input-only model gets an Identity).
   if (x === 'input') x = g.node('Identity', [x], 'identity');

@@ -15,7 +15,7 @@
 
 import { KernelLearnError } from '../errors.js';
 import type { BorderMode } from '../filters/border.js';
-import { KERNEL_LEARN_VERSION, type Arch } from '../nn/model.js';
+import { KERNEL_LEARN_VERSION, type Arch, type ModelAlignment } from '../nn/model.js';
 import type { Network } from '../nn/network.js';
 
 export interface SafetensorsTensor {
@@ -42,7 +42,7 @@ export const TORCH_PAD_MODE: Record<BorderMode, string> = {
   reflect: 'symmetric',
 };
 
-export function exportSafetensors(model: Network & { arch?: Arch }): Uint8Array {
+export function exportSafetensors(model: Network & { arch?: Arch; alignment?: ModelAlignment }): Uint8Array {
   const convs = model.layers.flatMap((l, i) => (l.type === 'conv2d' ? [{ l, i }] : []));
   const tensors: [string, number[], number[]][] = [];
   for (const { l, i } of convs) {
@@ -64,6 +64,9 @@ export function exportSafetensors(model: Network & { arch?: Arch }): Uint8Array 
     arch: model.arch ?? 'network',
     border: model.border,
     torch_pad_mode: TORCH_PAD_MODE[model.border],
+    // Beyond one conv: the output's ring is the input's own ('kept'), or the output another size (alignment).
+    ...(model.edge ? { edge: model.edge } : {}),
+    ...(model.alignment ? { alignment: JSON.stringify(model.alignment) } : {}),
     layers: JSON.stringify(layers),
   };
   const header: Record<string, unknown> = { __metadata__: metadata };

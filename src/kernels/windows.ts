@@ -1,8 +1,8 @@
 /**
  * The valid-window loop, for the fits that are not one Gram matrix (the clamp, abs and magnitude
- * output stages): every anchor whose whole k x k window lies inside the image, rows then columns,
- * pair by pair. The anchor is OpenCV's, (k >> 1, k >> 1) from the window's top-left corner, as in
- * gram.ts.
+ * output stages): every anchor whose whole kh x kw window lies inside the image, rows then
+ * columns, pair by pair. The anchor is OpenCV's, (kh >> 1, kw >> 1) from the window's top-left
+ * corner, as in gram.ts.
  *
  * The linear response k.x + b at an anchor is summed in float64 in one order everywhere: the bias
  * first, then the taps in weight order (channel, row, column). Every stage's loss, active set and
@@ -15,41 +15,41 @@ import type { GramPair } from './gram.js';
  * Calls fn(pairIndex, anchor, window) for every valid anchor: `anchor` is the anchor's index in the
  * pair's plane (y * W + x), `window` the window's taps in weight order (reused between calls).
  */
-export function forEachValidWindow(pairs: GramPair[], k: number, fn: (pi: number, anchor: number, win: Float64Array) => void): void {
+export function forEachValidWindow(pairs: GramPair[], kh: number, kw: number, fn: (pi: number, anchor: number, win: Float64Array) => void): void {
   const cin = pairs[0].input.channels;
-  const win = new Float64Array(cin * k * k);
+  const win = new Float64Array(cin * kh * kw);
   pairs.forEach(({ input }, pi) => {
     const { width: W, height: H } = input;
     const plane = W * H;
-    for (let y = 0; y + k <= H; y++) {
-      for (let x = 0; x + k <= W; x++) {
+    for (let y = 0; y + kh <= H; y++) {
+      for (let x = 0; x + kw <= W; x++) {
         let f = 0;
-        for (let c = 0; c < cin; c++) for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) win[f++] = input.data[c * plane + (y + i) * W + x + j];
-        fn(pi, (y + (k >> 1)) * W + x + (k >> 1), win);
+        for (let c = 0; c < cin; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) win[f++] = input.data[c * plane + (y + i) * W + x + j];
+        fn(pi, (y + (kh >> 1)) * W + x + (kw >> 1), win);
       }
     }
   });
 }
 
 /** The linear responses k.x + b of one kernel (taps, then the bias) at the valid anchors of a pair, in its plane; NaN elsewhere. */
-export function responsesAtAnchors(pair: GramPair, coef: ArrayLike<number>, k: number, bias: boolean): Float64Array {
+export function responsesAtAnchors(pair: GramPair, coef: ArrayLike<number>, kh: number, kw: number, bias: boolean): Float64Array {
   const { input } = pair;
   const { width: W, height: H, channels: cin } = input;
   const plane = W * H;
   const out = new Float64Array(plane).fill(NaN);
-  const per = k * k;
-  const a = k >> 1;
-  for (let y = 0; y + k <= H; y++) {
-    for (let x = 0; x + k <= W; x++) {
+  const per = kh * kw;
+  const ay = kh >> 1, ax = kw >> 1;
+  for (let y = 0; y + kh <= H; y++) {
+    for (let x = 0; x + kw <= W; x++) {
       let s = bias ? coef[cin * per] : 0;
       for (let c = 0; c < cin; c++) {
-        for (let i = 0; i < k; i++) {
+        for (let i = 0; i < kh; i++) {
           const row = c * plane + (y + i) * W + x;
-          const w = (c * k + i) * k;
-          for (let j = 0; j < k; j++) s += coef[w + j] * input.data[row + j];
+          const w = (c * kh + i) * kw;
+          for (let j = 0; j < kw; j++) s += coef[w + j] * input.data[row + j];
         }
       }
-      out[(y + a) * W + x + a] = s;
+      out[(y + ay) * W + x + ax] = s;
     }
   }
   return out;
@@ -60,12 +60,12 @@ export function responsesAtAnchors(pair: GramPair, coef: ArrayLike<number>, k: n
  * anchor order: `responses` holds the response of each kernel in `coefs` at the anchor.
  */
 export function meanOverAnchors(
-  pairs: GramPair[], coefs: ArrayLike<number>[], k: number, bias: boolean, loss: (responses: Float64Array, target: number) => number,
+  pairs: GramPair[], coefs: ArrayLike<number>[], kh: number, kw: number, bias: boolean, loss: (responses: Float64Array, target: number) => number,
 ): number {
   const r = new Float64Array(coefs.length);
   let s = 0, n = 0;
   for (const pair of pairs) {
-    const planes = coefs.map((c) => responsesAtAnchors(pair, c, k, bias));
+    const planes = coefs.map((c) => responsesAtAnchors(pair, c, kh, kw, bias));
     const t = pair.target.data;
     for (let i = 0; i < planes[0].length; i++) {
       if (Number.isNaN(planes[0][i])) continue;

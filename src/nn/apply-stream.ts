@@ -18,15 +18,17 @@
 import path from 'node:path';
 import { KernelLearnError } from '../errors.js';
 import { convertDepth } from '../filters/depth.js';
-import type { Depth, Image } from '../image.js';
+import { cropImage, type Depth, type Image } from '../image.js';
 import { NpyBandWriter, openBandReader, type BandReader } from '../io/bands.js';
 import { assertFinite } from '../io/finite.js';
 import { readPngHeader } from '../io/png-stream.js';
 import { tensor, type Tensor } from '../kernels/conv2d.js';
 import { conv2dForwardThreaded } from '../kernels/threads.js';
 import { heapAlloc, heapFree } from '../kernels/simd.js';
-import { applyModel, convArrays } from './apply.js';
+import { applyModel, convArrays, keepEdge } from './apply.js';
+import { alignedWindow } from './alignment.js';
 import { Abs, Clamp, Magnitude, Relu, type Layer } from './layers.js';
+import type { ModelAlignment } from './model.js';
 import type { Network } from './network.js';
 
 /** The CLI streams images of this many pixels and more when it can (a .npy or 8/16-bit PNG into a .npy). */
@@ -89,7 +91,7 @@ export async function applyModelThreaded(model: Network, image: Image, file = 't
     }
   }
   // Planar n-major order is applyModel's channel order (c * outputChannels + o), so no copy is needed.
-  return { width: image.width, height: image.height, channels: x.n * x.c, depth: 'f32', data: x.data };
+  return keepEdge(model, image, { width: image.width, height: image.height, channels: x.n * x.c, depth: 'f32', data: x.data });
 }
 
 /**
@@ -217,7 +219,7 @@ export interface ApplyFileOptions extends ApplyBandsOptions {
  * as it goes, with memory bounded by a few bands whatever the image size. The output is written
  * under a temporary name and renamed when complete; on any error nothing is left behind.
  */
-export async function applyModelToFile(model: Network, input: string, output: string, opts: ApplyFileOptions = {}): Promise<{ width: number; height: number; channels: number; depth: Depth }> {
+export async function applyModelToFile(model: Network & { alignment?: ModelAlignment }, input: string, output: string, opts: ApplyFileOptions = {}): Promise<{ width: number; height: number; channels: number; depth: Depth }> {
   if (path.extname(output).toLowerCase() !== '.npy') throw new KernelLearnError(`${output}: streaming apply writes .npy only`);
   const depth = opts.depth ?? 'f32';
   const reader = await openBandReader(input);
@@ -234,22 +236,31 @@ export async function applyModelToFile(model: Network, input: string, output: st
     if (path.extname(input).toLowerCase() === '.png' && (await readPngHeader(input)).hasAlpha) {
       opts.onNotice?.(`${input}: alpha channel dropped`);
     }
+    // A model aligned to targets of another size (a crop of the same-size output) writes its window of each band.
+    const { grow, keep } = alignedWindow(model, reader.height, reader.width);
+    if (grow) throw new KernelLearnError(`${input}: the model's targets reached past the input (alignment ${model.alignment!.mode}): streaming cannot grow the image; apply it whole, or with --output-size same`);
+    if (model.edge === 'kept') throw new KernelLearnError(`${input}: the model keeps the input's outer ring (edge kept), which the streamed apply does not do; apply it whole`);
+    const outH = keep.y1 - keep.y0, outW = keep.x1 - keep.x0;
     // Each band's write runs while the next band computes; at most one write is in flight.
     await applyModelBands(model, reader, async (band, y0) => {
       await writing;
       if (!writer) {
-        writer = new NpyBandWriter(output, reader.width, reader.height, band.channels, depth);
+        writer = new NpyBandWriter(output, outW, outH, band.channels, depth);
         await writer.open();
       }
-      const converted = depth === 'f32' ? band : convertDepth(band, depth);
-      const w = writer;
-      writing = w.writeRows(converted.data, band.height);
-      writing.catch(() => {}); // awaited on the next band or below; never an unhandled rejection
+      const rows = Math.min(keep.y1, y0 + band.height) - Math.max(keep.y0, y0);
+      if (rows > 0) {
+        const part = cropImage(band, keep.x0, Math.max(keep.y0, y0) - y0, outW, rows);
+        const converted = depth === 'f32' ? part : convertDepth(part, depth);
+        const w = writer;
+        writing = w.writeRows(converted.data, rows);
+        writing.catch(() => {}); // awaited on the next band or below; never an unhandled rejection
+      }
       if (y0 + band.height >= reader.height) await writing; // the last band's buffer is freed on return
     }, opts, input);
     await writing;
     await writer!.finish();
-    return { width: reader.width, height: reader.height, channels: writer!.channels, depth };
+    return { width: outW, height: outH, channels: writer!.channels, depth };
   } catch (err) {
     await writing.catch(() => {});
     if (writer) await (writer as NpyBandWriter).abort();

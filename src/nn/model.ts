@@ -13,7 +13,13 @@ import { isBorderMode, type BorderMode } from '../filters/border.js';
 import type { LayerSpec, Network } from './network.js';
 
 export const MODEL_FORMAT = 'kernel-learn-model';
-export const MODEL_VERSION = 1;
+/**
+ * The newest format version this kernel-learn reads and writes. A model is written at the lowest
+ * version that holds it: 1, or 2 for a model with an alignment or a kept edge (outputs of another
+ * size, or an unfiltered ring, which a version-1 reader would silently get wrong; it refuses
+ * version 2 instead).
+ */
+export const MODEL_VERSION = 2;
 /** Written into createdBy; keep equal to package.json's version (a test checks). */
 export const KERNEL_LEARN_VERSION = '0.1.0';
 
@@ -44,7 +50,8 @@ export interface TrainingSummary {
   /** Present when --ksize auto chose the size: candidates with their validation MSE. */
   kernelSizeChoice?: { chosen: number; candidates: { ksize: number; mse: number }[] };
   /** Present when --border auto chose the border: MSE over border pixels per mode. */
-  borderChoice?: { chosen: BorderMode; candidates: { border: BorderMode; mse: number }[]; borderPixels: number };
+  /** Present when --border auto chose the border: MSE over border pixels per mode ('kept': the input's own pixels). */
+  borderChoice?: { chosen: BorderMode | 'kept'; candidates: { border: BorderMode | 'kept'; mse: number }[]; borderPixels: number };
   /** Condition number of the window correlation matrix (linear arch). */
   conditionNumber?: number;
   /** Standard errors of the fitted kernel, when the fit knows them (see StdErrors). */
@@ -95,11 +102,27 @@ export interface ModelMetrics {
   exactLoss?: number;
 }
 
+/**
+ * Where a tool's output sat relative to its input when it was not the input's size or place:
+ * output(y, x) = the filter at the input's size, at (y + dy, x + dx); output size (H + dh) x (W + dw)
+ * (see train/align.ts). `apply` reproduces that size by default.
+ */
+export interface ModelAlignment {
+  mode: 'same' | 'valid' | 'full' | 'offset';
+  dy: number;
+  dx: number;
+  dh: number;
+  dw: number;
+}
+
 /** The model file's record: a Network and how it was trained. */
 export interface Model extends Network {
   format: typeof MODEL_FORMAT;
-  version: typeof MODEL_VERSION;
+  /** 1, or 2 when the model has an alignment (see MODEL_VERSION). */
+  version: 1 | 2;
   arch: Arch;
+  /** Present when the targets were not the inputs' size or place (absent: 'same'). */
+  alignment?: ModelAlignment;
   training: TrainingSummary;
   metrics: ModelMetrics;
   createdBy: string;
@@ -107,8 +130,8 @@ export interface Model extends Network {
 
 /** A model of this kernel-learn version. */
 export function createModel(arch: Arch, network: Network, training: TrainingSummary, metrics: ModelMetrics): Model {
-  const { inputChannels, outputChannels, border, layers } = network;
-  return { format: MODEL_FORMAT, version: MODEL_VERSION, arch, inputChannels, outputChannels, border, layers, training, metrics, createdBy: `kernel-learn ${KERNEL_LEARN_VERSION}` };
+  const { inputChannels, outputChannels, border, layers, edge } = network;
+  return { format: MODEL_FORMAT, version: edge ? 2 : 1, arch, inputChannels, outputChannels, border, ...(edge ? { edge } : {}), layers, training, metrics, createdBy: `kernel-learn ${KERNEL_LEARN_VERSION}` };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -180,6 +203,10 @@ function layerJson(l: LayerSpec): Json {
   }
 }
 
+function alignmentJson(a: ModelAlignment): Json {
+  return { mode: a.mode, dy: num(a.dy), dx: num(a.dx), dh: num(a.dh), dw: num(a.dw) };
+}
+
 function trainingJson(t: TrainingSummary): Json {
   const out: { [key: string]: Json } = {
     pairs: num(t.pairs),
@@ -220,11 +247,13 @@ export function serializeModel(model: Model): string {
   if (model.metrics.exactLoss !== undefined) metrics.exactLoss = num(model.metrics.exactLoss);
   const doc: Json = {
     format: MODEL_FORMAT,
-    version: num(MODEL_VERSION),
+    version: num(model.alignment || model.edge ? 2 : 1),
     arch: model.arch,
     inputChannels: num(model.inputChannels),
     outputChannels: num(model.outputChannels),
     border: model.border,
+    ...(model.edge ? { edge: model.edge } : {}),
+    ...(model.alignment ? { alignment: alignmentJson(model.alignment) } : {}),
     layers: model.layers.map(layerJson),
     training: trainingJson(model.training),
     metrics,
@@ -314,10 +343,10 @@ export function parseModel(json: string, file: string): Model {
   if (doc.format !== MODEL_FORMAT) {
     throw new KernelLearnError(`${file}: not a kernel-learn model (format is ${String(JSON.stringify(doc.format)).slice(0, 60)}, expected "${MODEL_FORMAT}"); ${MODEL_FIX}`);
   }
-  if (doc.version !== MODEL_VERSION) {
+  if (doc.version !== 1 && doc.version !== 2) {
     const newer = typeof doc.version === 'number' && doc.version > MODEL_VERSION;
     throw new KernelLearnError(
-      `${file}: model format version ${String(JSON.stringify(doc.version)).slice(0, 60)} is not supported (this kernel-learn reads version ${MODEL_VERSION})` +
+      `${file}: model format version ${String(JSON.stringify(doc.version)).slice(0, 60)} is not supported (this kernel-learn reads versions 1 and ${MODEL_VERSION})` +
         (newer ? '; upgrade kernel-learn' : '; train the model again with this version'),
     );
   }
@@ -369,16 +398,39 @@ export function parseModel(json: string, file: string): Model {
   if (channels !== outputChannels) r.fail(`the layers produce ${channels} channels but outputChannels is ${outputChannels}`);
   return {
     format: MODEL_FORMAT,
-    version: MODEL_VERSION,
+    version: doc.version,
     arch,
     inputChannels,
     outputChannels,
     border,
+    ...(doc.edge !== undefined ? { edge: parseEdge(r, doc.edge, doc.version) } : {}),
+    ...(doc.alignment !== undefined ? { alignment: parseAlignment(r, doc.alignment, doc.version) } : {}),
     layers,
     training: parseTraining(r, doc.training, fittedKernelShape(arch, layers)),
     metrics: parseMetrics(r, doc.metrics),
     createdBy: r.str(doc.createdBy, 'createdBy'),
   };
+}
+
+function parseEdge(r: Reader, v: unknown, version: unknown): 'kept' {
+  if (version !== 2) r.fail('edge needs format version 2');
+  if (v !== 'kept') r.fail(`edge ${String(JSON.stringify(v)).slice(0, 40)} is not "kept"`);
+  return 'kept';
+}
+
+const ALIGNMENT_MODES = ['same', 'valid', 'full', 'offset'] as const;
+
+function parseAlignment(r: Reader, v: unknown, version: unknown): ModelAlignment {
+  if (version !== 2) r.fail('alignment needs format version 2');
+  const a = r.obj(v, 'alignment');
+  const mode = r.str(a.mode, 'alignment.mode');
+  if (!(ALIGNMENT_MODES as readonly string[]).includes(mode)) r.fail(`alignment.mode "${mode}" is not ${ALIGNMENT_MODES.join(', ')}`);
+  const int = (key: 'dy' | 'dx' | 'dh' | 'dw'): number => {
+    const n = r.num(a[key], `alignment.${key}`);
+    if (!Number.isInteger(n) || Math.abs(n) > 4096) r.fail(`alignment.${key} must be an integer of at most 4096 in size`);
+    return n;
+  };
+  return { mode: mode as ModelAlignment['mode'], dy: int('dy'), dx: int('dx'), dh: int('dh'), dw: int('dw') };
 }
 
 function parseTraining(r: Reader, v: unknown, kernel: KernelShape | null): TrainingSummary {
@@ -411,10 +463,10 @@ function parseTraining(r: Reader, v: unknown, kernel: KernelShape | null): Train
   }
   if (t.borderChoice !== undefined) {
     const b = r.obj(t.borderChoice, 'training.borderChoice');
-    const mode = (s: unknown, where: string): BorderMode => {
+    const mode = (s: unknown, where: string): BorderMode | 'kept' => {
       const m = r.str(s, where);
-      if (!isBorderMode(m)) r.fail(`${where}: unknown border "${m}"`);
-      return m;
+      if (!isBorderMode(m) && m !== 'kept') r.fail(`${where}: unknown border "${m}"`);
+      return m as BorderMode | 'kept';
     };
     out.borderChoice = {
       chosen: mode(b.chosen, 'training.borderChoice.chosen'),

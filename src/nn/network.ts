@@ -32,6 +32,11 @@ export interface Network {
   outputChannels: number;
   border: BorderMode;
   layers: LayerSpec[];
+  /**
+   * 'kept': the output pixels whose window leaves the image are the input's own, unfiltered (what
+   * Pillow's ImageFilter kernels do with their outer ring); absent: the border mode decides them.
+   */
+  edge?: 'kept';
 }
 
 /** The nearest float32, with -0 made 0: the network computes in float32, and JSON has no -0 worth keeping. */

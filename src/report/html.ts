@@ -13,6 +13,7 @@ import { writeFileAtomic, writeFolderAtomic } from '../io/atomic.js';
 import { applyModel } from '../nn/apply.js';
 import type { Model } from '../nn/model.js';
 import type { Conv2dSpec } from '../nn/network.js';
+import { alignPair } from '../train/align.js';
 import type { TrainResult } from '../train/index.js';
 import { knownFilters, matchKnownFilters, type FilterMatch } from '../train/match.js';
 import { formatError, formatTapLabel } from '../format.js';
@@ -55,7 +56,8 @@ export function reportSamples(pairs: ImagePair[], result: TrainResult, count = 3
   const samples = regions.filter((r) => r.x1 > r.x0 && r.y1 > r.y0).slice(0, count).map((r, i) => {
     const w = Math.min(r.x1 - r.x0, 256);
     const h = Math.min(r.y1 - r.y0, 256);
-    const { input, target } = pairs[r.pair];
+    // Regions are in the input's frame: a target of another size is placed there first (train/align.ts).
+    const { input, target } = alignPair(pairs[r.pair], result.alignment);
     return {
       name: `${held ? 'validation' : 'training'} sample ${i + 1} (${w}x${h})`,
       input: cropImage(input, r.x0, r.y0, w, h),

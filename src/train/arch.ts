@@ -7,17 +7,17 @@
 
 import type { ImagePair } from '../data/pairs.js';
 import { KernelLearnError } from '../errors.js';
-import type { TrainContext, TrainOptions, TrainResult } from './options.js';
+import type { FitResult, TrainContext, TrainOptions } from './options.js';
 import { fitStage, prepare } from './pipeline.js';
 import { LINEAR, STAGES } from './stages/index.js';
 
-export function chooseArch(pairs: ImagePair[], options: TrainOptions, shape: { cin: number; cout: number }, context: TrainContext): TrainResult {
+export function chooseArch(pairs: ImagePair[], options: TrainOptions, shape: { cin: number; cout: number }, context: TrainContext): FitResult {
   const t0 = performance.now();
   const data = prepare(pairs, { ...options, arch: 'linear', clamp: 'off', abs: false, magnitude: false }, shape);
   const linear = fitStage(data, LINEAR, context);
-  const mse = (r: TrainResult): number => r.model.metrics.validation.mse;
-  const candidates: { arch: string; mse: number; result: TrainResult }[] = [{ arch: LINEAR.name, mse: mse(linear), result: linear }];
-  const done = (r: TrainResult, arch: string, reason: string): TrainResult => ({
+  const mse = (r: FitResult): number => r.model.metrics.validation.mse;
+  const candidates: { arch: string; mse: number; result: FitResult }[] = [{ arch: LINEAR.name, mse: mse(linear), result: linear }];
+  const done = (r: FitResult, arch: string, reason: string): FitResult => ({
     ...r,
     trainMs: performance.now() - t0,
     archChoice: { chosen: arch, candidates: candidates.map(({ arch: a, mse: m }) => ({ arch: a, mse: m })), reason },

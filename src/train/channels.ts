@@ -57,14 +57,14 @@ export function channelRegions(regions: Region[]): Region[] {
 export function chooseChannels(
   view: ChannelView, stats: GramStats, valStats: GramStats | null, mode: 'shared' | 'auto', targetStep: number,
 ): { view: ChannelView; stats: GramStats; valStats: GramStats | null; choice: ChannelChoice; warning?: string } {
-  const { kh: k, bias } = stats;
+  const { kh, kw, bias } = stats;
   const splitTrain = channelRegions(view.train);
-  const sharedStats = gramStats(regionImages(splitTrain), k, k, bias);
+  const sharedStats = gramStats(regionImages(splitTrain), kh, kw, bias);
   const shared = solveExact(sharedStats, { condition: false });
   const full = solveExact(stats, { condition: false });
   const judge = valStats ?? stats;
   const judgeOpt = solveExact(judge, { condition: false });
-  const per = k * k;
+  const per = kh * kw;
   const embedded = Array.from({ length: view.cout }, (_, o) => {
     const c = new Float64Array(judge.p);
     for (let t = 0; t < per; t++) c[o * per + t] = shared.coef[0][t];
@@ -80,7 +80,7 @@ export function chooseChannels(
   return {
     view: { train: splitTrain, val, cin: 1, cout: 1 },
     stats: sharedStats,
-    valStats: val.length > 0 ? gramStats(regionImages(val), k, k, bias) : null,
+    valStats: val.length > 0 ? gramStats(regionImages(val), kh, kw, bias) : null,
     choice,
     warning: shareable ? undefined : `--channels shared: one kernel for every channel fits worse than full cross-channel kernels (held-out MSE ${sharedMse.toExponential(3)} vs ${fullMse.toExponential(3)})`,
   };

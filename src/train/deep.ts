@@ -12,7 +12,7 @@
  */
 
 import type { ImagePair } from '../data/pairs.js';
-import { KernelLearnError } from '../errors.js';
+import { KernelLearnError, UsageError } from '../errors.js';
 import type { BorderMode } from '../filters/border.js';
 import { Conv2d, Relu, Sequential } from '../nn/layers.js';
 import { createModel, serializeModel } from '../nn/model.js';
@@ -22,17 +22,17 @@ import { diagnoseResidual } from './diagnostics.js';
 import { validationMetrics } from './evaluate.js';
 import { formAccuracy, type FormReport } from './forms.js';
 import { depthStep } from './noise.js';
-import { checkPairs, type TrainOptions, type TrainResult } from './options.js';
+import type { FitResult, TrainOptions } from './options.js';
 import { fitStage, prepare, requestedStage, runSummary } from './pipeline.js';
 import { regionsArea, splitPairs, splitRecord, type Region } from './regions.js';
 import { convCoef, trainGd, type GdResult } from './trainer.js';
 import { tapErrorRms } from './uncertainty.js';
 
-export function fitDeep(pairs: ImagePair[], options: TrainOptions): TrainResult {
+export function fitDeep(pairs: ImagePair[], options: TrainOptions, { cin, cout }: { cin: number; cout: number }): FitResult {
   const t0 = performance.now();
-  const { cin, cout } = checkPairs(pairs);
   const warnings: string[] = [];
-  const k = options.ksize === 'auto' ? 3 : options.ksize;
+  if (Array.isArray(options.ksize) && options.ksize[0] !== options.ksize[1]) throw new UsageError(`--arch deep takes a square --ksize (or auto), not ${options.ksize.join('x')}`);
+  const k = options.ksize === 'auto' ? 3 : Array.isArray(options.ksize) ? options.ksize[0] : options.ksize;
   const linearData = prepare(pairs, { ...options, arch: 'linear', solver: 'exact', ksize: k + 2, onProgress: undefined }, { cin, cout });
   const linear = fitStage(linearData, requestedStage(linearData));
   if (options.solver === 'exact') warnings.push('--arch deep has no exact solver: trained with adam');
@@ -65,7 +65,7 @@ export function fitDeep(pairs: ImagePair[], options: TrainOptions): TrainResult 
   warnings.push(...compressionWarnings(diagnostics.compression, { maxTap, seRms: tapErrorRms(linear.model.training.stdErrors), colour: cout > 1 }));
   return {
     model, history: deep.gd.history, stopReason: deep.gd.stopReason, stop: deep.gd.stop, steps: deep.gd.steps, trainMs: performance.now() - t0, warnings,
-    zeroTaps: { count: 0, of: 0, taps: [], mask: [] }, diagnostics, identifiable: linear.identifiable,
+    zeroTaps: { count: 0, of: 0, taps: [], mask: [] }, support: { kernel: [k + 2, k + 2], box: { top: 0, left: 0, height: k + 2, width: k + 2 }, offset: [0, 0] }, diagnostics, identifiable: linear.identifiable,
     forms: [{ ...linear.forms[0] }, deepForm], kernelSize: [k + 2, k + 2], split: splitRecord(split, pairs),
   };
 }

@@ -159,10 +159,10 @@ export function diagnoseResidual(model: Network, regions: Region[], kh: number, 
 const pct = (x: number): string => `${Math.round(100 * Math.min(1, x))}%`;
 
 /** The warnings a significant residual earns (none when it is not significant). */
-export function residualWarnings(d: ResidualDiagnostics, r2: number, k: number): string[] {
+export function residualWarnings(d: ResidualDiagnostics, r2: number, size: string): string[] {
   if (!d.significant) return [];
   const w: string[] = [];
-  const head = `the targets are not a linear shift-invariant ${k}x${k} kernel of the inputs: the residual RMS ${d.residualRms.toPrecision(3)} is ${Math.sqrt(d.excess).toPrecision(3)}x what the targets' rounding explains (validation R² ${r2.toFixed(6)})`;
+  const head = `the targets are not a linear shift-invariant ${size} kernel of the inputs: the residual RMS ${d.residualRms.toPrecision(3)} is ${Math.sqrt(d.excess).toPrecision(3)}x what the targets' rounding explains (validation R² ${r2.toFixed(6)})`;
   const causes: string[] = [];
   if (d.perImage > 0.5) causes.push(`a gain and offset that change from image to image explain ${pct(d.perImage)} of it (per-image normalisation or exposure?)`);
   if (d.spatial > 0.5) causes.push(`a gain that varies smoothly across the image explains ${pct(d.spatial)} of it: the filter is not shift-invariant (vignetting or shading?)`);
@@ -170,7 +170,7 @@ export function residualWarnings(d: ResidualDiagnostics, r2: number, k: number):
   // JPEG's residual is none of these either; compressionWarnings says what it is.
   if (causes.length === 0 && !d.compression.jpeg) {
     causes.push(
-      `neither a per-image gain (${pct(d.perImage)}), a spatial gain (${pct(d.spatial)}) nor a curve of the output (${pct(d.pointwise)}) explains it: a nonlinear neighbourhood filter (median, bilateral, morphology), a kernel larger than ${k}x${k}, or noisy targets?`,
+      `neither a per-image gain (${pct(d.perImage)}), a spatial gain (${pct(d.spatial)}) nor a curve of the output (${pct(d.pointwise)}) explains it: a nonlinear neighbourhood filter (median, bilateral, morphology), a kernel larger than ${size}, or noisy targets?`,
     );
   }
   for (const c of causes) w.push(`${head}; ${c}`);

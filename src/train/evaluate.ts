@@ -141,9 +141,12 @@ export function residualStats(model: Network, regions: Region[], predict: Predic
   return stats;
 }
 
+/** A border mode, or 'kept': the border pixels are the input's own, unfiltered (Pillow's kernels). */
+export type EdgeRule = BorderMode | 'kept';
+
 export interface BorderChoice {
-  chosen: BorderMode;
-  candidates: { border: BorderMode; mse: number }[];
+  chosen: EdgeRule;
+  candidates: { border: EdgeRule; mse: number }[];
   borderPixels: number;
 }
 
@@ -153,6 +156,11 @@ export interface BorderChoice {
  * The fit never saw these pixels (it uses the valid region only), so this is a fair test.
  * Modes within 1e-6 relative of the best (plus a rounding floor) tie, and a tie goes to
  * reflect101, OpenCV's default; the modes can tie exactly, e.g. for a 1-pixel-wide kernel row.
+ * With cin = cout, 'kept' (the input's own pixel, unfiltered) is a candidate too, chosen only
+ * when it beats every mode beyond a tie (an identity kernel ties with everything).
+ * Each border pixel costs a convolution per mode, so large kernels on large images judge an evenly
+ * spaced sample of them (every stride-th in scan order, about BORDER_WORK multiply-adds in all):
+ * thousands of border pixels tell the modes apart as well as all of them.
  * `weights` is [cout][cin][kh][kw] flat (float32 values), `bias` [cout] or null; `post` the
  * model's output stages after the conv (abs, clamp), applied to each prediction.
  */
@@ -161,6 +169,10 @@ export function chooseBorder(
   post?: (v: number) => number,
 ): BorderChoice {
   const sse = new Float64Array(BORDER_MODES.length);
+  const keepable = cin === cout;
+  let keptSse = 0;
+  const stride = Math.max(1, Math.ceil((borderPixelCount(regions, kh, kw) * BORDER_MODES.length * cin * kh * kw * cout) / BORDER_WORK));
+  let seen = 0;
   let count = 0, power = 0;
   const ay = kh >> 1, ax = kw >> 1;
   for (const r of regions) {
@@ -175,10 +187,12 @@ export function chooseBorder(
           x = interiorEnd; // skip the row's interior
           if (x >= r.x1) break;
         }
+        if (seen++ % stride !== 0) continue;
         count += cout;
         for (let o = 0; o < cout; o++) {
           const tv = target.data[(o * H + y) * W + x];
           power += tv * tv;
+          if (keepable) keptSse += (input.data[(o * H + y) * W + x] - tv) ** 2;
           for (let m = 0; m < BORDER_MODES.length; m++) {
             const { rows, cols } = tables[m];
             let s = bias ? bias[o] : 0;
@@ -206,12 +220,28 @@ export function chooseBorder(
   const pixels = count;
   const meanPower = power / count;
   if (pixels === 0) return { chosen: 'reflect101', candidates: BORDER_MODES.map((border) => ({ border, mse: 0 })), borderPixels: 0 };
-  const candidates = BORDER_MODES.map((border, m) => ({ border, mse: sse[m] / pixels }));
-  const bestMse = Math.min(...candidates.map((c) => c.mse));
+  const modes = BORDER_MODES.map((border, m) => ({ border, mse: sse[m] / pixels }));
+  const bestMse = Math.min(...modes.map((c) => c.mse));
   const tie = bestMse * (1 + 1e-6) + 1e-14 * meanPower;
-  const tied = candidates.filter((c) => c.mse <= tie).map((c) => c.border);
-  const chosen = tied.includes('reflect101') ? 'reflect101' : tied[0];
-  return { chosen, candidates, borderPixels: count / cout };
+  const tied = modes.filter((c) => c.mse <= tie).map((c) => c.border);
+  const kept = keepable ? [{ border: 'kept' as const, mse: keptSse / pixels }] : [];
+  const chosen = kept.length > 0 && kept[0].mse < bestMse - (tie - bestMse) ? 'kept' : tied.includes('reflect101') ? 'reflect101' : tied[0];
+  return { chosen, candidates: [...modes, ...kept], borderPixels: count / cout };
+}
+
+/** Multiply-adds the border search spends at most (see chooseBorder): ~20-40 ms. */
+const BORDER_WORK = 2e7;
+
+/** Pixels of the regions whose kh x kw window leaves their image. */
+function borderPixelCount(regions: Region[], kh: number, kw: number): number {
+  let n = 0;
+  for (const r of regions) {
+    const { width: W, height: H } = r.pair.input;
+    const iy = Math.max(0, Math.min(r.y1, H - (kh - 1 - (kh >> 1))) - Math.max(r.y0, kh >> 1));
+    const ix = Math.max(0, Math.min(r.x1, W - (kw - 1 - (kw >> 1))) - Math.max(r.x0, kw >> 1));
+    n += (r.y1 - r.y0) * (r.x1 - r.x0) - iy * ix;
+  }
+  return n;
 }
 
 /**

@@ -24,6 +24,7 @@ import type { TrainData } from './pipeline.js';
 import type { Region } from './regions.js';
 import { SATURATION_SHARE, saturatedShare } from './stages/clamp.js';
 import { LINEAR, type OutputStage } from './stages/index.js';
+import { sizeLabel, type KernelSize } from './stages/stage.js';
 import { tapErrorRms } from './uncertainty.js';
 
 /** Condition number above which the images are called too flat to identify the kernel. */
@@ -37,7 +38,7 @@ export interface Fitted {
   stage: OutputStage;
   /** The regions and channel counts the fit ran on (after the colour choice). */
   view: ChannelView;
-  k: number;
+  size: KernelSize;
   network: Network;
   training: TrainingSummary;
   exact: ExactSolution;
@@ -57,25 +58,26 @@ export interface Judged {
 }
 
 export function judgeFit(fit: Fitted): Judged {
-  const { data, view, k, exact, warnings } = fit;
+  const { data, view, exact, warnings } = fit;
+  const { kh, kw } = fit.size;
   // The placeholder metrics are in the file sizes the forms report (the same bytes as before they are filled in).
   const model = createModel('linear', fit.network, fit.training, { validation: { mse: 0, psnr: null, r2: 1 }, exactLoss: exact.loss });
   const regions = view.val.length > 0 ? view.val : view.train;
-  const formInput: FormInput = { coef: fit.coef, se: fit.stdErrors, cin: view.cin, cout: fit.stage.convOutputs(view.cout), kh: k, kw: k, bias: data.bias };
+  const formInput: FormInput = { coef: fit.coef, se: fit.stdErrors, cin: view.cin, cout: fit.stage.convOutputs(view.cout), kh, kw, bias: data.bias };
   const predict = memoPredict();
   const forms = storeForm(model, formInput, regions, predict, data.options, data.targetStep, warnings);
   const { targetVaries, ...metrics } = validationMetrics(model, regions, predict);
   model.metrics.validation = metrics;
   if (metrics.r2 < R2_WARNING && targetVaries) {
     warnings.push(
-      `validation R² is ${metrics.r2.toFixed(4)}: the filter does not look like a linear shift-invariant ${k}x${k} kernel (or the targets are noisy or saturated); the model reproduces it only approximately`,
+      `validation R² is ${metrics.r2.toFixed(4)}: the filter does not look like a linear shift-invariant ${sizeLabel(fit.size)} kernel (or the targets are noisy or saturated); the model reproduces it only approximately`,
     );
   }
-  const diagnostics = diagnoseResidual(model, [...view.train, ...view.val], k, k, data.targetStep, predict);
+  const diagnostics = diagnoseResidual(model, [...view.train, ...view.val], kh, kw, data.targetStep, predict);
   // On images too flat to identify the kernel, the ridge (not the filter) shapes the residual.
   const identifiable = !(exact.conditionNumber > CONDITION_WARNING);
   if (identifiable) {
-    warnings.push(...residualWarnings(diagnostics, metrics.r2, k));
+    warnings.push(...residualWarnings(diagnostics, metrics.r2, sizeLabel(fit.size)));
     const largest = Math.max(...fit.coef.map((c) => Math.max(...Array.from(c.subarray(0, c.length - (data.bias ? 1 : 0)), Math.abs))));
     warnings.push(...compressionWarnings(diagnostics.compression, { maxTap: largest, seRms: tapErrorRms(fit.training.stdErrors), colour: view.cout > 1 }));
   }

@@ -21,6 +21,15 @@ export function noiseFloor(meanSquare: number, step: number): number {
   return Math.max(1e-12 * meanSquare, (2 * step * step) / 12);
 }
 
+/**
+ * The noise allowance of --ksize auto (support.ts): max(1e-12 * mean(y^2), 0.1 * step^2 / 12). A
+ * size is worth it while it takes off more than a tenth of the targets' rounding noise; nested
+ * fits on the same pixels differ by far less than the rounding noise itself.
+ */
+export function sizeFloor(meanSquare: number, step: number): number {
+  return Math.max(1e-12 * meanSquare, (0.1 * step * step) / 12);
+}
+
 /** Mean square of every target pixel of the pairs (all channels). */
 export function meanSquare(pairs: { target: Image }[]): number {
   let sum = 0;

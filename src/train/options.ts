@@ -8,11 +8,12 @@ import { KernelLearnError, UsageError } from '../errors.js';
 import { isBorderMode, type BorderMode } from '../filters/border.js';
 import type { GramCache } from '../kernels/gram.js';
 import type { Model } from '../nn/model.js';
+import type { Alignment } from './align.js';
 import type { ChannelChoice } from './channels.js';
 import type { ResidualDiagnostics } from './diagnostics.js';
 import type { FormReport } from './forms.js';
 import type { SplitRecord } from './regions.js';
-import type { ZeroTaps } from './support.js';
+import { KSIZE_MAX, type Support, type ZeroTaps } from './support.js';
 import type { HistoryEntry, ProgressEvent } from './trainer.js';
 
 export interface TrainOptions {
@@ -61,11 +62,21 @@ export interface TrainOptions {
    * kernels up to 7x7 (auto: up to 5x5).
    */
   magnitude?: boolean;
-  /** Odd kernel size, or 'auto' to find the filter's support (up to 15 x 15, bounded by the images: see support.ts). */
-  ksize: number | 'auto';
+  /**
+   * Kernel size: n (n x n), [kh, kw], odd or even, up to 31 each (the anchor at (kh >> 1, kw >> 1), as
+   * OpenCV's); or 'auto' to find the filter's support (square, up to 31 x 31, bounded by the images:
+   * see support.ts).
+   */
+  ksize: number | [number, number] | 'auto';
   /** auto = exact for the linear arch. adam / sgd also solve exactly, as their certificate. */
   solver: 'auto' | 'exact' | 'adam' | 'sgd';
   border: BorderMode | 'auto';
+  /**
+   * 'auto' (default): targets of another size than their inputs (a 'valid' or 'full' convolution),
+   * or shifted by up to 16 pixels, are aligned to them (align.ts) and the model keeps the
+   * alignment; 'off': targets must have their inputs' size and are taken as they are.
+   */
+  align?: 'auto' | 'off';
   /** Seeds the validation split, the initial weights and the crops: same seed, same model bytes. */
   seed: number;
   /** Fit a bias (default true). */
@@ -105,6 +116,8 @@ export interface TrainResult {
   warnings: string[];
   /** The taps of the fitted kernel that are zero within noise (see support.ts). */
   zeroTaps: ZeroTaps;
+  /** The tight box of the non-zero taps and its offset from the kernel's anchor (see support.ts). */
+  support: Support;
   /** Is the filter a linear shift-invariant kernel? Residual statistics (see diagnostics.ts). */
   diagnostics: ResidualDiagnostics;
   /** False when the images are too flat to identify the kernel (condition number above CONDITION_WARNING). */
@@ -117,9 +130,14 @@ export interface TrainResult {
   channelChoice?: ChannelChoice;
   /** arch 'auto': the candidates tried (held-out MSE) and why the chosen one won. */
   archChoice?: { chosen: string; candidates: { arch: string; mse: number }[]; reason: string };
-  /** Which pixels trained and which were held out (indices into the pairs given to trainFilter). */
+  /** Which pixels trained and which were held out (indices into the pairs given to trainFilter, in the inputs' frame). */
   split: SplitRecord;
+  /** Where the targets sit relative to their inputs (align.ts); also in the model unless 'same'. */
+  alignment: Alignment;
 }
+
+/** What one fit gives (trainFilter adds the alignment it found before fitting). */
+export type FitResult = Omit<TrainResult, 'alignment'>;
 
 /** How a caller can help trainFilter without changing its result. */
 export interface TrainContext {
@@ -134,9 +152,6 @@ export function checkPairs(pairs: ImagePair[]): { cin: number; cout: number } {
   const cout = first.target.channels;
   for (const p of pairs) {
     const { input: i, target: t } = p;
-    if (i.width !== t.width || i.height !== t.height) {
-      throw new KernelLearnError(`${p.stem}: the input is ${i.width}x${i.height} but the target is ${t.width}x${t.height}; a target must have its input's size`);
-    }
     if (i.channels !== cin) {
       throw new KernelLearnError(`${p.stem}: the input has ${i.channels} channels but ${first.stem}'s has ${cin}; all inputs need the same number of channels`);
     }
@@ -161,9 +176,9 @@ function allFinite(a: ArrayLike<number>): boolean {
 
 export function checkOptions(o: TrainOptions): void {
   if (!['linear', 'separable', 'auto', 'deep'].includes(o.arch)) throw new UsageError(`arch "${String(o.arch)}" is not supported; use auto, linear, separable or deep`);
-  if (o.ksize !== 'auto' && !(Number.isInteger(o.ksize) && o.ksize >= 1 && o.ksize % 2 === 1)) {
-    throw new UsageError(`kernel size ${o.ksize}: use an odd size (1, 3, 5, ...) or auto`);
-  }
+  const side = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= KSIZE_MAX;
+  const sizeOk = o.ksize === 'auto' || side(o.ksize) || (Array.isArray(o.ksize) && o.ksize.length === 2 && o.ksize.every(side));
+  if (!sizeOk) throw new UsageError(`kernel size ${String(o.ksize)}: use a size from 1 to ${KSIZE_MAX} (n, or [height, width]), or auto`);
   if (!['auto', 'exact', 'adam', 'sgd'].includes(o.solver)) throw new UsageError(`solver "${o.solver}": use auto, exact, adam or sgd`);
   if (o.border !== 'auto' && !isBorderMode(o.border)) throw new UsageError(`border "${o.border}": use auto or an OpenCV border mode`);
   const positive = (v: number | undefined, name: string, integer: boolean): void => {
@@ -179,4 +194,5 @@ export function checkOptions(o: TrainOptions): void {
   if (o.channels !== undefined && !['full', 'shared', 'auto'].includes(o.channels)) throw new UsageError(`channels "${String(o.channels)}": use full, shared or auto`);
   if (o.clamp !== undefined && !['auto', 'off'].includes(o.clamp)) throw new UsageError(`clamp "${String(o.clamp)}": use auto or off`);
   if (o.abs && o.magnitude) throw new UsageError('abs and magnitude output stages exclude each other; choose one');
+  if (o.align !== undefined && !['auto', 'off'].includes(o.align)) throw new UsageError(`align "${String(o.align)}": use auto or off`);
 }

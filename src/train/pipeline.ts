@@ -19,18 +19,20 @@ import type { GramPair, GramStats } from '../kernels/gram.js';
 import { convArrays } from '../nn/apply.js';
 import { Conv2d, Sequential } from '../nn/layers.js';
 import type { TrainingSummary } from '../nn/model.js';
+import { edgeRing } from '../nn/alignment.js';
 import { convLayer, type Conv2dSpec, type Network } from '../nn/network.js';
 import { chooseChannels, type ChannelChoice, type ChannelView } from './channels.js';
 import { coefStdErrors, lossFromStats, solveExact, targetVariance, type ExactSolution } from './exact.js';
 import { chooseBorder, type BorderChoice } from './evaluate.js';
 import { formAccuracy } from './forms.js';
 import { CONDITION_WARNING, judgeFit } from './judge.js';
-import { depthStep } from './noise.js';
-import type { StopKind, TrainContext, TrainOptions, TrainResult } from './options.js';
-import { regionImages, regionsArea, splitPairs, splitRecord, type Region, type Split } from './regions.js';
+import { depthStep, meanSquare, noiseFloor } from './noise.js';
+import type { FitResult, StopKind, TrainContext, TrainOptions } from './options.js';
+import { regionHeight, regionImages, regionsArea, regionWidth, splitPairs, splitRecord, type Region, type Split } from './regions.js';
 import { saturatedShare } from './stages/clamp.js';
 import { ABS, CLAMP, LINEAR, MAGNITUDE, type OutputStage, type Range, type StageFacts } from './stages/index.js';
-import { autoKsizeLimit, findZeroTaps } from './support.js';
+import { sizeLabel, square, type KernelSize } from './stages/stage.js';
+import { autoKsizeLimit, findZeroTaps, tightSupport } from './support.js';
 import { convCoef, trainGd, type HistoryEntry } from './trainer.js';
 import { stdErrorField } from './uncertainty.js';
 
@@ -40,8 +42,8 @@ export interface TrainData extends StageFacts {
   cin: number;
   bias: boolean;
   split: Split;
-  /** The largest kernel side to fit: --ksize, or the largest --ksize auto may try. */
-  kWanted: number;
+  /** The kernel to fit: --ksize, or the largest square --ksize auto may try. */
+  wanted: KernelSize;
   /** The split's regions as stand-alone images (for bands, copies). */
   images: { train: GramPair[]; val: GramPair[] | null };
   targetStep: number;
@@ -57,13 +59,16 @@ export function prepare(pairs: ImagePair[], options: TrainOptions, shape: { cin:
   const { cin, cout } = shape;
   const bias = options.bias ?? true;
   const fraction = options.validationFraction ?? 0.2;
+  const ksize = options.ksize === 'auto' ? 'auto' : kernelSizeOf(options.ksize);
   // The largest kernel we will fit sets how thin a band may be.
-  let kWanted = options.ksize === 'auto' ? autoKsizeLimit(pairs.map((p) => p.input), cin, bias, 1 - fraction) : options.ksize;
-  const split = splitPairs(pairs, fraction, options.seed, Math.max(kWanted, 1));
-  const trainFit = Math.max(...split.train.map(minSide));
-  if (options.ksize === 'auto') kWanted = Math.max(1, Math.min(kWanted, largestOddUpTo(trainFit)));
-  if (trainFit < kWanted) {
-    throw new KernelLearnError(`the training images are too small for a ${kWanted}x${kWanted} kernel: at least one needs ${kWanted}x${kWanted} pixels (largest usable side: ${trainFit})`);
+  const limit = ksize === 'auto' ? autoKsizeLimit(pairs.map((p) => p.input), cin, bias, 1 - fraction) : Math.max(ksize.kh, ksize.kw);
+  const split = splitPairs(pairs, fraction, options.seed, Math.max(limit, 1));
+  const fits = (r: Region, s: KernelSize): boolean => regionHeight(r) >= s.kh && regionWidth(r) >= s.kw;
+  let wanted = ksize === 'auto' ? square(limit) : ksize;
+  if (ksize === 'auto') wanted = square(Math.max(1, Math.min(limit, largestOddUpTo(Math.max(...split.train.map(minSide))))));
+  if (!split.train.some((r) => fits(r, wanted))) {
+    const largest = split.train.reduce((a, r) => (minSide(r) > minSide(a) ? r : a));
+    throw new KernelLearnError(`the training images are too small for a ${sizeLabel(wanted)} kernel: at least one needs ${wanted.kh} rows and ${wanted.kw} columns (the largest is ${regionHeight(largest)}x${regionWidth(largest)} pixels)`);
   }
   const warnings = split.kind === 'none' ? ['no held-out data (one image, too small to cut a validation band): the validation metrics are on the training image'] : [];
   const depths = new Set(pairs.map((p) => p.target.depth));
@@ -71,10 +76,15 @@ export function prepare(pairs: ImagePair[], options: TrainOptions, shape: { cin:
   const train = regionImages(split.train);
   const saturation = limits && cout === 1 ? saturatedShare(train.map((p) => p.target), limits.lo, limits.hi) : 0;
   return {
-    pairs, options, cin, cout, bias, split, kWanted, limits, saturation, ksize: options.ksize, warnings,
+    pairs, options, cin, cout, bias, split, wanted, limits, saturation, ksize, warnings,
     images: { train, val: split.val.length > 0 ? regionImages(split.val) : null },
     targetStep: Math.max(...pairs.map((p) => depthStep(p.target.depth))),
   };
+}
+
+/** --ksize as a size: n is n x n, [kh, kw] as it is. */
+export function kernelSizeOf(ksize: number | [number, number]): KernelSize {
+  return typeof ksize === 'number' ? square(ksize) : { kh: ksize[0], kw: ksize[1] };
 }
 
 /** The stage the options ask for: --abs, --magnitude, --clamp auto on saturated targets, or the plain linear fit. */
@@ -87,31 +97,34 @@ export function requestedStage(data: TrainData): OutputStage {
 }
 
 /** The steps after prepare, for one stage (see the header). */
-export function fitStage(data: TrainData, stage: OutputStage, context: TrainContext = {}): TrainResult {
+export function fitStage(data: TrainData, stage: OutputStage, context: TrainContext = {}): FitResult {
   const t0 = performance.now();
   const { options, bias, limits, targetStep } = data;
-  stage.check(data.cout, options.ksize);
+  stage.check(data.cout, data.ksize);
   const warnings = [...data.warnings];
   const solver = solverFor(stage, options.solver, warnings);
   const fit = stage.fit(
     { train: data.images.train, val: data.images.val, cin: data.cin, cout: data.cout, bias, limits, targetStep, cache: context.gramCache },
-    data.kWanted, options.ksize === 'auto',
+    data.wanted, data.ksize === 'auto',
   );
   warnings.push(...fit.warnings);
   const colour = colourStep(data, fit.stats, fit.valStats, warnings);
   const { view, stats } = colour;
   const exact = fit.solution ?? solveExact(stats);
-  const k = fit.k;
+  const { kh, kw } = fit.size;
   if (exact.conditionNumber > CONDITION_WARNING) {
     const cond = Number.isFinite(exact.conditionNumber) ? exact.conditionNumber.toExponential(1) : 'infinite';
-    warnings.push(`the training images are too flat to identify a ${k}x${k} kernel (window correlation condition number ${cond}): some combinations of taps are guesses; train on images with more texture or noise`);
+    warnings.push(`the training images are too flat to identify a ${sizeLabel(fit.size)} kernel (window correlation condition number ${cond}): some combinations of taps are guesses; train on images with more texture or noise`);
   }
   const stdErrors = stage.linearErrors ? coefStdErrors(stats, exact) : exact.coef.map((c) => new Float64Array(c.length));
-  const zeroTaps = findZeroTaps(exact.coef, stdErrors, view.cin, k, k);
+  const zeroTaps = findZeroTaps(exact.coef, stdErrors, view.cin, kh, kw);
   const weights = descend(view, { ...fit, stats, valStats: colour.valStats }, exact, solver, options);
-  const conv = convLayer(weights.coef, { cin: view.cin, cout: stage.convOutputs(view.cout), kh: k, kw: k, bias });
+  const conv = convLayer(weights.coef, { cin: view.cin, cout: stage.convOutputs(view.cout), kh, kw, bias });
   const network = (border: BorderMode): Network => ({ inputChannels: view.cin, outputChannels: view.cout, border, layers: [conv, ...stage.outputLayers(limits)] });
   const borderChoice = options.border === 'auto' ? searchBorder(view.train, stage, conv, limits, network, warnings) : null;
+  // What the weights leave inside (the exact optimum's loss, or gradient descent's on the same pixels).
+  const insideMse = solver === 'exact' ? exact.loss : lossFromStats(stats, weights.coef);
+  const edge = settleEdge(borderChoice, options.border, network, view, insideMse, data, warnings);
   const training: TrainingSummary = {
     ...runSummary(data, solver, weights.steps, weights.stopReason),
     validation: { kind: data.split.kind, pairs: data.split.kind === 'pairs' ? data.split.val.length : 0, pixels: regionsArea(data.split.val) },
@@ -120,10 +133,10 @@ export function fitStage(data: TrainData, stage: OutputStage, context: TrainCont
     conditionNumber: exact.conditionNumber,
     ...stdErrorField(stage, weights.stop, stats, exact),
   };
-  const judged = judgeFit({ data, stage, view, k, network: network(borderChoice ? borderChoice.chosen : (options.border as BorderMode)), training, exact, coef: weights.coef, stdErrors, warnings });
+  const judged = judgeFit({ data, stage, view: edge.view, size: fit.size, network: edge.network, training, exact, coef: weights.coef, stdErrors, warnings });
   return {
     ...judged, history: weights.history, exactLoss: exact.loss, stopReason: weights.stopReason, stop: weights.stop, steps: weights.steps,
-    trainMs: performance.now() - t0, zeroTaps, kernelSize: [k, k], ...(colour.choice ? { channelChoice: colour.choice } : {}), split: splitRecord(data.split, data.pairs),
+    trainMs: performance.now() - t0, zeroTaps, support: tightSupport(zeroTaps, kh, kw), kernelSize: [kh, kw], ...(colour.choice ? { channelChoice: colour.choice } : {}), split: splitRecord(data.split, data.pairs),
   };
 }
 
@@ -157,7 +170,7 @@ interface Descent {
 }
 
 /** The weights: the exact optimum itself, or gradient descent certified against it. */
-function descend(view: ChannelView, fit: { k: number; stats: GramStats; valStats: GramStats | null; reason: string }, exact: ExactSolution, solver: 'exact' | 'adam' | 'sgd', options: TrainOptions): Descent {
+function descend(view: ChannelView, fit: { size: KernelSize; stats: GramStats; valStats: GramStats | null; reason: string }, exact: ExactSolution, solver: 'exact' | 'adam' | 'sgd', options: TrainOptions): Descent {
   if (solver === 'exact') {
     const valLoss = fit.valStats ? lossFromStats(fit.valStats, exact.coef) : undefined;
     // One solve: reported once, as step 1 of 1 (history keeps step 0: no gradient steps were taken).
@@ -165,7 +178,7 @@ function descend(view: ChannelView, fit: { k: number; stats: GramStats; valStats
     return { coef: exact.coef, history: [{ step: 0, trainLoss: exact.loss, ...(valLoss !== undefined ? { valLoss } : {}) }], steps: 0, stopReason: fit.reason, stop: 'solved' };
   }
   const { cin, cout } = view;
-  const net = new Sequential([new Conv2d({ inChannels: cin, outChannels: cout, kh: fit.k, kw: fit.k, bias: fit.stats.bias })]);
+  const net = new Sequential([new Conv2d({ inChannels: cin, outChannels: cout, kh: fit.size.kh, kw: fit.size.kw, bias: fit.stats.bias })]);
   const gd = trainGd(net, view.train, view.val, {
     solver,
     seed: options.seed,
@@ -197,8 +210,33 @@ function searchBorder(
   const { weights, bias } = convArrays(conv);
   const [kh, kw] = conv.kernelSize;
   const choice = chooseBorder(train, weights, bias, conv.inChannels, conv.outChannels, kh, kw, map);
-  if (choice.borderPixels === 0 && kh > 1) warnings.push('no border pixels to judge the border mode by: using reflect101');
+  if (choice.borderPixels === 0 && kh > 1) warnings.push("no target pixel's window leaves its image (the targets are cropped, or too small), so the border mode is not judged: using reflect101, which matters only where a window leaves the image");
   return choice;
+}
+
+/**
+ * The network's edge from the border search: the mode chosen, or 'kept' (the conv pads with the
+ * best mode, then the outer ring is the input's own); and the regions to judge on: all of them,
+ * or, when no rule explains the targets' outer ring (the best one's MSE over 10x the fit's inside,
+ * plus the targets' rounding), their interiors alone, with a warning.
+ */
+function settleEdge(
+  choice: BorderChoice | null, fixed: BorderMode | 'auto', network: (border: BorderMode) => Network, view: ChannelView, insideMse: number, data: TrainData, warnings: string[],
+): { network: Network; view: ChannelView } {
+  if (!choice) return { network: network(fixed as BorderMode), view };
+  const modes = choice.candidates.filter((c): c is { border: BorderMode; mse: number } => c.border !== 'kept');
+  const padding = choice.chosen === 'kept' ? modes.reduce((a, b) => (b.mse < a.mse ? b : a)).border : choice.chosen;
+  const net = choice.chosen === 'kept' ? { ...network(padding), edge: 'kept' as const } : network(padding);
+  const best = Math.min(...choice.candidates.map((c) => c.mse));
+  const floor = noiseFloor(meanSquare(data.images.train), data.targetStep);
+  if (choice.borderPixels === 0 || best <= 10 * insideMse + floor) return { network: net, view };
+  const { top, bottom, left, right } = edgeRing(net);
+  const inside = (r: Region): Region => ({ ...r, y0: Math.max(r.y0, top), y1: Math.min(r.y1, r.pair.input.height - bottom), x0: Math.max(r.x0, left), x1: Math.min(r.x1, r.pair.input.width - right) });
+  warnings.push(
+    `no border rule explains the targets' outer ring (the best, ${choice.chosen}, leaves MSE ${best.toPrecision(3)} there against ${insideMse.toPrecision(3)} inside): ` +
+      `the pixels whose window leaves the image are left out of the fit's judgement (held-out metrics, forms); apply computes them with ${choice.chosen}`,
+  );
+  return { network: net, view: { ...view, train: view.train.map(inside), val: view.val.map(inside) } };
 }
 
 /** The training record's fields every arch fills the same way. */

@@ -24,12 +24,14 @@ export interface Split {
   kind: 'pairs' | 'band' | 'none';
 }
 
+/** All of a pair that holds target data (its `known` rectangle, or the whole image). */
 export function wholeRegion(pair: ImagePair): Region {
-  return { pair, x0: 0, y0: 0, x1: pair.input.width, y1: pair.input.height };
+  return { pair, ...(pair.known ?? { x0: 0, y0: 0, x1: pair.input.width, y1: pair.input.height }) };
 }
 
 export const regionWidth = (r: Region): number => r.x1 - r.x0;
 export const regionHeight = (r: Region): number => r.y1 - r.y0;
+const shortSide = (r: Region): number => Math.min(regionWidth(r), regionHeight(r));
 
 /**
  * Holds out whole pairs (about `fraction` of them, at least 1, chosen by a seeded shuffle, never
@@ -47,7 +49,7 @@ export function splitPairs(pairs: ImagePair[], fraction: number, seed: number, m
     // Never hold out the pair with the largest smallest side, so training keeps the pair most
     // likely to hold the kernel; and hold out pairs of at least minSide first, so validation has
     // pixels with a whole window (a 1x1 pair validates nothing).
-    const side = (i: number): number => Math.min(pairs[i].input.width, pairs[i].input.height);
+    const side = (i: number): number => shortSide(wholeRegion(pairs[i]));
     const keep = order.reduce((best, i) => (side(i) > side(best) ? i : best), order[0]);
     const rest = order.filter((i) => i !== keep);
     const candidates = [...rest.filter((i) => side(i) >= minSide), ...rest.filter((i) => side(i) < minSide)];
@@ -60,14 +62,15 @@ export function splitPairs(pairs: ImagePair[], fraction: number, seed: number, m
       kind: 'pairs',
     };
   }
-  const pair = pairs[0];
-  const { width: w, height: h } = pair.input;
+  const whole = wholeRegion(pairs[0]);
+  const w = regionWidth(whole), h = regionHeight(whole);
   const alongRows = h >= w;
   const len = alongRows ? h : w;
   const valLen = Math.max(minSide, Math.round(fraction * len));
-  if (len - valLen < minSide || Math.min(w, h) < minSide) return { train: [wholeRegion(pair)], val: [], kind: 'none' };
+  if (len - valLen < minSide || Math.min(w, h) < minSide) return { train: [whole], val: [], kind: 'none' };
   const cut = len - valLen;
-  const part = (a: number, b: number): Region => (alongRows ? { pair, x0: 0, y0: a, x1: w, y1: b } : { pair, x0: a, y0: 0, x1: b, y1: h });
+  const part = (a: number, b: number): Region =>
+    alongRows ? { ...whole, y0: whole.y0 + a, y1: whole.y0 + b } : { ...whole, x0: whole.x0 + a, x1: whole.x0 + b };
   return { train: [part(0, cut)], val: [part(cut, len)], kind: 'band' };
 }
 

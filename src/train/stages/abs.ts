@@ -28,11 +28,11 @@ export const ABS: OutputStage = {
   linearErrors: true,
   convOutputs: () => 1,
   ...liftedStageChecks(WHAT, (cout) => `${WHAT} is fitted for one output channel; the targets have ${cout}`),
-  fit(data, kWanted, auto) {
+  fit(data, wanted, auto) {
     const hi = data.limits ? data.limits.hi : Infinity;
-    const { k, sizeChoice } = sizeByLoss(data, kWanted, auto, ABS_AUTO_KSIZE_MAX, (kk, judge) => absLoss(judge, fitAbs(data.train, kk, data.bias, hi).solution.coef[0], kk, data.bias, hi));
-    const fit = fitAbs(data.train, k, data.bias, hi);
-    return { k, solution: fit.solution, stats: fit.stats, valStats: null, reason: `exact lifted least squares, then ${fit.rounds} sign rounds (abs)`, sizeChoice, warnings: [] };
+    const { size, sizeChoice } = sizeByLoss(data, wanted, auto, ABS_AUTO_KSIZE_MAX, ({ kh: k }, judge) => absLoss(judge, fitAbs(data.train, k, data.bias, hi).solution.coef[0], k, data.bias, hi));
+    const fit = fitAbs(data.train, size.kh, data.bias, hi);
+    return { size, solution: fit.solution, stats: fit.stats, valStats: null, reason: `exact lifted least squares, then ${fit.rounds} sign rounds (abs)`, sizeChoice, warnings: [] };
   },
   outputLayers: (limits) => [{ type: 'abs' }, ...(limits ? [clampLayer(limits)] : [])],
   responseMap(limits) {
@@ -43,7 +43,7 @@ export const ABS: OutputStage = {
 
 /** Mean of (min(|k.x + b|, hi) - y)^2 over the valid pixels (one output channel). */
 function absLoss(pairs: GramPair[], coef: ArrayLike<number>, k: number, bias: boolean, hi: number): number {
-  return meanOverAnchors(pairs, [coef], k, bias, (r, y) => {
+  return meanOverAnchors(pairs, [coef], k, k, bias, (r, y) => {
     const d = Math.min(Math.abs(r[0]), hi) - y;
     return d * d;
   });
@@ -71,7 +71,7 @@ export function fitAbs(pairs: GramPair[], k: number, bias: boolean, hi: number):
     let changed = rounds === 0;
     const nextMasks = pairs.map(({ target }) => new Uint8Array(target.data.length));
     const c = coef;
-    forEachValidWindow(pairs, k, (pi, at, win) => {
+    forEachValidWindow(pairs, k, k, (pi, at, win) => {
       let s = bias ? c[nt] : 0;
       for (let t = 0; t < nt; t++) s += c[t] * win[t];
       const y = pairs[pi].target.data[at];

@@ -21,7 +21,7 @@ import type { Image } from '../../image.js';
 import { gramStatsMasked, type GramPair, type GramStats } from '../../kernels/gram.js';
 import { meanOverAnchors, responsesAtAnchors } from '../../kernels/windows.js';
 import { solveExact, type ExactSolution } from '../exact.js';
-import { sizeByLoss, type OutputStage, type Range } from './stage.js';
+import { sizeByLoss, type KernelSize, type OutputStage, type Range } from './stage.js';
 
 /** Share of target pixels at an integer depth's limits from which the targets count as saturated. */
 export const SATURATION_SHARE = 1e-3;
@@ -35,11 +35,11 @@ export const CLAMP: OutputStage = {
   convOutputs: (cout) => cout,
   worthTrying: (f) => f.limits !== null && f.cout === 1 && f.saturation >= SATURATION_SHARE,
   check: () => undefined,
-  fit(data, kWanted, auto) {
+  fit(data, wanted, auto) {
     const { lo, hi } = data.limits!;
-    const { k, sizeChoice } = sizeByLoss(data, kWanted, auto, CENSORED_KSIZE_MAX, (kk, judge) => fitCensored(data.train, kk, data.bias, lo, hi, false).loss(judge));
-    const fit = fitCensored(data.train, k, data.bias, lo, hi);
-    return { k, solution: fit.solution, stats: fit.stats, valStats: null, reason: `exact censored least squares (${fit.rounds} active-set rounds)`, sizeChoice, warnings: [] };
+    const { size, sizeChoice } = sizeByLoss(data, wanted, auto, CENSORED_KSIZE_MAX, (k, judge) => fitCensored(data.train, k, data.bias, lo, hi, false).loss(judge));
+    const fit = fitCensored(data.train, size, data.bias, lo, hi);
+    return { size, solution: fit.solution, stats: fit.stats, valStats: null, reason: `exact censored least squares (${fit.rounds} active-set rounds)`, sizeChoice, warnings: [] };
   },
   outputLayers: (limits) => [clampLayer(limits!)],
   responseMap: (limits) => clampTo(limits),
@@ -78,22 +78,22 @@ export interface CensoredFit {
 }
 
 /** Censored least squares (one output channel), see the header. */
-export function fitCensored(pairs: GramPair[], k: number, bias: boolean, lo: number, hi: number, withCondition = true): CensoredFit {
+export function fitCensored(pairs: GramPair[], { kh, kw }: KernelSize, bias: boolean, lo: number, hi: number, withCondition = true): CensoredFit {
   let masks = pairs.map(({ target }) => {
     const m = new Uint8Array(target.data.length);
     for (let i = 0; i < m.length; i++) m[i] = target.data[i] > lo && target.data[i] < hi ? 1 : 0;
     return m;
   });
-  const first = gramStatsMasked(pairs, k, k, bias, masks);
+  const first = gramStatsMasked(pairs, kh, kw, bias, masks);
   if (first.n < first.p) {
-    throw new KernelLearnError(`too few unsaturated target pixels (${first.n}) to fit a ${k}x${k} kernel to saturated targets; use more or larger images`);
+    throw new KernelLearnError(`too few unsaturated target pixels (${first.n}) to fit a ${kh}x${kw} kernel to saturated targets; use more or larger images`);
   }
   let solution = solveExact(first, { condition: false });
   let rounds = 1;
   for (; rounds < 30; rounds++) {
     let changed = false;
     const next = pairs.map((pair, pi) => {
-      const pred = responsesAtAnchors(pair, solution.coef[0], k, bias);
+      const pred = responsesAtAnchors(pair, solution.coef[0], kh, kw, bias);
       const t = pair.target.data;
       const m = new Uint8Array(t.length);
       for (let i = 0; i < m.length; i++) {
@@ -105,13 +105,13 @@ export function fitCensored(pairs: GramPair[], k: number, bias: boolean, lo: num
     });
     if (!changed) break;
     masks = next;
-    solution = solveExact(gramStatsMasked(pairs, k, k, bias, masks), { condition: false });
+    solution = solveExact(gramStatsMasked(pairs, kh, kw, bias, masks), { condition: false });
   }
-  const stats = gramStatsMasked(pairs, k, k, bias, masks);
+  const stats = gramStatsMasked(pairs, kh, kw, bias, masks);
   if (withCondition) solution = solveExact(stats);
   const coef = solution.coef[0];
   const loss = (judge: GramPair[]): number =>
-    meanOverAnchors(judge, [coef], k, bias, (r, v) => {
+    meanOverAnchors(judge, [coef], kh, kw, bias, (r, v) => {
       const p = r[0];
       const d = v > lo && v < hi ? p - v : v <= lo ? Math.max(0, p - lo) : Math.max(0, hi - p);
       return d * d;

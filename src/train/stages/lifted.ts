@@ -26,10 +26,10 @@ export const ABS_AUTO_KSIZE_MAX = 5;
 export function liftedStageChecks(what: string, oneChannel: (cout: number) => string): Pick<OutputStage, 'exactOnly' | 'worthTrying' | 'check'> {
   return {
     exactOnly: `${what} is fitted by the exact solver`,
-    worthTrying: (f) => f.cout === 1 && (f.ksize === 'auto' || f.ksize <= ABS_KSIZE_MAX) && nonNegativeTargets(f.pairs),
+    worthTrying: (f) => f.cout === 1 && (f.ksize === 'auto' || (f.ksize.kh === f.ksize.kw && f.ksize.kh <= ABS_KSIZE_MAX)) && nonNegativeTargets(f.pairs),
     check(cout, ksize) {
       if (cout !== 1) throw new UsageError(oneChannel(cout));
-      checkKernelLimit(ksize, ABS_KSIZE_MAX, what);
+      checkKernelLimit(ksize, ABS_KSIZE_MAX, what, true);
     },
   };
 }
@@ -54,13 +54,13 @@ export function liftedMoment(pairs: GramPair[], k: number, bias: boolean, hi: nu
   const mean = bias ? s1 / cnt : 0;
   const scale = Math.sqrt(Math.max(s2 / cnt - (s1 / cnt) ** 2, 1e-30));
   let eligible = 0;
-  forEachValidWindow(pairs, k, (pi, at) => { if (pairs[pi].target.data[at] < hi) eligible++; });
+  forEachValidWindow(pairs, k, k, (pi, at) => { if (pairs[pi].target.data[at] < hi) eligible++; });
   const want = Math.max(8000, 20 * F);
   const stride = Math.max(1, Math.floor(eligible / want));
   const xtx = new Float64Array(F * F), xty = new Float64Array(F);
   let yty = 0, n = 0, seen = 0;
   const z = new Float64Array(q), feat = new Float64Array(F);
-  forEachValidWindow(pairs, k, (pi, at, win) => {
+  forEachValidWindow(pairs, k, k, (pi, at, win) => {
     const y = pairs[pi].target.data[at];
     if (!(y < hi)) return;
     if (seen++ % stride !== 0) return;

@@ -23,15 +23,16 @@ export const MAGNITUDE: OutputStage = {
   linearErrors: false,
   convOutputs: () => 2,
   ...liftedStageChecks(WHAT, () => `${WHAT} is fitted for one target channel, without --abs`),
-  fit(data, kWanted, auto) {
+  fit(data, wanted, auto) {
     const { bias } = data;
     const hi = data.limits ? data.limits.hi : Infinity;
-    const { k, sizeChoice } = sizeByLoss(data, kWanted, auto, ABS_AUTO_KSIZE_MAX, (kk, judge) => magnitudeLoss(judge, fitMagnitude(data.train, kk, bias, hi), kk, bias, hi));
+    const { size, sizeChoice } = sizeByLoss(data, wanted, auto, ABS_AUTO_KSIZE_MAX, ({ kh: kk }, judge) => magnitudeLoss(judge, fitMagnitude(data.train, kk, bias, hi), kk, bias, hi));
+    const k = size.kh;
     const fit = fitMagnitude(data.train, k, bias, hi);
     // The window statistics still say how well the images condition the kernels.
     const stats = gramStats(data.train, k, k, bias);
     const solution = { ...solveExact(stats), coef: [...fit.coef], loss: magnitudeLoss(data.train, fit, k, bias, hi) };
-    return { k, solution, stats, valStats: null, reason: 'exact lifted least squares (magnitude: top-2 eigenvectors)', sizeChoice, warnings: [] };
+    return { size, solution, stats, valStats: null, reason: 'exact lifted least squares (magnitude: top-2 eigenvectors)', sizeChoice, warnings: [] };
   },
   outputLayers: (limits) => [{ type: 'magnitude', groupSize: 2 }, ...(limits ? [clampLayer(limits)] : [])],
   responseMap: () => null,
@@ -39,7 +40,7 @@ export const MAGNITUDE: OutputStage = {
 
 /** Mean of (min(hypot(a.x + ba, b.x + bb), hi) - y)^2 over the valid pixels. */
 function magnitudeLoss(pairs: GramPair[], fit: MagnitudeFit, k: number, bias: boolean, hi: number): number {
-  return meanOverAnchors(pairs, fit.coef, k, bias, (r, y) => {
+  return meanOverAnchors(pairs, fit.coef, k, k, bias, (r, y) => {
     const d = Math.min(Math.hypot(r[0], r[1]), hi) - y;
     return d * d;
   });

@@ -21,6 +21,18 @@ import type { ExactSolution } from '../exact.js';
 import { meanSquare } from '../noise.js';
 import { chooseSizeByLoss } from '../support.js';
 
+/** A kernel's height and width (odd or even; the anchor at (kh >> 1, kw >> 1), as OpenCV's). */
+export interface KernelSize {
+  kh: number;
+  kw: number;
+}
+
+/** "5x5", "31x1": a size as people write it. */
+export const sizeLabel = ({ kh, kw }: KernelSize): string => `${kh}x${kw}`;
+
+/** An odd square size. */
+export const square = (k: number): KernelSize => ({ kh: k, kw: k });
+
 /** An integer depth's range, where the targets were saturated. */
 export interface Range {
   lo: number;
@@ -50,11 +62,11 @@ export interface StageFacts {
   limits: Range | null;
   /** Share of the training targets at the limits (one target channel; 0 otherwise). */
   saturation: number;
-  ksize: number | 'auto';
+  ksize: KernelSize | 'auto';
 }
 
 export interface StageFit {
-  k: number;
+  size: KernelSize;
   /** Per conv output: taps in weight order, then the bias. Absent for linear fits: the pipeline solves `stats` after the colour choice. */
   solution?: ExactSolution;
   /** The statistics the conditioning and the standard errors come from. */
@@ -80,9 +92,9 @@ export interface OutputStage {
   /** --arch auto tries the stage only where this holds (cheap checks of the targets). */
   worthTrying(facts: StageFacts): boolean;
   /** Refuses targets the stage cannot fit when it was asked for by name (a UsageError). */
-  check(cout: number, ksize: number | 'auto'): void;
-  /** The fit of size k, or with `auto` of the size chosen up to k. */
-  fit(data: StageData, k: number, auto: boolean): StageFit;
+  check(cout: number, ksize: KernelSize | 'auto'): void;
+  /** The fit of size `wanted`, or with `auto` of the size it chooses up to `wanted` (square then). */
+  fit(data: StageData, wanted: KernelSize, auto: boolean): StageFit;
   /** The layers after the conv. */
   outputLayers(limits: Range | null): LayerSpec[];
   /**
@@ -95,19 +107,21 @@ export interface OutputStage {
 
 /**
  * --ksize auto for the stages with no shared Gram matrix: the held-out loss of a fit at each odd
- * size up to min(k, maxAuto) (support.ts chooseSizeByLoss: the smallest size within noise of the
- * best); a fixed size stays as it is.
+ * square size up to min(wanted, maxAuto) (support.ts chooseSizeByLoss: the smallest size within
+ * noise of the best); a fixed size stays as it is.
  */
 export function sizeByLoss(
-  data: StageData, k: number, auto: boolean, maxAuto: number, heldOutLoss: (k: number, judge: GramPair[]) => number,
-): { k: number; sizeChoice?: StageFit['sizeChoice'] } {
-  if (!auto) return { k };
+  data: StageData, wanted: KernelSize, auto: boolean, maxAuto: number, heldOutLoss: (size: KernelSize, judge: GramPair[]) => number,
+): { size: KernelSize; sizeChoice?: StageFit['sizeChoice'] } {
+  if (!auto) return { size: wanted };
   const judge = data.val ?? data.train;
-  const choice = chooseSizeByLoss(Math.min(k, maxAuto), (kk) => heldOutLoss(kk, judge), meanSquare(judge), data.targetStep);
-  return { k: choice.k, sizeChoice: { chosen: choice.k, candidates: choice.candidates } };
+  const choice = chooseSizeByLoss(Math.min(wanted.kh, maxAuto), (k) => heldOutLoss(square(k), judge), meanSquare(judge), data.targetStep);
+  return { size: square(choice.k), sizeChoice: { chosen: choice.k, candidates: choice.candidates } };
 }
 
-/** Refuses a kernel larger than a stage fits. */
-export function checkKernelLimit(ksize: number | 'auto', max: number, what: string): void {
-  if (ksize !== 'auto' && ksize > max) throw new UsageError(`${what} is fitted for kernels up to ${max}x${max}; use a smaller --ksize`);
+/** Refuses a kernel larger than a stage fits, or (`squareOnly`) one that is not square. */
+export function checkKernelLimit(ksize: KernelSize | 'auto', max: number, what: string, squareOnly = false): void {
+  if (ksize === 'auto') return;
+  if (squareOnly && ksize.kh !== ksize.kw) throw new UsageError(`${what} is fitted for square kernels; the --ksize ${sizeLabel(ksize)} is not`);
+  if (ksize.kh > max || ksize.kw > max) throw new UsageError(`${what} is fitted for kernels up to ${max}x${max}; use a smaller --ksize`);
 }
