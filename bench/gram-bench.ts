@@ -22,9 +22,7 @@ import { syntheticImages } from '../src/data/synthetic.js';
 import { applyFilter } from '../src/filters/ops.js';
 import { createImage, type Image } from '../src/image.js';
 import { readImage, writeImage } from '../src/io/index.js';
-import { gramStats, subGram, type GramPair, type GramStats } from '../src/kernels/gram.js';
-import { conditionNumberFast, factorise, inverseDiagonal, matVecFast, solveFactor } from '../src/kernels/linalg.js';
-import { chooseKernelSize } from '../src/train/support.js';
+import { gramStats, type GramPair, type GramStats } from '../src/kernels/gram.js';
 import { coefStdErrors, solveExact } from '../src/train/exact.js';
 
 const execFileP = promisify(execFile);
@@ -139,168 +137,48 @@ export async function gramBench(opts: { quick: boolean; photos?: string | null; 
     rows.push({ group, what: `${kMax}x${kMax}: max |ours - numpy| / max: X^T X, X^T y; the solved kernels (our solver on each)`, ours: `${relDiff(big.xtx, xtx).toExponential(1)}, ${relDiff(big.xty, xty).toExponential(1)}`, other: `${relDiff(a, b).toExponential(1)}`, ratio: '' });
   }
 
-  // The solve at the largest size: exact.ts as it is, and the fast algebra of src/linalg-fast.ts.
+  // The solve at the largest size, and the whole --ksize auto as a user runs it.
   if (big) {
     const st = big;
     const q = st.p - 1;
     const solve = timeRuns(quick ? 1 : 3, () => solveExact(st, { condition: false }), 1);
     const withCond = timeRuns(1, () => solveExact(st), 0);
     const se = timeRuns(1, () => coefStdErrors(st, withCond.out), 0);
-    const r = correlation(st);
-    const rr = Float64Array.from(r);
-    for (let f = 0; f < q; f++) rr[f * q + f] += withCond.out.ridge;
-    const fac = timeRuns(quick ? 1 : 3, () => factorise(rr, q)!, 1);
-    const inv = timeRuns(quick ? 1 : 3, () => inverseDiagonal(fac.out.l, q), 1);
-    const cond = timeRuns(1, () => conditionNumberFast(r, q, fac.out, withCond.out.ridge), 0);
     const other = np?.results[kMax];
-    out.solve = {
-      q, solveExactMs: solve.ms, solveExactTimes: solve.times, solveExactWithConditionMs: withCond.ms, coefStdErrorsMs: se.ms,
-      factoriseMs: fac.ms, inverseDiagonalMs: inv.ms, conditionNumberFastMs: cond.ms,
-      conditionNumber: withCond.out.conditionNumber, conditionNumberFast: cond.out,
-    };
-    rows.push({ group, what: `solveExact at ${q} unknowns (standardise + Cholesky; vs np.linalg.solve on the raw equations)`, ours: `${fmt(solve.ms)} ms`, other: other ? `${fmt(other.solveMs, 1)} ms` : '', ratio: other ? `${fmt(other.solveMs / solve.ms, 2)}x` : '' });
-    if (other?.choMs != null) rows.push({ group, what: `fast Cholesky (linalg-fast factorise) vs scipy cho_factor + cho_solve`, ours: `${fmt(fac.ms)} ms`, other: `${fmt(other.choMs, 1)} ms`, ratio: `${fmt(other.choMs / fac.ms, 2)}x` });
-    rows.push({ group, what: `solveExact with the condition number (2 x 300 power iterations) / conditionNumberFast`, ours: `${fmt(withCond.ms)} ms`, other: `${fmt(cond.ms)} ms fast`, ratio: `${fmt(withCond.ms / cond.ms, 1)}x` });
-    rows.push({ group, what: `coefStdErrors (${q} solves) / inverseDiagonal (L^-1 column norms)`, ours: `${fmt(se.ms)} ms`, other: `${fmt(inv.ms)} ms fast`, ratio: `${fmt(se.ms / inv.ms, 1)}x` });
-
-    // --ksize auto's statistics and choice at this size, in process: as exact.ts/support.ts are
-    // now, and with linalg-fast's factor in place of exact.ts's (what solveExact would do).
-    for (const fast of [false, true]) {
-      const a = autoPipeline(pairs, kMax, fast);
-      out[fast ? 'autoPipelineFast' : 'autoPipeline'] = a;
-      rows.push({ group, what: `--ksize auto to ${kMax} in process${fast ? ', solves by linalg-fast' : ', exact.ts as is'}: Grams ${fmt(a.gramMs)} + ${a.sizes} sizes' fits ${fmt(a.chooseMs)} + final fit/errors at ${a.chosen} ${fmt(a.finalMs)} ms`, ours: `${fmt(a.totalMs)} ms`, other: '', ratio: '' });
-    }
-    // The same, whole process: node start, decoding six PNG files, the pipeline with fast solves.
-    const pngDir = path.join(opts.scratch, 'gram-png');
-    await fs.mkdir(pngDir, { recursive: true });
-    for (let i = 0; i < images.length; i++) await writeImage(path.join(pngDir, `img${i}.png`), { ...images[i], depth: 'u8' });
-    const whole: number[] = [];
-    let child: { chosen: number; totalMs: number } | null = null;
-    for (let i = 0; i < (quick ? 1 : 3); i++) {
-      const t = performance.now();
-      const { stdout } = await execFileP(process.execPath, [fileURLToPath(import.meta.url), '--pipeline', pngDir, String(kMax)], { maxBuffer: 1 << 20 });
-      whole.push(performance.now() - t);
-      child = JSON.parse(stdout.trim().split('\n').pop()!);
-    }
-    out.wholeProcess = { ms: median(whole), times: whole, chosen: child?.chosen };
-    rows.push({ group, what: `--ksize auto to ${kMax}, whole process (node start, 6 PNG decodes, Gaussian targets, pipeline with fast solves; ms range ${range(whole)})`, ours: `${fmt(median(whole))} ms`, other: 'goal 5000 ms', ratio: '' });
+    out.solve = { q, solveExactMs: solve.ms, solveExactTimes: solve.times, solveExactWithConditionMs: withCond.ms, coefStdErrorsMs: se.ms, conditionNumber: withCond.out.conditionNumber };
+    rows.push({ group, what: `solveExact at ${q} unknowns (standardise + Cholesky in WebAssembly; vs np.linalg.solve on the raw equations)`, ours: `${fmt(solve.ms)} ms`, other: other ? `${fmt(other.solveMs, 1)} ms` : '', ratio: other ? `${fmt(other.solveMs / solve.ms, 2)}x` : '' });
+    if (other?.choMs != null) rows.push({ group, what: 'the same, vs scipy cho_factor + cho_solve', ours: `${fmt(solve.ms)} ms`, other: `${fmt(other.choMs, 1)} ms`, ratio: `${fmt(other.choMs / solve.ms, 2)}x` });
+    rows.push({ group, what: `the condition number (2 x 300 power iterations) and the ${q} taps' standard errors`, ours: `${fmt(withCond.ms - solve.ms + se.ms)} ms`, other: '', ratio: '' });
+    const gram = (out.gram as Record<number, { ms: number }>)[kMax].ms;
+    if (other) rows.push({ group, what: `Gram + solve at ${kMax}x${kMax}: ours vs numpy unfolded patches + one matmul + np.linalg.solve`, ours: `${fmt(gram + solve.ms)} ms`, other: `${fmt(other.ms + other.solveMs)} ms`, ratio: `${fmt((other.ms + other.solveMs) / (gram + solve.ms), 1)}x` });
+    out.wholeProcess = await wholeProcess(pairs, opts.scratch, quick ? 1 : 3, group, rows);
   }
   return out;
 }
 
 /**
- * --ksize auto at sizes 1, 3, .., kMax the way src/train does it (support.ts chooseKernelSize on
- * the Grams of five training pairs and one held out, then the final fit with its condition number
- * and standard errors), with exact.ts's solver, or (fast) with linalg-fast's factorisation in its
- * place: the same standardised problem, factorised and solved in WebAssembly.
+ * `kernel-learn train --ksize auto` as a user runs it: a fresh process on six PNG inputs and .npy
+ * targets (the bench's Gaussian), the model's size and the time (median of `runs`).
  */
-export function autoPipeline(pairs: GramPair[], kMax: number, fast: boolean): { gramMs: number; chooseMs: number; finalMs: number; totalMs: number; chosen: number; sizes: number } {
-  const t0 = performance.now();
-  const train = gramStats(pairs.slice(0, 5), kMax, kMax, true);
-  const val = gramStats(pairs.slice(5), kMax, kMax, true);
-  const t1 = performance.now();
-  let chosen: number;
-  let sizes = 0;
-  if (!fast) {
-    const choice = chooseKernelSize(train, val, 0);
-    chosen = choice.k;
-    sizes = choice.candidates.length;
-  } else {
-    // chooseKernelSize's rule with the fast solve: held-out MSE of each size's fit.
-    const judge = val;
-    const judgeOpt = fastSolve(judge);
-    const cands: { ksize: number; mse: number }[] = [];
-    for (let k = 1; k <= kMax; k += 2) {
-      const w = embed(fastSolve(subGram(train, k, k)), k, train);
-      cands.push({ ksize: k, mse: judgeOpt.loss + excess(judge, w, judgeOpt.coef) });
-    }
-    sizes = cands.length;
-    const best = Math.min(...cands.map((c) => c.mse));
-    let meanSq = judge.yty[0] / judge.n;
-    meanSq = Math.max(meanSq, 0);
-    chosen = cands.find((c) => c.mse <= 1.01 * best + 1e-12 * meanSq)!.ksize;
+async function wholeProcess(pairs: GramPair[], scratch: string, runs: number, group: string, rows: BenchRow[]): Promise<{ ms: number; times: number[]; kernelSize: number[] }> {
+  const dir = path.join(scratch, 'gram-train');
+  await fs.mkdir(path.join(dir, 'input'), { recursive: true });
+  await fs.mkdir(path.join(dir, 'target'), { recursive: true });
+  for (let i = 0; i < pairs.length; i++) {
+    await writeImage(path.join(dir, 'input', `img${i}.png`), { ...pairs[i].input, depth: 'u8' });
+    await writeImage(path.join(dir, 'target', `img${i}.npy`), { ...pairs[i].target, depth: 'f32' });
   }
-  const t2 = performance.now();
-  const st = subGram(train, chosen, chosen);
-  if (!fast) {
-    coefStdErrors(st, solveExact(st));
-  } else {
-    const r = correlation(st);
-    const q = st.p - 1;
-    let tr = 0;
-    for (let f = 0; f < q; f++) tr += r[f * q + f];
-    const ridge = 1e-10 * (tr / q || 1);
-    const rr = Float64Array.from(r);
-    for (let f = 0; f < q; f++) rr[f * q + f] += ridge;
-    const fac = factorise(rr, q)!;
-    fastSolve(st);
-    conditionNumberFast(r, q, fac, ridge);
-    inverseDiagonal(fac.l, q);
+  const cli = path.join(ROOT, 'dist/src/cli/main.js');
+  const times: number[] = [];
+  let kernelSize: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    const { stdout } = await execFileP(process.execPath, [cli, 'train', '--input', path.join(dir, 'input'), '--target', path.join(dir, 'target'), '--out', path.join(dir, 'm.json'), '--ksize', 'auto', '--no-report', '--json'], { maxBuffer: 1 << 24 });
+    times.push(performance.now() - t);
+    kernelSize = (JSON.parse(stdout) as { kernelSize: number[] }).kernelSize;
   }
-  const t3 = performance.now();
-  return { gramMs: t1 - t0, chooseMs: t2 - t1, finalMs: t3 - t2, totalMs: t3 - t0, chosen, sizes };
-}
-
-/** exact.ts solveExact (bias fitted, one output, no condition number) with linalg-fast's factor. */
-function fastSolve(st: GramStats): { coef: Float64Array; loss: number } {
-  const { p, n } = st;
-  const q = p - 1;
-  const mean = Float64Array.from({ length: q }, (_, f) => st.xtx[f * p + q] / n);
-  const r = correlation(st);
-  const scale = Float64Array.from({ length: q }, (_, f) => Math.sqrt(st.xtx[f * p + f] / n - mean[f] * mean[f]) || 1);
-  let tr = 0;
-  for (let f = 0; f < q; f++) tr += r[f * q + f];
-  const rr = Float64Array.from(r);
-  for (let f = 0; f < q; f++) rr[f * q + f] += 1e-10 * (tr / q || 1);
-  const fac = factorise(rr, q)!;
-  const ybar = st.xty[q] / n;
-  const rhs = Float64Array.from({ length: q }, (_, f) => (st.xty[f] / n - mean[f] * ybar) / scale[f]);
-  const z = solveFactor(fac, rhs);
-  const coef = new Float64Array(p);
-  let b = ybar;
-  for (let f = 0; f < q; f++) {
-    coef[f] = z[f] / scale[f];
-    b -= mean[f] * coef[f];
-  }
-  coef[q] = b;
-  let zr = 0, zrz = 0;
-  for (let a = 0; a < q; a++) {
-    let s = 0;
-    for (let c = 0; c < q; c++) s += r[a * q + c] * z[c];
-    zr += z[a] * rhs[a];
-    zrz += z[a] * s;
-  }
-  return { coef, loss: Math.max(0, st.yty[0] / n - ybar * ybar - 2 * zr + zrz) };
-}
-
-/** A k x k fit's coefficients in the frame of `big`'s features (anchors aligned, subKernelOffset). */
-function embed(fit: { coef: Float64Array }, k: number, big: GramStats): Float64Array {
-  const out = new Float64Array(big.p);
-  const o = (big.kh >> 1) - (k >> 1);
-  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) out[(i + o) * big.kw + j + o] = fit.coef[i * k + j];
-  out[big.p - 1] = fit.coef[k * k];
-  return out;
-}
-
-/** exact.ts excessLoss for one output: (w - w*)^T (X^T X / n) (w - w*). */
-function excess(st: GramStats, w: Float64Array, opt: Float64Array): number {
-  const { p, n } = st;
-  const d = Float64Array.from(w, (v, i) => v - opt[i]);
-  const ad = matVecFast(st.xtx, p, d);
-  let s = 0;
-  for (let a = 0; a < p; a++) s += d[a] * ad[a];
-  return Math.max(0, s / n);
-}
-
-/** The solver's coordinates (exact.ts standardise, bias fitted): the taps' correlation matrix. */
-function correlation(st: GramStats): Float64Array {
-  const { p, n } = st;
-  const q = p - 1;
-  const mean = Float64Array.from({ length: q }, (_, f) => st.xtx[f * p + q] / n);
-  const sd = Float64Array.from({ length: q }, (_, f) => Math.sqrt(st.xtx[f * p + f] / n - mean[f] * mean[f]));
-  const r = new Float64Array(q * q);
-  for (let a = 0; a < q; a++) for (let b = 0; b < q; b++) r[a * q + b] = (st.xtx[a * p + b] / n - mean[a] * mean[b]) / (sd[a] * sd[b]);
-  return r;
+  rows.push({ group, what: `train --ksize auto, whole process (node start, 6 PNG + .npy decodes, sizes up to 31; chose ${kernelSize.join('x')}; ms range ${range(times)})`, ours: `${fmt(median(times))} ms`, other: 'goal 5000 ms', ratio: '' });
+  return { ms: median(times), times, kernelSize };
 }
 
 /** A float64 .npy (numpy's little-endian '<f8', C order) as a flat array. */
@@ -312,17 +190,7 @@ async function readNpy(file: string): Promise<Float64Array> {
   return new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1]) && process.argv[2] === '--pipeline') {
-  // The whole-process run: decode the PNG files of a folder, Gaussian targets, --ksize auto (fast solves).
-  const dir = process.argv[3];
-  const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.png')).sort();
-  const pairs: GramPair[] = [];
-  for (const f of files) {
-    const input = await readImage(path.join(dir, f));
-    pairs.push({ input, target: applyFilter(input, { op: 'gaussian', ksize: 21, sigma: 4 }) });
-  }
-  console.log(JSON.stringify(autoPipeline(pairs, Number(process.argv[4]), true)));
-} else if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const rows: BenchRow[] = [];
   const notes: string[] = [];
   const at = process.argv.indexOf('--photos');

@@ -47,3 +47,7 @@ export type { ReadImageOptions } from './io/image-file.js';
 
 // Other libraries' filters (scipy.ndimage, skimage.filters, Pillow, ImageMagick) reproduced exactly: for identify and datasets
 export { applyLibraryCall, libraryCallString, libraryLinearForm, librarySearchSpaces, type LibrarySpec, type ScipySpec, type SkimageSpec, type PillowSpec, type ImageMagickSpec, type SearchSpace, type LinearForm } from './filters/libraries/index.js';
+export { type OpenCvSpec } from './filters/libraries/index.js';
+
+// identify: which library call made a set of targets (proven by re-filtering), or has a model's kernel
+export { identifyPairs, identifyKernel, MATCH_FRACTION, FLOAT_TOLERANCE, type IdentifyResult, type IdentifiedCall, type LearnedKernel, type KernelMatch, type KernelIdentifyResult } from './identify/index.js';

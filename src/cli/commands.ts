@@ -19,6 +19,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'train', load: () => import('./train.js') },
   { name: 'apply', load: () => import('./apply.js') },
   { name: 'inspect', load: () => import('./inspect.js') },
+  { name: 'identify', load: () => import('./identify.js') },
   { name: 'export', load: () => import('./export.js') },
   { name: 'experiment', load: () => import('./experiment.js') },
 ];

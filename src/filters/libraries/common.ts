@@ -41,8 +41,8 @@ export interface KernelParam {
  * parameters to enumerate, which to fit, and how they interact (in `note`).
  */
 export interface SearchSpace {
-  library: 'scipy.ndimage' | 'skimage.filters' | 'Pillow' | 'ImageMagick';
-  /** The function (scipy, skimage), ImageFilter name (Pillow) or option, with the kernel name for -morphology (ImageMagick). */
+  library: 'OpenCV' | 'scipy.ndimage' | 'skimage.filters' | 'Pillow' | 'ImageMagick';
+  /** The function (OpenCV, scipy, skimage), ImageFilter name (Pillow) or option, with the kernel name for -morphology (ImageMagick). */
   fn: string;
   params: Readonly<Record<string, DiscreteParam | ContinuousParam | KernelParam>>;
   note?: string;
