@@ -4,16 +4,17 @@
  * from the photographs in test/fixtures/photos and from synthetic images of a size that is not a
  * multiple of 8. Warned: quality 50 to 95, grey and colour, the repo's own .jpg writer, odd sizes;
  * the estimate of the bias within a factor 3 of the real error. Not warned: clean float targets,
- * u8 rounding, a median, a bilateral filter, and content that repeats every 8 pixels elsewhere
- * than on JPEG's grid.
+ * u8 rounding, a median, a bilateral filter, content that repeats every 8 pixels elsewhere than
+ * on JPEG's grid, and the real libraries' outputs of the corpus (but its one JPEG, OpenCV's).
  */
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
+import { loadPairs } from '../src/data/dataset.js';
 import type { ImagePair } from '../src/data/pairs.js';
 import { syntheticImages } from '../src/data/synthetic.js';
 import { bilateralFilter } from '../src/filters/bilateral.js';
@@ -161,4 +162,27 @@ test('no JPEG warning: content that repeats every 8 pixels off JPEG\'s grid (lin
   assert.ok(r.diagnostics.compression.checked);
   assert.ok(r.diagnostics.compression.gridCorrelation < 0.15, `gridCorrelation ${r.diagnostics.compression.gridCorrelation}`);
   assertQuiet(r, 'lines off the grid');
+});
+
+test('real libraries\' outputs (test/fixtures/corpus): OpenCV\'s own JPEG at quality 90 warned, its bias estimated within 3x; none of the others warned', { timeout: 180_000 }, async () => {
+  const root = path.join(process.cwd(), 'test', 'fixtures', 'corpus');
+  const { configurations } = JSON.parse(readFileSync(path.join(root, 'manifest.json'), 'utf8')) as { configurations: { name: string; inputs: string }[] };
+  const warned: string[] = [];
+  let checked = 0;
+  for (const c of configurations) {
+    const pairs = await loadPairs(path.join(root, c.inputs), path.join(root, c.name, 'target'), { sizes: 'any' });
+    const r = trainFilter(pairs, { arch: 'linear', ksize: 'auto', solver: 'exact', border: 'auto', seed: 0 });
+    if (r.diagnostics.compression.checked) checked++;
+    if (r.warnings.some((w) => JPEG_WARNING.test(w))) warned.push(c.name);
+    if (c.name !== 'cv_gaussian_k5_f32_jpeg90') continue;
+    // cv2.GaussianBlur(x, (5, 5), 0) is the binomial [1 4 6 4 1]' [1 4 6 4 1] / 256.
+    const b = [1, 4, 6, 4, 1];
+    const truth = b.flatMap((u) => b.map((v) => (u * v) / 256));
+    assert.deepEqual(r.kernelSize, [5, 5]);
+    const error = rms(taps(r).map((w, i) => w - truth[i]));
+    const estimate = r.diagnostics.compression.tapBias;
+    assert.ok(estimate >= error / 3 && estimate <= 3 * error, `estimated ${estimate.toExponential(2)}, real RMS error ${error.toExponential(2)}`);
+  }
+  assert.deepEqual(warned, ['cv_gaussian_k5_f32_jpeg90']);
+  assert.ok(checked >= 3, `the check ran on ${checked} configurations`);
 });

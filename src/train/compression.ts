@@ -20,7 +20,8 @@
  * without JPEG (median, bilateral, gamma, per-image gain, vignetting, noise, saturation, a kernel
  * fitted too small: 64 runs on random crops of the photographs, 130 on synthetic images) -0.19 to
  * 0.21 on photographs, one 0.47 on synthetic 256x256 images, whose value noise is built on cells
- * of 2, 4 and 8 pixels from the corner (content that repeats on JPEG's own grid; see below).
+ * of 2, 4 and 8 pixels from the corner (content that repeats on JPEG's own grid; see below). The
+ * corpus of real libraries' outputs: OpenCV's own JPEG (quality 90) 0.56, the 54 others not warned.
  *
  * How big the bias is. The kernel fitted to all the pixels is about the average of the places'
  * kernels, which JPEG moved each its own way; the mean product of the two halves' differences
