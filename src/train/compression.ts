@@ -61,7 +61,7 @@ export interface CompressionCheck {
 export const GRID_CORRELATION = 0.25;
 /**
  * Multiply-adds the pass of 128 Grams may take, ~0.3 s, unless the groups need more pixels than
- * that (colour 5x5: ~1 s): pixels beyond are sampled by bands of 8 rows. Without JPEG the
+ * that (colour 5x5: ~1-2 s): pixels beyond are sampled by bands of 8 rows. Without JPEG the
  * correlation's noise does not depend on the pixel count (1 / sqrt of the ~63 p deviations), while
  * JPEG's part of the deviations grows against the noise with it.
  */
@@ -136,9 +136,10 @@ interface PlaceFits {
 }
 
 /**
- * The probe kernel fitted at each place of the 8x8 block in each half of the pixels (alternate
- * bands of 8 rows), and to all of them. Bands of 8 rows are sampled (every `stride`-th), so every
- * place keeps its share.
+ * The probe kernel fitted at each place of the 8x8 block in each half of the pixels (the left and
+ * the right half of each region: far apart, so nearby content does not make the halves agree),
+ * and to all of them. Bands of 8 rows are sampled (every `stride`-th), so every place keeps its
+ * share.
  */
 function placeFits(regions: Region[], [kh, kw]: [number, number], stride: number): PlaceFits {
   const pairs = [...new Set(regions.map((r) => r.pair))];
