@@ -73,11 +73,13 @@ test('demo report opens in headless Chromium: no console errors; loss plot, kern
     assert.match((await page.title()) ?? '', /Sobel/);
     assert.ok((await page.locator('figure.loss svg').count()) >= 1, 'a loss plot');
     assert.ok((await page.locator('figure.loss svg path').count()) >= 2, 'the loss plot has curves');
-    assert.equal(await page.locator('figure.kernel svg').count(), 4, 'heat maps: exact, adam, true, matched');
+    assert.equal(await page.locator('figure.kernel svg').count(), 5, 'heat maps: exact, its standard errors, adam, true, matched');
     const tables = page.locator('table.kernel');
-    assert.equal(await tables.count(), 4);
-    // The true Sobel dx kernel is shown with its numbers (third figure), and the exact solver's beside it.
-    assert.deepEqual((await tables.nth(2).locator('td').allTextContents()).map(Number), [-1, 0, 1, -2, 0, 2, -1, 0, 1]);
+    assert.equal(await tables.count(), 5);
+    // The true Sobel dx kernel is shown with its numbers (fourth figure), and the exact solver's with its errors beside it.
+    assert.deepEqual((await tables.nth(3).locator('td').allTextContents()).map(Number), [-1, 0, 1, -2, 0, 2, -1, 0, 1]);
+    assert.equal(await page.locator('figure.kernel.errors').count(), 1);
+    assert.ok((await tables.nth(1).locator('td').allTextContents()).map(Number).every((e) => e >= 0 && e < 1e-3), 'the exact fit of float Sobel targets: errors near 0');
     const learned = (await tables.nth(0).locator('td').allTextContents()).map(Number);
     learned.forEach((v, i) => assert.ok(Math.abs(v - [-1, 0, 1, -2, 0, 2, -1, 0, 1][i]) < 1e-3, `learned tap ${i}: ${v}`));
     const images = page.locator('.sample img');

@@ -17,14 +17,14 @@ import { listImageFiles, stemOf } from '../data/dataset.js';
 import { KernelLearnError } from '../errors.js';
 import { BORDER_MODES, isBorderMode, type BorderMode } from '../filters/border.js';
 import { FILTER_OPS, type FilterSpec } from '../filters/spec.js';
-import { formatTap } from '../format.js';
+import { formatError, formatTap } from '../format.js';
 import { DEPTHS, isDepth, type Depth } from '../image.js';
 import { removeTemporaries, stopWrites } from '../io/atomic.js';
 import { DEFAULT_MAX_PIXELS } from '../io/image-file.js';
 import { IMAGE_EXTENSIONS, isImageFile } from '../io/index.js';
 import { parseNpy } from '../io/npy.js';
 import { describeCurve } from '../nn/curve.js';
-import { parseModel, type CurveRecord, type Model } from '../nn/model.js';
+import { parseModel, type CurveRecord, type Model, type StdErrors } from '../nn/model.js';
 import type { Network } from '../nn/network.js';
 import type { FilterMatch } from '../train/match.js';
 
@@ -180,8 +180,8 @@ export function createProgress(label: string): { update(fraction: number, detail
 }
 
 /** A kernel as an aligned grid of numbers, one row a line. */
-export function formatGrid(rows: number[][], indent = '  '): string {
-  const cells = rows.map((r) => r.map((v) => formatTap(v)));
+export function formatGrid(rows: number[][], indent = '  ', format: (v: number) => string = formatTap): string {
+  const cells = rows.map((r) => r.map((v) => format(v)));
   const width = Math.max(...cells.flat().map((c) => c.length));
   return cells.map((r) => indent + r.map((c) => c.padStart(width)).join(' ')).join('\n');
 }
@@ -227,6 +227,25 @@ function curveLayerSpans(model: Model): { from: number; label: string; curves: C
   ];
 }
 
+/**
+ * The standard errors of a model's kernel (training.stdErrors), as grids in the kernels' layout and
+ * labels, below the kernels: read each tap as "value +- error". Empty when the model has none.
+ */
+export function formatStdErrors(errors: StdErrors | undefined): string {
+  if (!errors) return '';
+  const { weights, bias } = errors;
+  const many = weights.length * weights[0].length > 1;
+  const [kh, kw] = [weights[0][0].length, weights[0][0][0].length];
+  const parts = [`standard errors (1 sigma) of the ${kh}x${kw} kernel's taps:`];
+  weights.forEach((kernels, o) => {
+    kernels.forEach((grid, c) => {
+      if (many) parts.push(`  out ${o} <- in ${c}:`);
+      parts.push(formatGrid(grid, many ? '    ' : '  ', formatError));
+    });
+    if (bias) parts.push(`  bias${many ? ` ${o}` : ''}: ${formatError(bias[o])}`);
+  });
+  return parts.join('\n');
+}
 
 /**
  * The known filters a model matches, for people: a match counts when its worst tap is within 1%

@@ -8,7 +8,7 @@ import { TRAIN_ARCHS, type TrainArch, type TrainOptions } from '../train/index.j
 import { KSIZE_MAX } from '../train/limits.js';
 import { knownFilters, matchKnownFilters } from '../train/match.js';
 import { startTrainWorker } from './train-worker.js';
-import { createProgress, describeMatches, formatKernels, formatPsnr, maxPixelsOption, notice, parseInteger } from './shared.js';
+import { createProgress, describeMatches, formatKernels, formatPsnr, formatStdErrors, maxPixelsOption, notice, parseInteger } from './shared.js';
 
 interface TrainFlags {
   input: string;
@@ -173,6 +173,7 @@ Examples:
         matches: matches.slice(0, 3),
         warnings: result.warnings,
         conditionNumber: model.training.conditionNumber ?? null,
+        stdErrors: model.training.stdErrors ?? null,
         alignment: result.alignment,
         identifiable: result.identifiable,
         kernelSizeChoice: model.training.kernelSizeChoice ?? null,
@@ -191,6 +192,7 @@ Examples:
       const out = process.stdout;
       out.write(`learned ${summary.kernelSize?.join('x')} ${model.arch} filter from ${pairs.length} pairs in ${summary.trainMs} ms (${summary.solver}, ${summary.steps} steps: ${summary.stopReason})\n`);
       out.write(formatKernels(model) + '\n');
+      if (model.training.stdErrors) out.write(formatStdErrors(model.training.stdErrors) + '\n');
       out.write(describeMatches(model, matches) + '\n');
       const v = model.metrics.validation;
       out.write(`border: ${model.border}   validation: PSNR ${formatPsnr(v.psnr)}  MSE ${v.mse.toExponential(2)}  R2 ${v.r2.toFixed(9)}\n`);

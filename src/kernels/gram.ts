@@ -521,19 +521,30 @@ export function subGram(st: GramStats, kh2: number, kw2: number): GramStats {
  * every output channel.
  */
 export function gramStatsMasked(pairs: GramPair[], kh: number, kw: number, bias: boolean, masks: Uint8Array[]): GramStats {
+  return gramStatsByClass(pairs, kh, kw, bias, masks, 1)[0];
+}
+
+/**
+ * Gram statistics of `classes` groups of the valid pixels in one pass: `labels[i]` (one byte per
+ * pixel of pair i, at the window's anchor, as gramStatsMasked's masks) puts the pixel in group
+ * label - 1, or nowhere when 0. Each group's sums run in pixel order, as gramStatsMasked's.
+ */
+export function gramStatsByClass(pairs: GramPair[], kh: number, kw: number, bias: boolean, labels: Uint8Array[], classes: number): GramStats[] {
   const { cin, cout } = shapeOf(pairs);
-  const st = emptyStats(cin, cout, kh, kw, bias);
-  const { p, xtx, xty, yty } = st;
+  const all = Array.from({ length: classes }, () => emptyStats(cin, cout, kh, kw, bias));
+  const p = all[0].p;
   const feat = new Float64Array(p);
   pairs.forEach(({ input, target }, pi) => {
     const { width: W, height: H } = input;
     const plane = W * H;
-    const mask = masks[pi];
+    const label = labels[pi];
     const src = input.data;
     for (let y = 0; y + kh <= H; y++) {
       for (let x = 0; x + kw <= W; x++) {
         const at = (y + (kh >> 1)) * W + x + (kw >> 1);
-        if (!mask[at]) continue;
+        if (!label[at]) continue;
+        const st = all[label[at] - 1];
+        const { xtx, xty, yty } = st;
         let f = 0;
         for (let c = 0; c < cin; c++) {
           for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) feat[f++] = src[c * plane + (y + i) * W + x + j];
@@ -552,6 +563,6 @@ export function gramStatsMasked(pairs: GramPair[], kh: number, kw: number, bias:
       }
     }
   });
-  for (let a = 0; a < p; a++) for (let b = 0; b < a; b++) xtx[a * p + b] = xtx[b * p + a];
-  return st;
+  for (const { xtx } of all) for (let a = 0; a < p; a++) for (let b = 0; b < a; b++) xtx[a * p + b] = xtx[b * p + a];
+  return all;
 }

@@ -17,7 +17,7 @@ import type { Conv2dSpec } from '../nn/network.js';
 import { alignPair } from '../train/align.js';
 import type { TrainResult } from '../train/index.js';
 import { knownFilters, matchKnownFilters, type FilterMatch } from '../train/match.js';
-import { formatTapLabel } from '../format.js';
+import { formatError, formatTapLabel } from '../format.js';
 import { curvePlotSvg, kernelHeatmapSvg, lossPlotSvg } from './plots.js';
 
 export interface ReportSample {
@@ -120,8 +120,25 @@ function matchedReference(model: Model, matches: FilterMatch[]): { name: string;
   return { name: best.name, error: best.maxAbsError, rows: Array.from({ length: kh }, (_, y) => Array.from({ length: kw }, (_, x) => s * data[y * kw + x])) };
 }
 
-function kernelTable(rows: readonly (readonly number[])[], caption: string): string {
-  const body = rows.map((r) => '<tr>' + r.map((v) => `<td>${escapeHtml(formatTapLabel(v))}</td>`).join('') + '</tr>').join('');
+/** The standard errors of the model's kernel (training.stdErrors) as grids [(label, rows)], up to 9, labelled like learnedKernels. */
+function errorGrids(model: Model): { label: string; rows: number[][] }[] {
+  const errors = model.training.stdErrors;
+  if (!errors) return [];
+  const many = errors.weights.length * errors.weights[0].length > 1;
+  return errors.weights.flatMap((kernels, o) => kernels.map((rows, i) => ({ label: many ? `standard errors, out ${o} <- in ${i}` : 'standard errors (1σ)', rows }))).slice(0, 9);
+}
+
+/** One line on the errors for the metrics table: their range over the taps, and the bias'. */
+function describeErrors(model: Model): string | undefined {
+  const errors = model.training.stdErrors;
+  if (!errors) return undefined;
+  const taps = errors.weights.flat(3);
+  const bias = errors.bias ? `; bias ${errors.bias.map(formatError).join(', ')}` : '';
+  return `taps ${formatError(Math.min(...taps))} to ${formatError(Math.max(...taps))} (1σ)${bias}`;
+}
+
+function kernelTable(rows: readonly (readonly number[])[], caption: string, label: (v: number) => string = formatTapLabel): string {
+  const body = rows.map((r) => '<tr>' + r.map((v) => `<td>${escapeHtml(label(v))}</td>`).join('') + '</tr>').join('');
   return `<table class="kernel"><caption>${escapeHtml(caption)}</caption><tbody>${body}</tbody></table>`;
 }
 
@@ -170,6 +187,8 @@ async function buildReport(result: TrainResult, options: ReportOptions): Promise
     ['validation R²', v.r2.toFixed(9)],
   ];
   if (result.exactLoss !== undefined) rows.push(['exact optimum (train MSE)', result.exactLoss.toExponential(3)]);
+  const errorLine = describeErrors(model);
+  if (errorLine) rows.push(['standard errors', errorLine]);
   if (model.training.conditionNumber !== undefined) rows.push(['condition number', Number.isFinite(model.training.conditionNumber) ? model.training.conditionNumber.toPrecision(3) : '∞']);
   rows.push(['zero taps', `${result.zeroTaps.count} of ${result.zeroTaps.of}`]);
   rows.push(['seed', String(model.training.seed)]);
@@ -218,9 +237,13 @@ async function buildReport(result: TrainResult, options: ReportOptions): Promise
       kernelFigures.push(`<figure class="curve">${inlineSvg(svg, label)}<figcaption>${escapeHtml(describeCurve(c))}</figcaption></figure>`);
     }
   }
+  // The errors stand beside the kernels they belong to (the model's own come first in `learned`).
+  const errors = await errorFigures(model, plots);
+  kernelFigures.splice(learnedKernels(model).length, 0, ...errors.figures);
   sections.push(
     '<section><h2>Kernel</h2><p>Heat maps share one colour scale (blue negative, white 0, red positive); the numbers are the taps, as in <code>cv2.filter2D</code> (correlation, row 0 on top).</p>' +
       `<div class="row">${kernelFigures.join('')}</div>` +
+      errors.note +
       (learned.length === 0 ? '<p>This model has no convolution to show.</p>' : '') +
       (matches.length ? `<p>Closest known filters: ${matches.slice(0, 3).map((m) => `${escapeHtml(m.name)} (${m.maxAbsError.toExponential(1)})`).join('; ')}.</p>` : '') +
       '</section>',
@@ -295,6 +318,27 @@ ${sections.join('\n')}
 </html>
 `;
   return { html, plots };
+}
+
+/**
+ * The standard errors, for beside the kernel: heat maps on their own scale (white 0, red the
+ * largest) with the numbers, and a note on what they mean; nothing when the model has none.
+ */
+async function errorFigures(model: Model, plots: Plots): Promise<{ figures: string[]; note: string }> {
+  const grids = errorGrids(model);
+  if (grids.length === 0) return { figures: [], note: '' };
+  const span = Math.max(1e-30, ...grids.flatMap((g) => g.rows.flat()));
+  const figures: string[] = [];
+  for (const [i, g] of grids.entries()) {
+    const svg = await kernelHeatmapSvg(g.rows, g.label, span, formatError);
+    plots.push([`errors-${i + 1}.svg`, svg]);
+    figures.push(`<figure class="kernel errors">${inlineSvg(svg, g.label)}${kernelTable(g.rows, g.label, formatError)}</figure>`);
+  }
+  const note =
+    '<p>Standard errors (1σ) of the least-squares taps, from the training residual and the windows\' Gram matrix: read each tap as value ± error; ' +
+    'a tap within 4σ of 0 is zero within noise. They assume independent noise in the targets: a filter that is not a kernel, or lossy-compressed targets, ' +
+    'bias the taps by more (see the warnings).</p>';
+  return { figures, note };
 }
 
 function describeValidation(model: Model): string {

@@ -90,8 +90,11 @@ export async function lossPlotSvg(history: readonly HistoryEntry[], exactLoss: n
   return render(spec);
 }
 
-/** A kernel as a heat map (diverging colours, 0 = white) with each tap's value written in its cell. */
-export async function kernelHeatmapSvg(rows: readonly (readonly number[])[], title: string, scale?: number): Promise<string> {
+/**
+ * A kernel as a heat map (diverging colours, 0 = white) with each tap's value written in its cell
+ * (by `label`: standard errors are written in exponent form, not rounded to 0 like taps).
+ */
+export async function kernelHeatmapSvg(rows: readonly (readonly number[])[], title: string, scale?: number, label: (v: number) => string = formatTapLabel): Promise<string> {
   const kh = rows.length;
   const kw = rows[0]?.length ?? 0;
   const cells: { x: number; y: number; v: number; label: string }[] = [];
@@ -100,7 +103,7 @@ export async function kernelHeatmapSvg(rows: readonly (readonly number[])[], tit
     for (let x = 0; x < kw; x++) {
       const v = rows[y][x];
       m = Math.max(m, Math.abs(v));
-      cells.push({ x, y, v, label: formatTapLabel(v) });
+      cells.push({ x, y, v, label: label(v) });
     }
   }
   const span = scale ?? (m > 0 ? m : 1);

@@ -13,6 +13,7 @@
 import { createModel, type Model, type TrainingSummary } from '../nn/model.js';
 import { convLayer, type Network } from '../nn/network.js';
 import type { ChannelView } from './channels.js';
+import { compressionWarnings } from './compression.js';
 import { diagnoseResidual, residualWarnings, type ResidualDiagnostics } from './diagnostics.js';
 import { memoPredict, validationMetrics, type Predict } from './evaluate.js';
 import type { ExactSolution } from './exact.js';
@@ -24,6 +25,7 @@ import type { Region } from './regions.js';
 import { SATURATION_SHARE, saturatedShare } from './stages/clamp.js';
 import { LINEAR, type OutputStage } from './stages/index.js';
 import { sizeLabel, type KernelSize } from './stages/stage.js';
+import { tapErrorRms } from './uncertainty.js';
 
 /** Condition number above which the images are called too flat to identify the kernel. */
 export const CONDITION_WARNING = 1e8;
@@ -79,9 +81,13 @@ export function judgeFit(fit: Fitted): Judged {
   const diagnostics = diagnoseResidual(model, [...view.train, ...view.val], kh, kw, data.targetStep, predict);
   // On images too flat to identify the kernel, the ridge (not the filter) shapes the residual.
   const identifiable = !(exact.conditionNumber > CONDITION_WARNING);
-  if (identifiable && !(fit.training.curves && (metrics.psnr ?? Infinity) >= CURVE_RESOLUTION_DB)) {
-    const model = fit.training.curves ? `a ${sizeLabel(fit.size)} kernel with ${fit.stage.name === 'curves' ? 'curves before and after it' : `a curve ${fit.stage.name === 'curve-after' ? 'after' : 'before'} it`}` : undefined;
-    warnings.push(...residualWarnings(diagnostics, metrics.r2, sizeLabel(fit.size), model));
+  if (identifiable) {
+    if (!(fit.training.curves && (metrics.psnr ?? Infinity) >= CURVE_RESOLUTION_DB)) {
+      const model = fit.training.curves ? `a ${sizeLabel(fit.size)} kernel with ${fit.stage.name === 'curves' ? 'curves before and after it' : `a curve ${fit.stage.name === 'curve-after' ? 'after' : 'before'} it`}` : undefined;
+      warnings.push(...residualWarnings(diagnostics, metrics.r2, sizeLabel(fit.size), model));
+    }
+    const largest = Math.max(...fit.coef.map((c) => Math.max(...Array.from(c.subarray(0, c.length - (data.bias ? 1 : 0)), Math.abs))));
+    warnings.push(...compressionWarnings(diagnostics.compression, { maxTap: largest, seRms: tapErrorRms(fit.training.stdErrors), colour: view.cout > 1 }));
   }
   if (fit.stage === LINEAR && diagnostics.significant) {
     const hint = saturationHint(data);

@@ -34,6 +34,7 @@ import { ABS, CLAMP, CURVE_AFTER, CURVE_BEFORE, CURVES, LINEAR, MAGNITUDE, type 
 import { sizeLabel, square, type KernelSize } from './stages/stage.js';
 import { autoKsizeLimit, findZeroTaps, tightSupport } from './support.js';
 import { convCoef, trainGd, type HistoryEntry } from './trainer.js';
+import { stdErrorField } from './uncertainty.js';
 
 /** What every stage of one run fits from (see prepare). */
 export interface TrainData extends StageFacts {
@@ -136,6 +137,7 @@ export function fitStage(data: TrainData, stage: OutputStage, context: TrainCont
     ...(borderChoice ? { borderChoice } : {}),
     conditionNumber: exact.conditionNumber,
     ...(fit.curves ? { curves: fit.curves } : {}),
+    ...stdErrorField(stage, weights.stop, stats, exact),
   };
   const judged = judgeFit({ data, stage, view: edge.view, size: fit.size, network: edge.network, training, exact, coef: weights.coef, stdErrors, warnings });
   return {
