@@ -4,17 +4,52 @@
  * browser and no canvas (text widths are estimated). The same inputs give the same bytes.
  */
 
-import * as vega from 'vega';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import vm from 'node:vm';
+import type * as vega from 'vega';
 import type { HistoryEntry } from '../train/trainer.js';
 import { formatTapLabel } from '../format.js';
 
-async function render(spec: vega.Spec): Promise<string> {
-  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+type Vega = typeof import('vega');
+let loaded: Vega | undefined;
+
+/**
+ * Vega from its own single-file build (build/vega.min.js, the "unpkg" file of its package.json:
+ * the same code as its ES modules, bundled), loaded as CommonJS loads a file. Its ES-module entry
+ * pulls in ~90 modules (d3 and vega packages), on which Node's module loader spends ~0.25 s of
+ * CPU, most of a run report's cost (`npm run bench`, train options); the one file takes ~0.06 s.
+ * Same version, same SVG bytes (test/report.test.ts compares the two). Falls back to the ES
+ * modules when the file is not where this version of vega keeps it.
+ */
+export async function loadVega(): Promise<Vega> {
+  if (loaded) return loaded;
+  try {
+    const file = path.join(path.dirname(createRequire(import.meta.url).resolve('vega')), 'vega.min.js');
+    const module = { exports: {} as Vega };
+    const wrapped = vm.runInThisContext(`(function (exports, module) {${readFileSync(file, 'utf8')}\n})`, { filename: file }) as (e: object, m: object) => void;
+    wrapped(module.exports, module);
+    if (typeof module.exports.View !== 'function') throw new Error(`${file} did not define vega`);
+    loaded = module.exports;
+  } catch {
+    loaded = await import('vega');
+  }
+  return loaded;
+}
+
+/** Renders `spec` to an SVG string with a given vega (the test holds the single file to the ES modules). */
+export async function renderWith(lib: Vega, spec: vega.Spec): Promise<string> {
+  const view = new lib.View(lib.parse(spec), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {
     view.finalize();
   }
+}
+
+async function render(spec: vega.Spec): Promise<string> {
+  return renderWith(await loadVega(), spec);
 }
 
 const FONT = { font: 'system-ui, sans-serif' };
@@ -29,6 +64,11 @@ function mark(type: vega.Mark['type'], data: string, enter: vega.EncodeEntry): v
  * optimum as a dashed line when known. An empty history (the exact solver) plots the optimum alone.
  */
 export async function lossPlotSvg(history: readonly HistoryEntry[], exactLoss: number | undefined, title = 'loss'): Promise<string> {
+  return render(lossPlotSpec(history, exactLoss, title));
+}
+
+/** The Vega spec of lossPlotSvg. */
+export function lossPlotSpec(history: readonly HistoryEntry[], exactLoss: number | undefined, title = 'loss'): vega.Spec {
   const points: { step: number; loss: number; series: string }[] = [];
   for (const h of history) {
     if (Number.isFinite(h.trainLoss) && h.trainLoss > 0) points.push({ step: h.step, loss: h.trainLoss, series: 'train' });
@@ -87,11 +127,16 @@ export async function lossPlotSvg(history: readonly HistoryEntry[], exactLoss: n
       }),
     ],
   };
-  return render(spec);
+  return spec;
 }
 
 /** A kernel as a heat map (diverging colours, 0 = white) with each tap's value written in its cell. */
 export async function kernelHeatmapSvg(rows: readonly (readonly number[])[], title: string, scale?: number): Promise<string> {
+  return render(kernelHeatmapSpec(rows, title, scale));
+}
+
+/** The Vega spec of kernelHeatmapSvg. */
+export function kernelHeatmapSpec(rows: readonly (readonly number[])[], title: string, scale?: number): vega.Spec {
   const kh = rows.length;
   const kw = rows[0]?.length ?? 0;
   const cells: { x: number; y: number; v: number; label: string }[] = [];
@@ -138,5 +183,5 @@ export async function kernelHeatmapSvg(rows: readonly (readonly number[])[], tit
       }),
     ],
   };
-  return render(spec);
+  return spec;
 }
