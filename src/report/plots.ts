@@ -13,7 +13,6 @@ import type { HistoryEntry } from '../train/trainer.js';
 import { formatTapLabel } from '../format.js';
 
 type Vega = typeof import('vega');
-let loaded: Vega | undefined;
 
 /**
  * Vega from its own single-file build (build/vega.min.js, the "unpkg" file of its package.json:
@@ -24,18 +23,16 @@ let loaded: Vega | undefined;
  * modules when the file is not where this version of vega keeps it.
  */
 export async function loadVega(): Promise<Vega> {
-  if (loaded) return loaded;
   try {
     const file = path.join(path.dirname(createRequire(import.meta.url).resolve('vega')), 'vega.min.js');
     const module = { exports: {} as Vega };
     const wrapped = vm.runInThisContext(`(function (exports, module) {${readFileSync(file, 'utf8')}\n})`, { filename: file }) as (e: object, m: object) => void;
     wrapped(module.exports, module);
     if (typeof module.exports.View !== 'function') throw new Error(`${file} did not define vega`);
-    loaded = module.exports;
+    return module.exports;
   } catch {
-    loaded = await import('vega');
+    return import('vega');
   }
-  return loaded;
 }
 
 /** Renders `spec` to an SVG string with a given vega (the test holds the single file to the ES modules). */
@@ -48,8 +45,12 @@ export async function renderWith(lib: Vega, spec: vega.Spec): Promise<string> {
   }
 }
 
+// Loaded with this module, not at the first plot: `train` imports the report while the model
+// trains (src/cli/train.ts), so the load happens then, off the run's critical path.
+const vegaLib = await loadVega();
+
 async function render(spec: vega.Spec): Promise<string> {
-  return renderWith(await loadVega(), spec);
+  return renderWith(vegaLib, spec);
 }
 
 const FONT = { font: 'system-ui, sans-serif' };
