@@ -130,7 +130,11 @@ export function addFilterOptions(cmd: Command): Command {
     .option('--ksize <n>', 'aperture: sobel/laplacian 1|3|5|7, gaussian odd or 0 (from --sigma), box >= 1', parseInteger)
     .option('--scale <s>', 'multiply the result (sobel, scharr, laplacian, kernel)', parseNumber)
     .option('--delta <d>', 'add to the result (sobel, scharr, laplacian, kernel)', parseNumber)
-    .option('--border <mode>', `border mode: ${BORDER_MODES.join('|')} (default reflect101, OpenCV's BORDER_DEFAULT)`, parseBorder)
+    .option(
+      '--border <mode>',
+      `border mode: ${BORDER_MODES.join('|')} (default reflect101, OpenCV's BORDER_DEFAULT); wrap is periodic (scipy.ndimage mode='wrap', FFT filtering): what OpenCV gives after copyMakeBorder(BORDER_WRAP) by the kernel's radius, the filter and a crop`,
+      parseBorder,
+    )
     .option('--depth <d>', `output depth: ${DEPTHS.join('|')} (saturating like OpenCV; default f32)`, parseDepth)
     .option('--kernel <json|file>', 'filter2D kernel for --op kernel: a JSON 2-D array, or a .json/.npy file', parseKernel)
     .option('--sigma <s>', 'Gaussian sigma (gaussian)', parseNumber);
@@ -160,11 +164,15 @@ export function bold(s: string): string {
   return useColour ? `\x1b[1m${s}\x1b[22m` : s;
 }
 
-/** A one-line progress bar redrawn in place on a terminal; silent otherwise (logs stay clean). */
-export function createProgress(label: string): { update(fraction: number, detail: string): void; done(): void } {
-  if (!process.stderr.isTTY) return { update() {}, done() {} };
+/**
+ * A one-line progress bar redrawn in place on a terminal; silent otherwise (logs stay clean).
+ * `shown` says which, for callers that would work to find the fraction.
+ */
+export function createProgress(label: string): { shown: boolean; update(fraction: number, detail: string): void; done(): void } {
+  if (!process.stderr.isTTY) return { shown: false, update() {}, done() {} };
   let last = 0;
   return {
+    shown: true,
     update(fraction, detail) {
       const now = Date.now();
       if (now - last < 80 && fraction < 1) return; // redraw at most ~12 times a second
