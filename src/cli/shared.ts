@@ -24,8 +24,7 @@ import { DEFAULT_MAX_PIXELS } from '../io/image-file.js';
 import { IMAGE_EXTENSIONS, isImageFile } from '../io/index.js';
 import { parseNpy } from '../io/npy.js';
 import { describeCurve } from '../nn/curve.js';
-import { parseModel, type CurveRecord, type Model, type StdErrors } from '../nn/model.js';
-import type { Network } from '../nn/network.js';
+import { kernelLayer, parseModel, type CurveRecord, type Model, type StdErrors } from '../nn/model.js';
 import type { FilterMatch } from '../train/match.js';
 
 export { formatPsnr } from '../format.js';
@@ -259,9 +258,10 @@ export function formatStdErrors(errors: StdErrors | undefined): string {
  * The known filters a model matches, for people: a match counts when its worst tap is within 1%
  * of the kernel's largest tap; otherwise only the closest candidate is named, as not a match.
  */
-export function describeMatches(model: Network, matches: FilterMatch[]): string {
+export function describeMatches(model: Model, matches: FilterMatch[]): string {
   let largest = 0;
-  for (const layer of model.layers) if (layer.type === 'conv2d') for (const v of layer.weights.flat(3)) largest = Math.max(largest, Math.abs(v));
+  // The kernel's taps only: a curve's 1x1 convs hold values in the images' units.
+  for (const v of kernelLayer(model)?.conv.weights.flat(3) ?? []) largest = Math.max(largest, Math.abs(v));
   const close = matches.filter((m) => m.maxAbsError <= 0.01 * largest);
   if (close.length > 0) return close.slice(0, 3).map((m) => `matches: ${m.name}, max abs error ${m.maxAbsError.toExponential(1)}`).join('\n');
   if (matches.length === 0) return 'matches: no known filter has this shape';
