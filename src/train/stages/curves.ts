@@ -35,7 +35,7 @@ import { crossStats, gramStats, type GramPair, type GramStats } from '../../kern
 import { addWeightedRows, mirrored, normalEquations } from '../../kernels/linalg.js';
 import { curveLayers, evaluate, identityCurve, inverse, monotony, slopeAt, type Curve, type CurvesRecord } from '../../nn/curve.js';
 import type { LayerSpec } from '../../nn/network.js';
-import { curveName, fitCurve, knownScale, quantileKnots, srgbDecode } from '../curve.js';
+import { curveName, extent, fitCurve, knownScale, quantileKnots, srgbDecode } from '../curve.js';
 import { solveExact, type ExactSolution } from '../exact.js';
 import { clampLayer } from './clamp.js';
 import { LINEAR } from './linear.js';
@@ -135,8 +135,8 @@ const BINS = 64;
 
 function sampleWindows(pairs: GramPair[], k: number): Samples {
   const a = k >> 1;
-  const values = pairs.flatMap((p) => [...channelValues([p], 0, 'target')]);
-  const lo = Math.min(...values), span = Math.max(...values) - lo || 1;
+  const [lo, hi] = extent(channelValues(pairs, 0, 'target'));
+  const span = hi - lo || 1;
   const binOf = (p: GramPair, y: number, x: number): number => {
     const t = p.target, plane = t.width * t.height;
     let v = 0;
@@ -308,7 +308,7 @@ const START_ROUNDS = 2;
 
 /** The linear fit of f(x) (the identity without f), with g the identity on the targets' range. */
 function initial(data: StageData, win: Windows, f: Curve[] | null, after: boolean): State {
-  const g = after ? win.targets.map((y) => identityCurve(Math.min(...y), Math.max(...y))) : null;
+  const g = after ? win.targets.map((y) => identityCurve(...extent(y))) : null;
   const start = { size: win.size, f, g: null, coef: win.targets.map(() => new Float64Array(win.taps + (win.bias ? 1 : 0))), loss: Infinity };
   const coef = fitK(win, start);
   return { ...start, g, coef, loss: windowLoss(win, { ...start, g, coef }) };
