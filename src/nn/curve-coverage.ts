@@ -11,7 +11,7 @@ import { applyModel } from './apply.js';
 import type { Curve } from './curve.js';
 import { kernelLayer, type Model } from './model.js';
 
-/** One curve's share of values outside its knots' range (by more than SLACK of the range). */
+/** One curve's share of values outside its knots' range (by more than float32 rounding of it). */
 export interface CurveCoverage {
   side: 'before' | 'after';
   channel: number;
@@ -21,8 +21,12 @@ export interface CurveCoverage {
   seen: [number, number];
 }
 
-/** Values this close to the range (as a share of its width) count as inside: rounding, not extrapolation. */
-const SLACK = 0.01;
+/**
+ * Values this close to the range (as a share of its width) count as inside: rounding (a kernel summing
+ * to 1 within 1e-6 takes white a hair past the top knot), not
+ * extrapolation. No more: a steep curve (a gamma near black) is far off a short way past its end.
+ */
+const SLACK = 1e-4;
 
 /** Below this share of the values outside, a curve's extrapolation is not worth a warning. */
 export const COVERAGE_WARNING = 1e-3;
