@@ -2,11 +2,14 @@
  * A statistics shard's cost against `train`'s statistics pass on the same pairs (issue 18: at most
  * 1.1x). Both in this process, on decoded images, interleaved, medians of several runs:
  *
- *   train's pass   gramStats(pairs, k, k, bias): what the linear stage computes (the CLI's worker
- *                  computes the same per pair, as the files decode)
- *   shard          computeStats(pairs): the pairs' check, alignment, one gramStats per pair, the
- *                  hi + lo sums and the targets' peak (stats.ts): everything `kernel-learn stats`
- *                  does between decoding and writing
+ *   train's pass   checkPairs (trainFilter's one pass over every pixel before anything else: channels,
+ *                  no NaN or infinity) and gramStats(pairs, k, k, bias), what the linear stage
+ *                  computes (the CLI's worker computes the same per pair, as the files decode);
+ *                  the Gram alone is shown too
+ *   shard          the pairs' channels, alignment, one gramStats per pair, the hi + lo sums and
+ *                  the targets' peak (one pass: PSNR's peak)
+ *                  (computeStats, stats.ts): everything `kernel-learn stats` does between
+ *                  decoding and writing
  *
  * and the whole processes (`kernel-learn stats` vs `kernel-learn train --arch linear --no-report`)
  * on files, where decoding is common to both. Run:
@@ -26,6 +29,7 @@ import { toGrey, writePair } from '../src/data/dataset.js';
 import { applyFilter } from '../src/filters/ops.js';
 import { readImage } from '../src/io/index.js';
 import { gramStats } from '../src/kernels/gram.js';
+import { checkPairs } from '../src/train/options.js';
 import { computeStats } from '../src/train/stats.js';
 import { encodeStats } from '../src/train/stats-file.js';
 
@@ -81,17 +85,17 @@ async function main(): Promise<void> {
   const pairs = await photoPairs(dir);
   const mpx = pairs.reduce((s, p) => s + p.input.width * p.input.height, 0) / 1e6;
   console.log(`${pairs.length} photographs from ${dir}, ${mpx.toFixed(2)} Mpx, targets Sobel dx (f32); medians of ${runs} runs, interleaved`);
-  console.log("| ksize | train's statistics pass, ms | the same per pair (train's CLI worker), ms | shard (computeStats), ms | shard / train's pass | file bytes |");
-  console.log('| --- | --- | --- | --- | --- | --- |');
+  console.log("| ksize | Gram alone, ms | train's statistics pass (checkPairs + Gram), ms | shard (computeStats), ms | shard / train's pass | shard / Gram alone | file bytes |");
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const k of sizes) {
     const opts = { kh: k, kw: k, ksize: 'fixed' as const, role: 'train' as const, shard: { index: 0, count: 1 }, align: 'auto' as const };
-    const [train, perPair, shard] = interleaved(runs, [
+    const [gram, train, shard] = interleaved(runs, [
       () => gramStats(pairs, k, k, true),
-      () => pairs.map((p) => gramStats([p], k, k, true)),
+      () => (checkPairs(pairs), gramStats(pairs, k, k, true)),
       () => computeStats(pairs, opts),
     ]);
     const bytes = encodeStats(computeStats(pairs, opts)).length;
-    console.log(`| ${k}x${k} | ${train.toFixed(1)} | ${perPair.toFixed(1)} | ${shard.toFixed(1)} | ${(shard / train).toFixed(3)} | ${bytes} |`);
+    console.log(`| ${k}x${k} | ${gram.toFixed(1)} | ${train.toFixed(1)} | ${shard.toFixed(1)} | ${(shard / train).toFixed(3)} | ${(shard / gram).toFixed(3)} | ${bytes} |`);
   }
   // Whole processes on files: decoding and start-up are common to both.
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'kl-stats-bench-'));

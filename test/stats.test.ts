@@ -257,3 +257,18 @@ test('stats: loadPairs reads only the shard it is asked for', async () => {
   const got = await loadPairs(path.join(d.all, 'input'), path.join(d.all, 'target'), { pick: (stems) => shardOf(stems, 3, 8) });
   assert.deepEqual(got.map((p) => p.stem), ['p24', 'p25', 'p26', 'p27', 'p28', 'p29', 'p30', 'p31']);
 });
+
+test('docs/scale.md: the recipe with processes standing in for nodes runs as written', () => {
+  const doc = readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/scale.md'), 'utf8');
+  const recipe = /<!-- recipe: run by test\/stats\.test\.ts -->\n```sh\n([\s\S]*?)```/.exec(doc)?.[1];
+  assert.ok(recipe, 'the recipe block is in docs/scale.md');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kl-recipe-'));
+  mkdirSync(path.join(dir, 'bin'));
+  writeFileSync(path.join(dir, 'bin', 'kernel-learn'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`, { mode: 0o755 });
+  const r = spawnSync('bash', ['-c', recipe], { cwd: dir, encoding: 'utf8', env: { ...process.env, PATH: `${path.join(dir, 'bin')}:${process.env.PATH}`, NO_COLOR: '1' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal((r.stdout.match(/^statistics of 3 pairs \(shard \d of 4\)/gm) ?? []).length, 4);
+  const model = readModel(path.join(dir, 'model.json'));
+  assert.deepEqual(model.layers[0].type === 'conv2d' && model.layers[0].kernelSize, [5, 5]);
+  assert.equal(model.training.validation.pairs, 3);
+});
