@@ -39,6 +39,7 @@
  */
 
 import { KernelLearnError } from '../errors.js';
+import { encodeSafetensors } from '../io/safetensors.js';
 import type { GramStats } from '../kernels/gram.js';
 import type { ModelAlignment } from '../nn/model.js';
 
@@ -192,27 +193,12 @@ function shapes(h: StatsHeader): Record<(typeof ARRAYS)[number], number[]> {
 
 /** The file's bytes (deterministic: the same statistics give the same bytes). */
 export function encodeStats(file: StatsFile): Uint8Array {
-  const tensors: [string, number[], Float64Array][] = [];
   const shape = shapes(file.header);
-  for (const k of ARRAYS) tensors.push([k, shape[k], file[k].hi], [`${k}_lo`, shape[k], file[k].lo]);
-  const header: Record<string, unknown> = { __metadata__: { format: STATS_FORMAT, version: String(STATS_VERSION), stats: JSON.stringify(file.header) } };
-  let offset = 0;
-  for (const [name, s, data] of tensors) {
-    header[name] = { dtype: 'F64', shape: s, data_offsets: [offset, offset + data.length * 8] };
-    offset += data.length * 8;
-  }
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const headerBytes = new Uint8Array(Math.ceil(json.length / 8) * 8).fill(0x20);
-  headerBytes.set(json);
-  const out = new Uint8Array(8 + headerBytes.length + offset);
-  const view = new DataView(out.buffer);
-  view.setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  let at = 8 + headerBytes.length;
-  for (const [, , data] of tensors) {
-    for (let i = 0; i < data.length; i++, at += 8) view.setFloat64(at, data[i], true);
-  }
-  return out;
+  const tensors = ARRAYS.flatMap((k) => [
+    { name: k, dtype: 'F64' as const, shape: shape[k], data: file[k].hi },
+    { name: `${k}_lo`, dtype: 'F64' as const, shape: shape[k], data: file[k].lo },
+  ]);
+  return encodeSafetensors({ format: STATS_FORMAT, version: String(STATS_VERSION), stats: JSON.stringify(file.header) }, tensors);
 }
 
 /** A one-line refusal naming the file and what to do. */
