@@ -102,22 +102,21 @@ function assertTapsClose(a: Model, b: Model, rel: number): number {
 async function shardsAgainstTrain(integer: boolean, counts: number[]): Promise<{ d: Awaited<ReturnType<typeof writeData>>; out: (name: string) => string; trained: Model; shards: string[] }> {
   const d = await writeData(integer);
   const out = (name: string): string => path.join(d.dir, name);
-  const one = run(['train', ...io(d.all), '--out', out('train.json'), '--arch', 'linear', '--ksize', '3', '--align', 'off', '--border', 'reflect101', '--no-report']);
-  assert.equal(one.code, 0, one.stderr);
+  const shardsOf = (n: number): string[] => Array.from({ length: n }, (_, i) => out(`s${n}-${i}.stats`));
+  // Every process of one stage at once, two at a time: train's one run, the held-out file, every shard.
+  await runAll([
+    ['train', ...io(d.all), '--out', out('train.json'), '--arch', 'linear', '--ksize', '3', '--align', 'off', '--border', 'reflect101', '--no-report'],
+    ['stats', ...io(d.val), '--ksize', '3', '--validation', '--out', out('val.stats')],
+    ...counts.flatMap((n) => shardsOf(n).map((f, i) => ['stats', ...io(d.train), '--ksize', '3', '--shard', `${i}/${n}`, '--out', f])),
+  ]);
   const trained = readModel(out('train.json'));
-  let shards: string[] = [];
-  await runAll([['stats', ...io(d.val), '--ksize', '3', '--validation', '--out', out('val.stats')]]);
-  let first: string | null = null;
+  await runAll(counts.map((n) => ['train', '--stats', ...[...shardsOf(n)].reverse(), out('val.stats'), '--out', out(`m${n}.json`)]));
+  const first = readFileSync(out(`m${counts[0]}.json`), 'utf8');
   for (const n of counts) {
-    shards = Array.from({ length: n }, (_, i) => out(`s${n}-${i}.stats`));
-    await runAll(shards.map((f, i) => ['stats', ...io(d.train), '--ksize', '3', '--shard', `${i}/${n}`, '--out', f]));
-    const r = run(['train', '--stats', ...[...shards].reverse(), out('val.stats'), '--out', out(`m${n}.json`)]);
-    assert.equal(r.code, 0, r.stderr);
     assertTapsClose(readModel(out(`m${n}.json`)), trained, 1e-12);
-    const bytes = readFileSync(out(`m${n}.json`), 'utf8');
-    first ??= bytes;
-    assert.equal(bytes, first, `${n} shards: the bytes of ${counts[0]}`);
+    assert.equal(readFileSync(out(`m${n}.json`), 'utf8'), first, `${n} shards: the bytes of ${counts[0]}`);
   }
+  const shards = shardsOf(counts[counts.length - 1]);
   // The held-out metrics come from the held-out statistics.
   const m = readModel(out(`m${counts[counts.length - 1]}.json`));
   assert.equal(m.training.validation.kind, 'pairs');
@@ -134,9 +133,11 @@ test('stats shards (float targets): 1, 2 and 8 shards in separate processes, in 
     assert.equal(r.code, 0, r.stderr);
     return to;
   };
-  const left = merge([7, 2, 0, 5].map((i) => shards[i]), out('left.stats'));
-  const right = merge([1, 6, 4, 3].map((i) => shards[i]), out('right.stats'));
-  const root = merge([right, left], out('tree.stats'));
+  await runAll([
+    ['stats', '--merge', ...[7, 2, 0, 5].map((i) => shards[i]), '--out', out('left.stats')],
+    ['stats', '--merge', ...[1, 6, 4, 3].map((i) => shards[i]), '--out', out('right.stats')],
+  ]);
+  const root = merge([out('right.stats'), out('left.stats')], out('tree.stats'));
   const t = run(['train', '--stats', root, '--val-stats', out('val.stats'), '--out', out('tree.json')]);
   assert.equal(t.code, 0, t.stderr);
   assertTapsClose(readModel(out('tree.json')), trained, 1e-12);

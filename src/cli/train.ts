@@ -115,6 +115,7 @@ Examples:
     )
     .action(async (flags: TrainFlags, cmd: Command) => {
       if (flags.stats) return trainFromStatsFiles(flags, cmd.getOptionValueSource('ksize') !== 'default');
+      if (flags.valStats) throw new UsageError('--val-stats goes with --stats (held-out statistics for a model from statistics)');
       if (!flags.input || !flags.target) throw new UsageError('train needs --input and --target (or --stats FILES...)');
       // In a worker thread, so Ctrl-C stops training at once (see train-worker.ts); started first,
       // so that it boots and loads the trainer while the images are decoded here, and given each
