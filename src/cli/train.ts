@@ -116,13 +116,13 @@ Examples:
     .action(async (flags: TrainFlags, cmd: Command) => {
       if (flags.stats) return trainFromStatsFiles(flags, cmd.getOptionValueSource('ksize') !== 'default');
       if (flags.valStats) throw new UsageError('--val-stats goes with --stats (held-out statistics for a model from statistics)');
-      if (!flags.input || !flags.target) throw new UsageError('train needs --input and --target (or --stats FILES...)');
+      const { input, target } = flags;
+      if (!input || !target) throw new UsageError(`required option '${!input ? '--input <dir>' : '--target <dir>'}' not specified (train learns from --input and --target, or from --stats FILES...)`);
       // In a worker thread, so Ctrl-C stops training at once (see train-worker.ts); started first,
       // so that it boots and loads the trainer while the images are decoded here, and given each
       // pair as soon as it is read: it computes the pair's Gram statistics while the next decode.
       const fixed = flags.ksize === 'auto' ? null : typeof flags.ksize === 'number' ? [flags.ksize, flags.ksize] : flags.ksize;
       const worker = startTrainWorker(fixed ? { kh: fixed[0], kw: fixed[1], bias: true } : undefined);
-      const [input, target] = [flags.input, flags.target];
       let pairs;
       try {
         pairs = await loadPairs(input, target, { maxPixels: flags.maxPixels, onNotice: notice, onPair: (pair) => worker.send(pair), sizes: 'any' });

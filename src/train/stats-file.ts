@@ -263,7 +263,7 @@ export function decodeStats(bytes: Uint8Array, name: string): StatsFile {
     const t = json[key] as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | undefined;
     const length = s.reduce((a, b) => a * b, 1);
     const offsets = t?.data_offsets as number[] | undefined;
-    if (!t || t.dtype !== 'F64' || JSON.stringify(t.shape) !== JSON.stringify(s) || !Array.isArray(offsets) || offsets[1] - offsets[0] !== length * 8) {
+    if (!t || t.dtype !== 'F64' || JSON.stringify(t.shape) !== JSON.stringify(s) || !Array.isArray(offsets) || !(Number.isSafeInteger(offsets[0]) && offsets[0] >= 0) || offsets[1] - offsets[0] !== length * 8) {
       throw refuse(name, `has no valid "${key}" array (F64, shape [${s.join(', ')}]); recompute it with kernel-learn stats`);
     }
     if (dataAt + offsets[1] > bytes.length) throw refuse(name, `is truncated (${bytes.length} bytes, its arrays need ${dataAt + offsets[1]}); copy or recompute it`);
