@@ -32,6 +32,16 @@ function niceCeil(v: number): number {
   return [1, 2, 5, 10].map((m) => m * p).find((x) => x >= v) ?? 10 * p;
 }
 
+/** A plot's box, faint, in the ink colour, with the text style the axes' labels use. */
+function frame(g: CanvasRenderingContext2D, ink: string, left: number, top: number, pw: number, ph: number): void {
+  g.font = '11px system-ui, sans-serif';
+  g.fillStyle = ink;
+  g.strokeStyle = ink;
+  g.globalAlpha = 0.35;
+  g.strokeRect(left, top, pw, ph);
+  g.globalAlpha = 1;
+}
+
 /** Training and validation loss against step on a log scale, with the exact optimum as a dashed line. */
 export function drawLoss(canvas: HTMLCanvasElement, points: LossPoint[], exactLoss: number | null, maxSteps: number): void {
   const { g, w, h } = sizeCanvas(canvas);
@@ -40,12 +50,7 @@ export function drawLoss(canvas: HTMLCanvasElement, points: LossPoint[], exactLo
   g.clearRect(0, 0, w, h);
   const left = 52, right = 10, top = 10, bottom = 24;
   const pw = w - left - right, ph = h - top - bottom;
-  g.font = '11px system-ui, sans-serif';
-  g.fillStyle = ink;
-  g.strokeStyle = ink;
-  g.globalAlpha = 0.35;
-  g.strokeRect(left, top, pw, ph);
-  g.globalAlpha = 1;
+  frame(g, ink, left, top, pw, ph);
   const values: number[] = [];
   for (const p of points) {
     values.push(p.trainLoss);
@@ -139,12 +144,7 @@ export function drawCurve(canvas: HTMLCanvasElement, curve: { knots: readonly nu
   const y0 = Math.min(...values), y1 = Math.max(...values);
   const X = (v: number): number => left + (pw * (v - x0)) / (x1 - x0 || 1);
   const Y = (v: number): number => top + ph * (1 - (v - y0) / (y1 - y0 || 1));
-  g.font = '11px system-ui, sans-serif';
-  g.strokeStyle = ink;
-  g.fillStyle = ink;
-  g.globalAlpha = 0.35;
-  g.strokeRect(left, top, pw, ph);
-  g.globalAlpha = 1;
+  frame(g, ink, left, top, pw, ph);
   g.textAlign = 'right';
   g.textBaseline = 'middle';
   for (const v of [y0, y1]) g.fillText(label(v), left - 4, Y(v));
