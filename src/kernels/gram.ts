@@ -43,13 +43,14 @@ export interface GramStats {
   n: number;
 }
 
-function emptyStats(cin: number, cout: number, kh: number, kw: number, bias: boolean): GramStats {
+/** Zero statistics of that shape. */
+export function emptyStats(cin: number, cout: number, kh: number, kw: number, bias: boolean): GramStats {
   const p = cin * kh * kw + (bias ? 1 : 0);
   return { cin, cout, kh, kw, bias, p, xtx: new Float64Array(p * p), xty: new Float64Array(cout * p), yty: new Float64Array(cout), n: 0 };
 }
 
 /** Channel counts shared by all pairs; input and target sizes must agree (callers check with stems). */
-function shapeOf(pairs: GramPair[]): { cin: number; cout: number } {
+export function shapeOf(pairs: GramPair[]): { cin: number; cout: number } {
   if (pairs.length === 0) throw new KernelLearnError('gram: no pairs');
   const cin = pairs[0].input.channels;
   const cout = pairs[0].target.channels;
@@ -374,9 +375,8 @@ function addPair(st: GramStats, pair: GramPair): void {
   }
 }
 
-/** st += one pair's statistics (same shape). */
-function addStats(st: GramStats, one: GramStats): void {
-  if (one.n === 0) return;
+/** st += another's statistics (same shape): a pair's own (GramCache), or signed rows (gram-masked.ts). */
+export function addStats(st: GramStats, one: GramStats): void {
   for (let i = 0; i < st.xtx.length; i++) st.xtx[i] += one.xtx[i];
   for (let i = 0; i < st.xty.length; i++) st.xty[i] += one.xty[i];
   for (let i = 0; i < st.yty.length; i++) st.yty[i] += one.yty[i];
@@ -477,47 +477,4 @@ export function subGram(st: GramStats, kh2: number, kw2: number): GramStats {
   sub.yty.set(st.yty);
   sub.n = st.n;
   return sub;
-}
-
-/**
- * Gram statistics over a subset of the valid pixels: `masks[i]` (one byte per pixel of pair i,
- * indexed at the target pixel, i.e. the window's anchor) selects the rows of X. One outer
- * product per selected pixel (O(n p^2): meant for small kernels, e.g. the censored fit of
- * saturated targets, which re-selects pixels every iteration). One output channel's mask serves
- * every output channel.
- */
-export function gramStatsMasked(pairs: GramPair[], kh: number, kw: number, bias: boolean, masks: Uint8Array[]): GramStats {
-  const { cin, cout } = shapeOf(pairs);
-  const st = emptyStats(cin, cout, kh, kw, bias);
-  const { p, xtx, xty, yty } = st;
-  const feat = new Float64Array(p);
-  pairs.forEach(({ input, target }, pi) => {
-    const { width: W, height: H } = input;
-    const plane = W * H;
-    const mask = masks[pi];
-    const src = input.data;
-    for (let y = 0; y + kh <= H; y++) {
-      for (let x = 0; x + kw <= W; x++) {
-        const at = (y + (kh >> 1)) * W + x + (kw >> 1);
-        if (!mask[at]) continue;
-        let f = 0;
-        for (let c = 0; c < cin; c++) {
-          for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) feat[f++] = src[c * plane + (y + i) * W + x + j];
-        }
-        if (bias) feat[f] = 1;
-        for (let a = 0; a < p; a++) {
-          const fa = feat[a];
-          for (let b = a; b < p; b++) xtx[a * p + b] += fa * feat[b];
-        }
-        for (let o = 0; o < cout; o++) {
-          const t = target.data[o * plane + at];
-          for (let a = 0; a < p; a++) xty[o * p + a] += feat[a] * t;
-          yty[o] += t * t;
-        }
-        st.n++;
-      }
-    }
-  });
-  for (let a = 0; a < p; a++) for (let b = 0; b < a; b++) xtx[a * p + b] = xtx[b * p + a];
-  return st;
 }
