@@ -15,7 +15,7 @@
  * bits as the reference; other data differ by float64 rounding of sums in another order.
  */
 
-import { addStats, emptyStats, gramStats, gramStatsReference, shapeOf, type GramPair, type GramStats } from './gram.js';
+import { addStats, emptyStats, gramStats, shapeOf, type GramPair, type GramStats } from './gram.js';
 import { gramWasm } from './gram-wasm.js';
 import { bandRows, forEachAnchorRow, forEachBand } from './windows.js';
 
@@ -196,40 +196,6 @@ export function updateMasked(st: GramStats, prev: Selection, next: Selection): G
   if (2 * changed > rows) return gramStatsMasked(next.pairs, kh, kw, bias, next.masks);
   const out = weightedRows(prev.pairs, { ...st, xtx: st.xtx.slice(), xty: st.xty.slice(), yty: st.yty.slice() }, leave);
   return weightedRows(next.pairs, out, enter);
-}
-
-/**
- * X^T y, y^T y and the count over all valid pixels, X^T X left zero: for fits that move their
- * targets round by round over one X^T X (the magnitude stage's angles). Fast: crossSums
- * (assembly/gram.ts), one sweep of the band per tap and target; crossStatsReference writes it out.
- */
-export function crossStats(pairs: GramPair[], kh: number, kw: number, bias: boolean): GramStats {
-  const { cin, cout } = shapeOf(pairs);
-  const st = emptyStats(cin, cout, kh, kw, bias);
-  const taps = cin * kh * kw;
-  const band = bandLayout(pairs, kh, cout * (taps + 2));
-  const w = gramWasm(band.end * 8);
-  const mem = new Float64Array(w.memory.buffer);
-  mem.fill(0, 0, cout * (taps + 2));
-  forEachTargetBand(pairs, kh, kw, mem, band, (pi, top, hv, plane) => {
-    const W = pairs[pi].input.width;
-    w.crossSums(band.inputAt * 8, W, plane, cin, kh, kw, hv, W - kw + 1, band.targetsAt * 8, cout, 0);
-    st.n += hv * (W - kw + 1);
-  });
-  for (let o = 0; o < cout; o++) {
-    const sums = mem.subarray(o * (taps + 2), (o + 1) * (taps + 2));
-    st.xty.set(sums.subarray(0, taps), o * st.p);
-    if (bias) st.xty[o * st.p + taps] = sums[taps];
-    st.yty[o] = sums[taps + 1];
-  }
-  return st;
-}
-
-/** Reference: crossStats from the per-pixel sums of gramStatsReference (its X^T X zeroed). */
-export function crossStatsReference(pairs: GramPair[], kh: number, kw: number, bias: boolean): GramStats {
-  const st = gramStatsReference(pairs, kh, kw, bias);
-  st.xtx.fill(0);
-  return st;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The WebAssembly module of the exact solver's hot loops (assembly/gram.ts, compiled by
  * `npm run build:wasm` (tools/build_wasm.mjs) into gram-wasm.generated.ts): the lag sums of the
- * fast Gram (src/kernels/gram.ts), the row Grams and cross sums of the masked one (gram-masked.ts),
+ * fast Gram (src/kernels/gram.ts), the row Grams of the masked one (gram-masked.ts),
  * the responses of the valid-window loop (windows.ts) and the dense SPD algebra of
  * src/linalg-fast.ts. One instance per thread over a private memory, compiled on first use (a few
  * KB, so browsers compile it synchronously too), grown on demand. Callers lay out their buffers from byte 0 for the length of
@@ -25,7 +25,6 @@ export interface GramWasmExports {
     targets: number, cout: number, bias: number, X: number, WX: number, wts: number, count: number, B: number, P: number, r: number, out: number,
   ): number;
   flushRows(X: number, WX: number, wts: number, r: number, P: number, out: number): number;
-  crossSums(src: number, W: number, plane: number, cin: number, kh: number, kw: number, hv: number, wv: number, targets: number, cout: number, out: number): void;
   responses(src: number, W: number, plane: number, cin: number, kh: number, kw: number, coef: number, s0: number, hv: number, wv: number, out: number): void;
 }
 
@@ -43,8 +42,8 @@ export function gramWasm(bytes = 0): GramWasm {
     const code = Uint8Array.from(atob(GRAM_WASM_BASE64), (ch) => ch.charCodeAt(0));
     const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES });
     const exports = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { memory } }).exports as unknown as GramWasmExports;
-    const { lagSums, cholesky, solveFactor, inverseDiagonal, matVec, rowGram, maskedRows, flushRows, crossSums, responses } = exports;
-    instance = { memory, lagSums, cholesky, solveFactor, inverseDiagonal, matVec, rowGram, maskedRows, flushRows, crossSums, responses };
+    const { lagSums, cholesky, solveFactor, inverseDiagonal, matVec, rowGram, maskedRows, flushRows, responses } = exports;
+    instance = { memory, lagSums, cholesky, solveFactor, inverseDiagonal, matVec, rowGram, maskedRows, flushRows, responses };
   }
   const need = Math.ceil(bytes / PAGE) - instance.memory.buffer.byteLength / PAGE;
   if (need > 0) {

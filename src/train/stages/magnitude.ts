@@ -11,15 +11,15 @@
  *    each block in turn, and its minimum over phi is that loss); the rounds stop when the kernels
  *    move less than ANGLE_TOLERANCE of their largest tap. X^T X is of the pixels in use (below
  *    the upper limit, or predicted below it: the censored rule of clamp.ts), updated by the pixels
- *    that change, and X^T [y cos phi, y sin phi] is one pass (gram-masked.ts).
+ *    that change, and X^T [y cos phi, y sin phi] is one sweep of lag sums (gram.ts crossStats).
  *
  * The fit has no linear standard errors (none are claimed: zero taps need them), and two conv
  * outputs make one output pixel, so the border is judged by running the network.
  */
 
 import type { Pixels } from '../../image.js';
-import { gramStats, type GramPair, type GramStats } from '../../kernels/gram.js';
-import { crossStats, gramStatsMasked, updateMasked, type Selection } from '../../kernels/gram-masked.js';
+import { crossStats, gramStats, type GramPair, type GramStats } from '../../kernels/gram.js';
+import { gramStatsMasked, updateMasked, type Selection } from '../../kernels/gram-masked.js';
 import { meanOverAnchors, responsesAtAnchors } from '../../kernels/windows.js';
 import { solveGaussian } from '../../kernels/linalg.js';
 import { solveExact } from '../exact.js';
@@ -115,7 +115,7 @@ function angleRounds(pairs: GramPair[], k: number, bias: boolean, hi: number, a:
     }
     gram = gram && use ? updateMasked(gram, use, next.use) : gramStatsMasked(pairs, k, k, bias, next.use.masks);
     use = next.use;
-    const [ga, gb] = solveExact({ ...crossStats(next.targets, k, k, bias), xtx: gram.xtx, n: gram.n }, { condition: false }).coef;
+    const [ga, gb] = solveExact(crossStats(next.targets, gram), { condition: false }).coef;
     g = Float64Array.from([...ga, ...gb]);
     rounds++;
     let moved = 0, largest = 0;
