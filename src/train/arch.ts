@@ -2,7 +2,11 @@
  * --arch auto: the plain linear fit, and when its residual is more than rounding (diagnostics.ts),
  * every output stage worth trying on these targets (stages/index.ts STAGES, in order). The stage
  * with the lowest held-out MSE (or a simpler one, earlier in STAGES, within 10% of it) wins if it
- * at least halves the linear fit's: a stage must explain structure, not shave noise. `archChoice` in the result says what was tried and why.
+ * at least halves the linear fit's: a stage must explain structure, not shave noise. A stage whose
+ * residual is only the targets' rounding (diagnostics.ts `significant` false) ends the search: no
+ * later stage can explain more than noise, so fitting them (the curve stages above all: seconds
+ * each on photographs) could change the choice only by shaving noise. `archChoice` in the
+ * result says what was tried and why.
  */
 
 import type { ImagePair } from '../data/pairs.js';
@@ -33,6 +37,7 @@ export function chooseArch(pairs: ImagePair[], options: TrainOptions, shape: { c
     try {
       const r = fitStage(data, stage, context);
       candidates.push({ arch: stage.name, mse: mse(r), result: r });
+      if (!r.diagnostics.significant && r.identifiable) break;
     } catch (e) {
       if (!(e instanceof KernelLearnError)) throw e; // too few usable pixels for this stage: not a candidate
     }
