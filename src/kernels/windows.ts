@@ -49,7 +49,7 @@ export function windowAt(input: Image, kh: number, kw: number, anchor: number, w
  */
 export function bandRows(pair: GramPair, kh: number): number {
   const { width: W, channels } = pair.input;
-  return Math.max(1, Math.floor(gramLimits.bandBytes / (channels * W * 8)) - kh + 1);
+  return Math.max(1, Math.floor(gramLimits.bandBytes / (channels * Math.max(W, 1) * 8)) - kh + 1); // (an empty image: one row)
 }
 
 /**
