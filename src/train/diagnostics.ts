@@ -136,11 +136,9 @@ export function diagnoseResidual(model: Network, regions: Region[], kh: number, 
     fi[0] = t;
     fi[1] = 1;
     perImage[ri].add(fi, r);
-    const phi = [1, u, v, u * u, v * v, u * v];
-    for (let j = 0; j < 6; j++) {
-      fs[j] = phi[j];
-      fs[6 + j] = phi[j] * t;
-    }
+    // The quadratic surface in (u, v), then the same times t (no array per pixel: the values as before).
+    fs[0] = 1; fs[1] = u; fs[2] = v; fs[3] = u * u; fs[4] = v * v; fs[5] = u * v;
+    for (let j = 0; j < 6; j++) fs[6 + j] = fs[j] * t;
     spatial.add(fs, r);
     fp[0] = 1;
     fp[1] = t;
