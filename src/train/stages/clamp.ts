@@ -131,14 +131,23 @@ function activeSet(pairs: GramPair[], coef: Float64Array, kh: number, kw: number
   let changed = false;
   const next = pairs.map((pair, pi) => {
     const pred = responsesAtAnchors(pair, coef, kh, kw, bias);
-    const t = pair.target.data;
-    const m = new Uint8Array(t.length);
-    for (let i = 0; i < m.length; i++) {
-      const v = t[i];
-      m[i] = v > lo && v < hi ? 1 : v <= lo ? (pred[i] > lo ? 1 : 0) : pred[i] < hi ? 1 : 0;
-      if (m[i] !== masks[pi][i]) changed = true;
-    }
+    const m = new Uint8Array(pair.target.data.length);
+    if (activePlane(pred, pair.target.data, pair.input.width, pair.input.height, kh, kw, lo, hi, m, masks[pi])) changed = true;
     return m;
   });
   return changed ? next : null;
+}
+
+/** activeSet for one pair's plane, at its valid anchors (the masks are read nowhere else): fills m; whether it differs from m0. */
+function activePlane(pred: Float64Array, t: ArrayLike<number>, W: number, H: number, kh: number, kw: number, lo: number, hi: number, m: Uint8Array, m0: Uint8Array): boolean {
+  let changed = false;
+  for (let y = kh >> 1; y + kh - (kh >> 1) <= H; y++) {
+    for (let i = y * W + (kw >> 1), end = i + W - kw + 1; i < end; i++) {
+      const v = t[i];
+      const u = v > lo && v < hi ? 1 : v <= lo ? (pred[i] > lo ? 1 : 0) : pred[i] < hi ? 1 : 0;
+      m[i] = u;
+      if (u !== m0[i]) changed = true;
+    }
+  }
+  return changed;
 }

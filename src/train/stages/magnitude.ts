@@ -3,9 +3,10 @@
  * with two outputs, then a magnitude layer (then a clamp). The pair of kernels is found up to a
  * rotation and reported in a canonical form (canonicalPair):
  *
- *  - up to 3x3, by the lifted least squares (lifted.ts) as the top two eigenvectors of M;
- *  - larger, from the 3x3 fit embedded in the window, by angle rounds on one Gram (angleRounds):
- *    given the kernels a and b, each pixel's angle phi = atan2(b.x, a.x); given the angles, a and
+ *  - up to LIFTED_KSIZE_MAX (5x5), by the lifted least squares (lifted.ts) as the top two
+ *    eigenvectors of M;
+ *  - larger (--ksize 7), from the 5x5 fit embedded in the window, by angle rounds on one Gram
+ *    (angleRounds): given the kernels a and b, each pixel's angle phi = atan2(b.x, a.x); given the angles, a and
  *    b are the linear least squares of y cos(phi) and y sin(phi), on the same X^T X. Each round
  *    lowers sum (|(a, b).x| - y)^2 (it minimises sum (a.x - y cos phi)^2 + (b.x - y sin phi)^2 over
  *    each block in turn, and its minimum over phi is that loss); the rounds stop when the kernels
@@ -79,7 +80,7 @@ export interface MagnitudeFit {
 
 /**
  * Gradient-magnitude targets y = sqrt((a.x + ba)^2 + (b.x + bb)^2), see the header; `fitMax` gives
- * the 3x3 fit a larger pair starts from.
+ * the LIFTED_KSIZE_MAX fit a larger pair starts from.
  */
 export function fitMagnitude(pairs: GramPair[], k: number, bias: boolean, hi: number, fitMax: () => Float64Array[]): MagnitudeFit {
   const [a, b] = startKernels(pairs, k, bias, hi, 2, fitMax);
