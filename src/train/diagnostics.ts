@@ -61,16 +61,18 @@ class Ls {
   }
   add(f: ArrayLike<number>, r: number): void {
     const { n, ata, atr } = this;
+    // The upper triangle only (mirrored in explained): each entry the same sum of the same products.
     for (let a = 0; a < n; a++) {
       const fa = f[a];
       atr[a] += fa * r;
-      for (let b = 0; b < n; b++) ata[a * n + b] += fa * f[b];
+      for (let b = a; b < n; b++) ata[a * n + b] += fa * f[b];
     }
   }
   /** sum r^2 - min sum (r - f.x)^2 = x . atr at the optimum (with a tiny relative ridge). */
   explained(): number {
     const { n, ata, atr } = this;
     const reg = Float64Array.from(ata);
+    for (let a = 0; a < n; a++) for (let b = 0; b < a; b++) reg[a * n + b] = reg[b * n + a];
     for (let a = 0; a < n; a++) reg[a * n + a] += 1e-12 * ata[a * n + a] + 1e-300;
     const x = solveGaussian(reg, atr, n);
     let s = 0;
