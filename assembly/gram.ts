@@ -216,3 +216,171 @@ export function matVec(a: usize, p: i32, v: usize, out: usize): void {
   const rowBytes = <usize>p << 3;
   for (let i = 0; i < p; i++) store<f64>(out + (<usize>i << 3), dotRows(a + <usize>i * rowBytes, v, p));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The masked Gram statistics (src/kernels/gram-masked.ts): outer products of feature rows the
+// caller gathered, for fits that select their pixels (the censored, abs and magnitude stages).
+
+/**
+ * out[a * P + b] += wx[r * P + a] * x[r * P + b] for the rows r = 0 .. n - 1 in that order, for
+ * every a and b >= a (and b = a - 1 for odd a: below the diagonal, unused): rows of P doubles (P
+ * even), wx the rows times their weights (x itself when every weight is 1). Each entry is summed
+ * row after row, a multiply then an add, as the plain loop over rows does, so the sums are the
+ * same bits as src/kernels/gram-masked.ts gramStatsMaskedReference's. The lanes run over b (two
+ * entries); two rows a, a + 1 by eight entries at a time: eight independent sums in registers,
+ * six loads for sixteen products.
+ */
+export function rowGram(x: usize, wx: usize, n: i32, P: i32, out: usize): void {
+  const rowBytes = <usize>P << 3;
+  const end = <usize>n * rowBytes;
+  for (let a = 0; a < P; a += 2) {
+    const oa = out + <usize>a * rowBytes;
+    const wa = wx + (<usize>a << 3);
+    let b = a;
+    for (; b + 8 <= P; b += 8) {
+      const o = oa + (<usize>b << 3), p = o + rowBytes;
+      const xb = x + (<usize>b << 3);
+      let s0 = v128.load(o), s1 = v128.load(o, 16), s2 = v128.load(o, 32), s3 = v128.load(o, 48);
+      let t0 = v128.load(p), t1 = v128.load(p, 16), t2 = v128.load(p, 32), t3 = v128.load(p, 48);
+      for (let r: usize = 0; r < end; r += rowBytes) {
+        const u = v128.load64_splat(wa + r), v = v128.load64_splat(wa + r + 8);
+        const q = xb + r;
+        const x0 = v128.load(q), x1 = v128.load(q, 16), x2 = v128.load(q, 32), x3 = v128.load(q, 48);
+        s0 = f64x2.add(s0, f64x2.mul(u, x0));
+        s1 = f64x2.add(s1, f64x2.mul(u, x1));
+        s2 = f64x2.add(s2, f64x2.mul(u, x2));
+        s3 = f64x2.add(s3, f64x2.mul(u, x3));
+        t0 = f64x2.add(t0, f64x2.mul(v, x0));
+        t1 = f64x2.add(t1, f64x2.mul(v, x1));
+        t2 = f64x2.add(t2, f64x2.mul(v, x2));
+        t3 = f64x2.add(t3, f64x2.mul(v, x3));
+      }
+      v128.store(o, s0);
+      v128.store(o, s1, 16);
+      v128.store(o, s2, 32);
+      v128.store(o, s3, 48);
+      v128.store(p, t0);
+      v128.store(p, t1, 16);
+      v128.store(p, t2, 32);
+      v128.store(p, t3, 48);
+    }
+    for (; b < P; b += 2) {
+      const o = oa + (<usize>b << 3), p = o + rowBytes;
+      const xb = x + (<usize>b << 3);
+      let s = v128.load(o), t = v128.load(p);
+      for (let r: usize = 0; r < end; r += rowBytes) {
+        const q = v128.load(xb + r);
+        s = f64x2.add(s, f64x2.mul(v128.load64_splat(wa + r), q));
+        t = f64x2.add(t, f64x2.mul(v128.load64_splat(wa + r + 8), q));
+      }
+      v128.store(o, s);
+      v128.store(p, t);
+    }
+  }
+}
+
+/**
+ * The rows of one band that have a weight, gathered into the block X (row r at X + r * P doubles:
+ * the taps in weight order (channel, row, column), a 1 for the bias, the targets; P with the zero
+ * padding), B rows at a time summed into out by rowGram (flushRows). The band: cin planes of input
+ * rows (W doubles a row, `plane` doubles apart), an i8 weight per anchor (hv x wv, plus `shift`:
+ * -1 turns a 0/1 selection into minus the rows it leaves out) and the targets at the anchors (cout
+ * planes of hv x wv doubles). The block holds r rows on entry (a block spans bands); returns the
+ * rows it holds on exit. Row r's weight goes to wts[r], and to the sum at count.
+ */
+export function maskedRows(
+  src: usize, W: i32, plane: i32, cin: i32, kh: i32, kw: i32, hv: i32, wv: i32, weights: usize, shift: i32,
+  targets: usize, cout: i32, bias: i32, X: usize, WX: usize, wts: usize, count: usize, B: i32, P: i32, r: i32, out: usize,
+): i32 {
+  const anchors = <usize>(hv * wv);
+  for (let y = 0; y < hv; y++) {
+    for (let x = 0; x < wv; x++) {
+      const at = <usize>(y * wv + x);
+      const w = <i32>load<i8>(weights + at) + shift;
+      if (w == 0) continue;
+      let d = X + <usize>(r * P) * 8;
+      const s = src + (<usize>(y * W + x) << 3);
+      for (let c = 0; c < cin; c++) {
+        for (let i = 0; i < kh; i++) {
+          const row = s + (<usize>(c * plane + i * W) << 3);
+          for (let j = 0; j < kw; j++, d += 8) store<f64>(d, ld(row + (<usize>j << 3)));
+        }
+      }
+      if (bias) {
+        store<f64>(d, 1.0);
+        d += 8;
+      }
+      for (let o = 0; o < cout; o++, d += 8) store<f64>(d, ld(targets + ((<usize>o * anchors + at) << 3)));
+      store<f64>(wts + (<usize>r << 3), <f64>w);
+      store<f64>(count, ld(count) + <f64>w);
+      if (++r == B) r = flushRows(X, WX, wts, B, P, out);
+    }
+  }
+  return r;
+}
+
+/**
+ * Sums the first r rows of the block X (weights wts) into out with rowGram, through WX (X times
+ * the weights) when a weight is not 1. Returns 0 (the block is empty).
+ */
+export function flushRows(X: usize, WX: usize, wts: usize, r: i32, P: i32, out: usize): i32 {
+  let unit = true;
+  for (let q = 0; q < r; q++) if (ld(wts + (<usize>q << 3)) != 1.0) unit = false;
+  if (!unit) {
+    for (let q = 0; q < r; q++) {
+      const w = ld(wts + (<usize>q << 3));
+      const xr = X + <usize>(q * P) * 8, wr = WX + <usize>(q * P) * 8;
+      for (let f = 0; f < P; f++) store<f64>(wr + (<usize>f << 3), w * ld(xr + (<usize>f << 3)));
+    }
+  }
+  rowGram(X, unit ? X : WX, r, P, out);
+  return 0;
+}
+
+/**
+ * The linear responses at the valid anchors of a band: out[y * wv + x] = s0 + the sum over taps
+ * (c, i, j) in weight order of coef[(c * kh + i) * kw + j] * src[c][y + i][x + j], for y < hv and
+ * x < wv (rows W doubles apart, channels `plane` apart). Each response is summed in exactly that
+ * order, a multiply then an add per tap, as src/kernels/windows.ts responsesAtAnchorsReference:
+ * the same bits. The lanes run over x, eight responses at a time.
+ */
+export function responses(src: usize, W: i32, plane: i32, cin: i32, kh: i32, kw: i32, coef: usize, s0: f64, hv: i32, wv: i32, out: usize): void {
+  const rowBytes = <usize>W << 3;
+  for (let y = 0; y < hv; y++) {
+    const o = out + (<usize>(y * wv) << 3);
+    const base = src + <usize>y * rowBytes;
+    let x = 0;
+    for (; x + 8 <= wv; x += 8) {
+      let a0 = f64x2.splat(s0), a1 = a0, a2 = a0, a3 = a0;
+      let t = coef;
+      for (let c = 0; c < cin; c++) {
+        for (let i = 0; i < kh; i++) {
+          let p = base + (<usize>(c * plane + i * W + x) << 3);
+          for (let j = 0; j < kw; j++, p += 8, t += 8) {
+            const k = v128.load64_splat(t);
+            a0 = f64x2.add(a0, f64x2.mul(k, v128.load(p)));
+            a1 = f64x2.add(a1, f64x2.mul(k, v128.load(p, 16)));
+            a2 = f64x2.add(a2, f64x2.mul(k, v128.load(p, 32)));
+            a3 = f64x2.add(a3, f64x2.mul(k, v128.load(p, 48)));
+          }
+        }
+      }
+      const q = o + (<usize>x << 3);
+      v128.store(q, a0);
+      v128.store(q, a1, 16);
+      v128.store(q, a2, 32);
+      v128.store(q, a3, 48);
+    }
+    for (; x < wv; x++) {
+      let s = s0;
+      let t = coef;
+      for (let c = 0; c < cin; c++) {
+        for (let i = 0; i < kh; i++) {
+          let p = base + (<usize>(c * plane + i * W + x) << 3);
+          for (let j = 0; j < kw; j++, p += 8, t += 8) s += ld(t) * ld(p);
+        }
+      }
+      store<f64>(o + (<usize>x << 3), s);
+    }
+  }
+}

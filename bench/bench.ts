@@ -5,8 +5,10 @@
  *
  *   npm run bench                 everything (about 3-5 minutes on 2 cores)
  *   npm run bench -- --quick      smaller sizes, no 16384^2 streaming run, short PyTorch cap
- *   npm run bench -- --photos DIR the Gram rows (bench/gram-bench.ts) and train's options
- *                                 (bench/cli-bench.ts) on six photographs of DIR
+ *   npm run bench -- --photos DIR the Gram rows (bench/gram-bench.ts), train's options
+ *                                 (bench/cli-bench.ts) and the output stages (bench/stage-bench.ts:
+ *                                 clamp, abs, magnitude, curves beside the linear fit and PyTorch)
+ *                                 on six photographs of DIR
  *
  * OpenCV and PyTorch run through Debian's /usr/bin/python3 (python3-opencv, python3-torch) via
  * bench/py_bench.py; TensorFlow.js through @tensorflow/tfjs on its cpu backend. Each is skipped
@@ -28,6 +30,7 @@ import { Adam } from '../src/train/gd.js';
 import { serializeModel, type Model } from '../src/nn/model.js';
 import * as threads from '../src/kernels/threads.js';
 import { trainOptionsBench } from './cli-bench.js';
+import { stageBench } from './stage-bench.js';
 import { gramBench } from './gram-bench.js';
 
 const execFileP = promisify(execFile);
@@ -398,6 +401,9 @@ async function main(): Promise<void> {
 
   // ---- train's options as a user pays for them: the run report, --ksize auto --------------
   results.trainOptions = await trainOptionsBench({ quick: QUICK, photos: PHOTOS, rows, notes, scratch: SCRATCH });
+
+  // ---- the nonlinear output stages, beside the linear fit and a PyTorch loop ------------------
+  results.stages = await stageBench({ quick: QUICK, photos: PHOTOS, torch: Boolean(caps.torch && caps.cv2), rows, notes, scratch: SCRATCH });
 
   // ---- Gram statistics + exact solve up to 31x31, beside numpy's normal equations ----------
   results.gram = await gramBench({ quick: QUICK, photos: PHOTOS, rows, notes, scratch: SCRATCH });

@@ -12,6 +12,15 @@ subcommand imports only what it needs, so a missing package fails only its own m
   torch_adam BATCH SIZE RUNS THREADS      one Adam step (3x3 conv, MSE) on a BATCHx1xSIZExSIZE batch, median ms
   torch_train INPUT_DIR TARGET_DIR THREADS CAP_S   Adam on whole images until the 3x3 kernel is
                                           within 1e-4 of Sobel dx (or CAP_S seconds): seconds, steps
+  torch_stage STAGE INPUT_DIR TARGET_DIR THREADS CAP_S GOAL   the nonlinear output stages as a
+                                          PyTorch user trains them: the network kernel-learn builds
+                                          (conv 3x3 then clamp / abs / magnitude; conv 5x5 with a
+                                          32-unit curve after it (curve-after) or before and after it
+                                          (curves), a curve being 1x1 conv, relu, 1x1 conv), default
+                                          init (seed 0), Adam (lr 1e-2, halved on plateaus) on whole
+                                          images' valid pixels until the training MSE is <= GOAL or
+                                          CAP_S seconds (from the start, file reading included):
+                                          seconds, steps, MSE, reached
   gram_np    DIR KSIZES RUNS              the normal equations of a kxk kernel + bias on the pairs
                                           DIR/in*.npy, DIR/tg*.npy (float32), as a numpy user forms
                                           them: unfolded windows (sliding_window_view) with a column
@@ -142,10 +151,65 @@ def main():
             if err < 1e-4 or time.perf_counter() - t0 > cap:
                 break
         print(json.dumps({'s': time.perf_counter() - t0, 'steps': steps, 'maxErr': err, 'converged': err < 1e-4}))
+    elif cmd == 'torch_stage':
+        torch_stage(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7]))
     elif cmd == 'gram_np':
         gram_np(sys.argv[2], [int(k) for k in sys.argv[3].split(',')], int(sys.argv[4]))
     else:
         raise SystemExit('unknown command ' + cmd)
+
+
+def torch_stage(stage, in_dir, target_dir, threads, cap, goal):
+    """See the header: Adam on the stage's own network until the training MSE reaches goal."""
+    import os
+    import cv2
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    t0 = time.perf_counter()
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    xs, ys = [], []
+    for name in sorted(os.listdir(in_dir)):
+        stem = os.path.splitext(name)[0]
+        xs.append(cv2.imread(os.path.join(in_dir, name), cv2.IMREAD_UNCHANGED).astype(np.float32))
+        t = [f for f in os.listdir(target_dir) if os.path.splitext(f)[0] == stem][0]
+        tp = os.path.join(target_dir, t)
+        ys.append((np.load(tp) if t.endswith('.npy') else cv2.imread(tp, cv2.IMREAD_UNCHANGED)).astype(np.float32))
+    k = 5 if stage.startswith('curve') else 3
+    r = k // 2
+    x = torch.from_numpy(np.stack(xs))[:, None]
+    y = torch.from_numpy(np.stack(ys))[:, None, r:-r, r:-r]  # the valid pixels
+    curve = lambda: torch.nn.Sequential(torch.nn.Conv2d(1, 32, 1), torch.nn.ReLU(), torch.nn.Conv2d(32, 1, 1))
+    conv = torch.nn.Conv2d(1, 2 if stage == 'magnitude' else 1, k)
+    before = curve() if stage == 'curves' else torch.nn.Identity()
+    after = curve() if stage.startswith('curve') else torch.nn.Identity()
+    net = torch.nn.ModuleList([before, conv, after])
+
+    def forward():
+        v = after(conv(before(x)))
+        if stage == 'clamp':
+            return v.clamp(0, 255)
+        if stage == 'abs':
+            return v.abs().clamp(0, 255)
+        if stage == 'magnitude':
+            return torch.sqrt(v[:, :1] ** 2 + v[:, 1:] ** 2 + 1e-12)
+        return v
+
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=20, min_lr=1e-7)
+    steps, mse = 0, float('inf')
+    while True:
+        opt.zero_grad()
+        loss = F.mse_loss(forward(), y)
+        loss.backward()
+        opt.step()
+        mse = loss.item()
+        sched.step(mse)
+        steps += 1
+        if mse <= goal or time.perf_counter() - t0 > cap:
+            break
+    print(json.dumps({'s': time.perf_counter() - t0, 'steps': steps, 'mse': mse, 'reached': mse <= goal}))
 
 
 def blas_info():

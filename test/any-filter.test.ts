@@ -440,6 +440,23 @@ test('gradient magnitude targets: a 2-kernel conv + magnitude stage, the pair in
   assert.ok((await psnrOn(u8.model, held.map((input) => ({ stem: 'h', input, target: mag(input, 0.25, 'u8') })))) >= 50);
 });
 
+test('gradient magnitude at --ksize 7 (angle rounds from the 5x5 lifted fit): the 5x5 Sobel pair recovered in the 7x7 window, held out >= 80 dB', async () => {
+  const mag = (im: Image): Image => {
+    const gx = applyFilter(im, { op: 'sobel', dx: 1, dy: 0, ksize: 5 }), gy = applyFilter(im, { op: 'sobel', dx: 0, dy: 1, ksize: 5 });
+    return { ...gx, data: Float32Array.from(gx.data, (v, i) => Math.hypot(v, gy.data[i])) };
+  };
+  const train = syntheticImages(3, { width: 72, height: 60, seed: 41 });
+  const held = syntheticImages(1, { width: 50, height: 40, seed: 42 });
+  const r = trainFilter(train.map((input, i) => ({ stem: `m${i}`, input, target: mag(input) })), base({ ksize: 7, magnitude: true }));
+  assert.match(r.model.training.stopReason, /angle rounds/);
+  const w = conv0(r.model).weights;
+  const dx = rowsOf({ op: 'sobel', dx: 1, dy: 0, ksize: 5 }), dy = rowsOf({ op: 'sobel', dx: 0, dy: 1, ksize: 5 });
+  const embedded = (k: number[][]): number[][] => Array.from({ length: 7 }, (_, y) => Array.from({ length: 7 }, (_, x) => (y >= 1 && y <= 5 && x >= 1 && x <= 5 ? k[y - 1][x - 1] : 0)));
+  const close = (a: number[][], b: number[][]): boolean => a.every((row, y) => row.every((v, x) => Math.abs(v - b[y][x]) <= 1e-3 * 48));
+  assert.ok(close(w[0][0], embedded(dx)) && close(w[1][0], embedded(dy)), JSON.stringify(w));
+  assert.ok((await psnrOn(r.model, held.map((input) => ({ stem: 'h', input, target: mag(input) })))) >= 80);
+});
+
 test('--arch auto: linear when the residual is rounding; otherwise the output stage the data needs (clamp, abs, magnitude), and why', () => {
   const train = syntheticImages(3, { width: 80, height: 64, seed: 99 });
   const sobel: FilterSpec = { op: 'sobel', dx: 1, dy: 0 };

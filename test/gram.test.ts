@@ -13,7 +13,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createImage, type Image } from '../src/image.js';
-import { crossStats, gramLimits, gramStats, gramStatsMasked, gramStatsReference, subGram, subKernelOffset, type GramPair, type GramStats } from '../src/kernels/gram.js';
+import { crossStats, gramLimits, gramStats, gramStatsReference, subGram, subKernelOffset, type GramPair, type GramStats } from '../src/kernels/gram.js';
+import { gramStatsMasked } from '../src/kernels/gram-masked.js';
 import { GRAM_WASM_BASE64 } from '../src/kernels/gram-wasm.generated.js';
 import { createRng } from '../src/random.js';
 

@@ -21,6 +21,7 @@ import {
   receptiveField, initConv, zeroGrad,
 } from '../src/nn/layers.js';
 import { createRng, normal } from '../src/random.js';
+import type { LayerSpec } from '../src/nn/network.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -440,5 +441,46 @@ test('TensorFlow.js oracle: valid conv2d forward and gradients of sum(out * R)',
     assertClose(dx.data, back(gx), 1e-4, `tfjs dL/dx ${what}`);
     assertClose(conv.weight.grad, tf.transpose(gw, [3, 2, 0, 1]).dataSync(), 1e-4, `tfjs dL/dW ${what}`);
     assertClose(conv.bias!.grad, gb.dataSync(), 1e-4, `tfjs dL/db ${what}`);
+  }
+});
+
+test('applyModel: runs of per-pixel layers (curves: 1x1 conv, relu, 1x1 conv; abs, clamp) pixel by pixel give the layer-by-layer bits', async () => {
+  const { applyModel, applyModelLayered } = await import('../src/nn/apply.js');
+  const { curveLayers } = await import('../src/nn/curve.js');
+  const { createImage } = await import('../src/image.js');
+  const { toF32 } = await import('../src/nn/network.js');
+  const rng = createRng(515);
+  const curve = (m: number): { knots: number[]; values: number[] } => {
+    const knots: number[] = [];
+    let t = -40 + 20 * rng();
+    for (let j = 0; j < m; j++) knots.push(toF32((t += 1 + 30 * rng())));
+    return { knots, values: knots.map(() => toF32(300 * rng() - 50)) };
+  };
+  const conv = (cin: number, cout: number, k: number, bias: boolean): LayerSpec => ({
+    type: 'conv2d', inChannels: cin, outChannels: cout, kernelSize: [k, k],
+    weights: Array.from({ length: cout }, () => Array.from({ length: cin }, () => Array.from({ length: k }, () => Array.from({ length: k }, () => toF32(2 * rng() - 1))))),
+    bias: bias ? Array.from({ length: cout }, () => toF32(20 * rng() - 10)) : null,
+  });
+  const nets: [string, number, LayerSpec[]][] = [
+    ['curve after a 3x3 kernel, clamped', 1, [conv(1, 1, 3, true), ...curveLayers([curve(32)]), { type: 'clamp', min: 0, max: 255 }]],
+    ['curves before and after, 3 channels', 3, [...curveLayers([curve(5), curve(32), curve(2)]), conv(3, 3, 5, true), ...curveLayers([curve(7), curve(3), curve(32)])]],
+    ['1x1 chains with abs and clamp, no bias', 2, [conv(2, 6, 1, false), { type: 'abs' }, conv(6, 4, 1, true), { type: 'relu' }, conv(4, 2, 1, false), { type: 'clamp', min: -3, max: 7.3 }]],
+    ['a magnitude between runs', 1, [conv(1, 2, 3, true), { type: 'magnitude', groupSize: 2 }, ...curveLayers([curve(9)])]],
+  ];
+  for (const [name, cin, layers] of nets) {
+    for (const depth of ['f32', 'f64'] as const) {
+      const im = createImage(23, 17, cin, depth);
+      for (let i = 0; i < im.data.length; i++) im.data[i] = i % 97 === 0 ? -0 : i % 89 === 0 ? NaN : 400 * rng() - 100;
+      const last = layers.filter((l) => l.type === 'conv2d').pop() as { outChannels: number };
+      const net = { inputChannels: cin, outputChannels: last.outChannels, border: 'reflect101' as const, layers };
+      const fast = applyModel(net, im), ref = applyModelLayered(net, im);
+      assert.deepEqual(fast, ref, `${name} ${depth}`);
+      if (cin === 1) {
+        // A one-channel model on a colour image: the channels are the batch.
+        const colour = createImage(11, 9, 3, depth);
+        for (let i = 0; i < colour.data.length; i++) colour.data[i] = 255 * rng();
+        assert.deepEqual(applyModel(net, colour), applyModelLayered(net, colour), `${name} ${depth} per channel`);
+      }
+    }
   }
 });

@@ -43,13 +43,14 @@ export interface GramStats {
   n: number;
 }
 
-function emptyStats(cin: number, cout: number, kh: number, kw: number, bias: boolean): GramStats {
+/** Zero statistics of that shape. */
+export function emptyStats(cin: number, cout: number, kh: number, kw: number, bias: boolean): GramStats {
   const p = cin * kh * kw + (bias ? 1 : 0);
   return { cin, cout, kh, kw, bias, p, xtx: new Float64Array(p * p), xty: new Float64Array(cout * p), yty: new Float64Array(cout), n: 0 };
 }
 
 /** Channel counts shared by all pairs; input and target sizes must agree (callers check with stems). */
-function shapeOf(pairs: GramPair[]): { cin: number; cout: number } {
+export function shapeOf(pairs: GramPair[]): { cin: number; cout: number } {
   if (pairs.length === 0) throw new KernelLearnError('gram: no pairs');
   const cin = pairs[0].input.channels;
   const cout = pairs[0].target.channels;
@@ -392,9 +393,8 @@ function addCross(st: GramStats, pair: GramPair): void {
   }
 }
 
-/** st += one pair's statistics (same shape). */
-function addStats(st: GramStats, one: GramStats): void {
-  if (one.n === 0) return;
+/** st += another's statistics (same shape): a pair's own (GramCache), or signed rows (gram-masked.ts). */
+export function addStats(st: GramStats, one: GramStats): void {
   for (let i = 0; i < st.xtx.length; i++) st.xtx[i] += one.xtx[i];
   for (let i = 0; i < st.xty.length; i++) st.xty[i] += one.xty[i];
   for (let i = 0; i < st.yty.length; i++) st.yty[i] += one.yty[i];
@@ -514,20 +514,10 @@ export function subGram(st: GramStats, kh2: number, kw2: number): GramStats {
 }
 
 /**
- * Gram statistics over a subset of the valid pixels: `masks[i]` (one byte per pixel of pair i,
- * indexed at the target pixel, i.e. the window's anchor) selects the rows of X. One outer
- * product per selected pixel (O(n p^2): meant for small kernels, e.g. the censored fit of
- * saturated targets, which re-selects pixels every iteration). One output channel's mask serves
- * every output channel.
- */
-export function gramStatsMasked(pairs: GramPair[], kh: number, kw: number, bias: boolean, masks: Uint8Array[]): GramStats {
-  return gramStatsByClass(pairs, kh, kw, bias, masks, 1)[0];
-}
-
-/**
  * Gram statistics of `classes` groups of the valid pixels in one pass: `labels[i]` (one byte per
- * pixel of pair i, at the window's anchor, as gramStatsMasked's masks) puts the pixel in group
- * label - 1, or nowhere when 0. Each group's sums run in pixel order, as gramStatsMasked's.
+ * pixel of pair i, at the window's anchor, as gram-masked.ts's masks) puts the pixel in group
+ * label - 1, or nowhere when 0. Each group's sums run in pixel order, one outer product per
+ * pixel (compression.ts: a few groups of small kernels; gram-masked.ts is the fast path for one).
  */
 export function gramStatsByClass(pairs: GramPair[], kh: number, kw: number, bias: boolean, labels: Uint8Array[], classes: number): GramStats[] {
   const { cin, cout } = shapeOf(pairs);

@@ -12,6 +12,7 @@ import { tensor, type Tensor } from '../kernels/conv2d.js';
 import { conv2dForwardF32 } from '../kernels/simd.js';
 import { Abs, Clamp, Magnitude, Relu, type Layer } from './layers.js';
 import { alignedWindow, edgeRing } from './alignment.js';
+import { pointwiseForward, pointwiseRunEnd } from './pointwise.js';
 import type { ModelAlignment } from './model.js';
 import type { Conv2dSpec, Network } from './network.js';
 
@@ -30,6 +31,19 @@ export function convArrays(l: Conv2dSpec): { weights: Float32Array; bias: Float3
  * of input channel c. Other channel mismatches are errors.
  */
 export function applyModel(model: Network, image: Image, file = 'the image'): Image {
+  return applyNetwork(model, image, file, true);
+}
+
+/** Reference: applyModel with every layer run over whole planes, one after another (no pointwise runs). */
+export function applyModelLayered(model: Network, image: Image, file = 'the image'): Image {
+  return applyNetwork(model, image, file, false);
+}
+
+/**
+ * applyModel; `fused`: runs of per-pixel layers (a curve's 1x1 conv, relu, 1x1 conv) a block of
+ * pixels at a time (pointwise.ts: the same bits, without the hidden units' whole planes).
+ */
+function applyNetwork(model: Network, image: Image, file: string, fused: boolean): Image {
   const perChannel = model.inputChannels === 1 && image.channels > 1;
   if (image.channels !== model.inputChannels && !perChannel) {
     throw new KernelLearnError(
@@ -47,7 +61,15 @@ export function applyModel(model: Network, image: Image, file = 'the image'): Im
   let x: Tensor = perChannel
     ? tensor(image.channels, 1, image.height, image.width, data)
     : tensor(1, image.channels, image.height, image.width, data);
-  for (const l of model.layers) {
+  const layers = model.layers;
+  for (let at = 0; at < layers.length; at++) {
+    const end = fused ? pointwiseRunEnd(layers, at) : at;
+    if (end > at) {
+      x = pointwiseForward(x, layers.slice(at, end));
+      at = end - 1;
+      continue;
+    }
+    const l = layers[at];
     if (l.type === 'conv2d') {
       const { weights, bias } = convArrays(l);
       x = conv2dForwardF32(x, weights, bias, l.outChannels, l.kernelSize[0], l.kernelSize[1], model.border);

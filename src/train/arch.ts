@@ -2,14 +2,26 @@
  * --arch auto: the plain linear fit, and when its residual is more than rounding (diagnostics.ts),
  * every output stage worth trying on these targets (stages/index.ts STAGES, in order). The stage
  * with the lowest held-out MSE (or a simpler one, earlier in STAGES, within 10% of it) wins if it
- * at least halves the linear fit's: a stage must explain structure, not shave noise. `archChoice` in the result says what was tried and why.
+ * at least halves the linear fit's: a stage must explain structure, not shave noise. A stage whose
+ * residual is only the targets' rounding (diagnostics.ts `significant` false) ends the search: no
+ * later stage can explain more than noise, so fitting them (the curve stages above all: seconds
+ * each on photographs) could change the choice only by shaving noise. So does a curve stage whose
+ * held-out PSNR reaches CURVE_RESOLUTION_DB (judge.ts): what is left is its curves' resolution
+ * (32 knots), which a stage with more curves would only shave. `archChoice` in the
+ * result says what was tried and why.
  */
 
 import type { ImagePair } from '../data/pairs.js';
 import { KernelLearnError } from '../errors.js';
 import type { FitResult, TrainContext, TrainOptions } from './options.js';
+import { CURVE_RESOLUTION_DB } from './judge.js';
 import { fitStage, prepare } from './pipeline.js';
 import { LINEAR, STAGES } from './stages/index.js';
+
+/** Whether a fit is a curve stage's whose residual is its curves' resolution (see the header). */
+function atCurveResolution(r: FitResult): boolean {
+  return r.model.training.curves !== undefined && (r.model.metrics.validation.psnr ?? Infinity) >= CURVE_RESOLUTION_DB;
+}
 
 /** How much more held-out MSE a simpler stage may have and still be chosen over a richer one. */
 const OCCAM = 1.1;
@@ -33,6 +45,7 @@ export function chooseArch(pairs: ImagePair[], options: TrainOptions, shape: { c
     try {
       const r = fitStage(data, stage, context);
       candidates.push({ arch: stage.name, mse: mse(r), result: r });
+      if (r.identifiable && (!r.diagnostics.significant || atCurveResolution(r))) break;
     } catch (e) {
       if (!(e instanceof KernelLearnError)) throw e; // too few usable pixels for this stage: not a candidate
     }

@@ -61,16 +61,18 @@ class Ls {
   }
   add(f: ArrayLike<number>, r: number): void {
     const { n, ata, atr } = this;
+    // The upper triangle only (mirrored in explained): each entry the same sum of the same products.
     for (let a = 0; a < n; a++) {
       const fa = f[a];
       atr[a] += fa * r;
-      for (let b = 0; b < n; b++) ata[a * n + b] += fa * f[b];
+      for (let b = a; b < n; b++) ata[a * n + b] += fa * f[b];
     }
   }
   /** sum r^2 - min sum (r - f.x)^2 = x . atr at the optimum (with a tiny relative ridge). */
   explained(): number {
     const { n, ata, atr } = this;
     const reg = Float64Array.from(ata);
+    for (let a = 0; a < n; a++) for (let b = 0; b < a; b++) reg[a * n + b] = reg[b * n + a];
     for (let a = 0; a < n; a++) reg[a * n + a] += 1e-12 * ata[a * n + a] + 1e-300;
     const x = solveGaussian(reg, atr, n);
     let s = 0;
@@ -136,11 +138,9 @@ export function diagnoseResidual(model: Network, regions: Region[], kh: number, 
     fi[0] = t;
     fi[1] = 1;
     perImage[ri].add(fi, r);
-    const phi = [1, u, v, u * u, v * v, u * v];
-    for (let j = 0; j < 6; j++) {
-      fs[j] = phi[j];
-      fs[6 + j] = phi[j] * t;
-    }
+    // The quadratic surface in (u, v), then the same times t (no array per pixel: the values as before).
+    fs[0] = 1; fs[1] = u; fs[2] = v; fs[3] = u * u; fs[4] = v * v; fs[5] = u * v;
+    for (let j = 0; j < 6; j++) fs[6 + j] = fs[j] * t;
     spatial.add(fs, r);
     fp[0] = 1;
     fp[1] = t;

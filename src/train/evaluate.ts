@@ -5,7 +5,7 @@
 
 import { BORDER_MODES, borderIndexTable, type BorderMode } from '../filters/border.js';
 import { applyModel } from '../nn/apply.js';
-import type { Image } from '../image.js';
+import type { Image, Pixels } from '../image.js';
 import type { ValidationMetrics } from '../nn/model.js';
 import type { Network } from '../nn/network.js';
 import type { Region } from './regions.js';
@@ -162,11 +162,14 @@ export interface BorderChoice {
  * spaced sample of them (every stride-th in scan order, about BORDER_WORK multiply-adds in all):
  * thousands of border pixels tell the modes apart as well as all of them.
  * `weights` is [cout][cin][kh][kw] flat (float32 values), `bias` [cout] or null; `post` the
- * model's output stages after the conv (abs, clamp), applied to each prediction.
+ * model's output stages after the conv (abs, clamp, a curve), applied to each prediction; `pre`
+ * (per input channel) the pointwise map before the conv (a curve stage's f), applied to the input
+ * pixels the conv reads: the padded border repeats f(x) as the network's conv pads its input,
+ * f(x). The 'kept' edge still compares the input's own pixels.
  */
 export function chooseBorder(
   regions: Region[], weights: ArrayLike<number>, bias: ArrayLike<number> | null, cin: number, cout: number, kh: number, kw: number,
-  post?: (v: number) => number,
+  post?: (v: number) => number, pre?: ((v: number) => number)[],
 ): BorderChoice {
   const sse = new Float64Array(BORDER_MODES.length);
   const keepable = cin === cout;
@@ -175,9 +178,11 @@ export function chooseBorder(
   let seen = 0;
   let count = 0, power = 0;
   const ay = kh >> 1, ax = kw >> 1;
+  const mapped = new Map<Image, Pixels>();
   for (const r of regions) {
     const { input, target } = r.pair;
     const W = input.width, H = input.height;
+    const src = pre ? mappedPixels(input, pre, mapped) : input.data;
     const tables = BORDER_MODES.map((m) => ({ rows: borderIndexTable(H, ay, kh - 1 - ay, m), cols: borderIndexTable(W, ax, kw - 1 - ax, m) }));
     const interiorEnd = W - (kw - 1 - ax); // columns [ax, interiorEnd) see no border horizontally
     for (let y = r.y0; y < r.y1; y++) {
@@ -204,7 +209,7 @@ export function chooseBorder(
                 const wb = ((o * cin + c) * kh + i) * kw;
                 for (let j = 0; j < kw; j++) {
                   const ix = cols[x + j];
-                  if (ix >= 0) s += weights[wb + j] * input.data[base + ix];
+                  if (ix >= 0) s += weights[wb + j] * src[base + ix];
                 }
               }
             }
@@ -227,6 +232,18 @@ export function chooseBorder(
   const kept = keepable ? [{ border: 'kept' as const, mse: keptSse / pixels }] : [];
   const chosen = kept.length > 0 && kept[0].mse < bestMse - (tie - bestMse) ? 'kept' : tied.includes('reflect101') ? 'reflect101' : tied[0];
   return { chosen, candidates: [...modes, ...kept], borderPixels: count / cout };
+}
+
+/** An input's pixels through the per-channel maps, once per image (memo). */
+function mappedPixels(input: Image, pre: ((v: number) => number)[], memo: Map<Image, Pixels>): Pixels {
+  let out = memo.get(input);
+  if (!out) {
+    const plane = input.width * input.height;
+    const f = new Float64Array(input.data.length);
+    for (let c = 0; c < input.channels; c++) for (let i = c * plane; i < (c + 1) * plane; i++) f[i] = pre[c](input.data[i]);
+    memo.set(input, (out = f));
+  }
+  return out;
 }
 
 /** Multiply-adds the border search spends at most (see chooseBorder): ~20-40 ms. */

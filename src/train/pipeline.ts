@@ -126,7 +126,7 @@ export function fitStage(data: TrainData, stage: OutputStage, context: TrainCont
   const weights = descend(view, { ...fit, stats, valStats: colour.valStats }, exact, solver, options);
   const conv = convLayer(weights.coef, { cin: view.cin, cout: stage.convOutputs(view.cout), kh, kw, bias });
   const network = (border: BorderMode): Network => ({ inputChannels: view.cin, outputChannels: view.cout, border, layers: [...around.before, conv, ...around.after] });
-  const borderChoice = options.border === 'auto' ? searchBorder(view.train, around.responseMap, conv, network, warnings) : null;
+  const borderChoice = options.border === 'auto' ? searchBorder(view.train, around.responseMap, conv, network, warnings, around.inputMap) : null;
   // What the weights leave inside (the exact optimum's loss, or gradient descent's on the same pixels).
   const insideMse = solver === 'exact' ? exact.loss : lossFromStats(stats, weights.coef);
   const edge = settleEdge(borderChoice, options.border, network, view, insideMse, data, warnings);
@@ -207,11 +207,13 @@ function descend(view: ChannelView, fit: { size: KernelSize; stats: GramStats; v
 
 /**
  * --border auto: the mode whose predictions of the border pixels match the targets best. A stage
- * whose output is a map of one conv response goes through chooseBorder (border pixels only); one
- * that combines several responses (magnitude) runs the network in each mode.
+ * whose output is a map of one conv response (of pointwise-mapped inputs: a curve before the
+ * kernel) goes through chooseBorder (border pixels only); one that combines several responses
+ * (magnitude) runs the network in each mode.
  */
 function searchBorder(
   train: Region[], map: ((v: number) => number) | undefined | null, conv: Conv2dSpec, network: (border: BorderMode) => Network, warnings: string[],
+  inputMap?: ((v: number) => number)[],
 ): BorderChoice {
   if (map === null) {
     const candidates = BORDER_MODES.map((mode) => ({ border: mode, mse: formAccuracy(network(mode), train).mse }));
@@ -221,7 +223,7 @@ function searchBorder(
   }
   const { weights, bias } = convArrays(conv);
   const [kh, kw] = conv.kernelSize;
-  const choice = chooseBorder(train, weights, bias, conv.inChannels, conv.outChannels, kh, kw, map);
+  const choice = chooseBorder(train, weights, bias, conv.inChannels, conv.outChannels, kh, kw, map, inputMap);
   if (choice.borderPixels === 0 && kh > 1) warnings.push("no target pixel's window leaves its image (the targets are cropped, or too small), so the border mode is not judged: using reflect101, which matters only where a window leaves the image");
   return choice;
 }

@@ -118,7 +118,7 @@ export function chooseSizeByLoss(maxK: number, heldOutLoss: (k: number) => numbe
 }
 
 /** Coefficients of a centred k x k kernel (taps, then bias) placed in the frame of `big`'s features. */
-function embedCoef(c: Float64Array, k: number, big: GramStats): Float64Array {
+export function embedCoef(c: Float64Array, k: number, big: Pick<GramStats, 'cin' | 'kh' | 'kw' | 'p' | 'bias'>): Float64Array {
   const out = new Float64Array(big.p);
   const off = subKernelOffset(big.kh, k);
   const offx = subKernelOffset(big.kw, k);

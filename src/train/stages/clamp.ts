@@ -10,7 +10,11 @@
  * costs nothing while the prediction agrees. The loss is a piecewise quadratic; we minimise it by
  * active sets: least squares on the unsaturated pixels plus the saturated pixels whose prediction
  * is on the wrong side (their target is the limit itself), re-selected until the set is stable
- * (typically 2-4 rounds). Each round is one masked Gram (src/kernels/gram.ts) and one exact solve.
+ * (typically 2-4 rounds). The first round is one masked Gram (src/kernels/gram-masked.ts: WebAssembly
+ * SIMD); each later one subtracts the outer products of the pixels that left the set and adds
+ * those of the pixels that joined it (updateMasked: a few per cent of them), then one exact solve.
+ * With --ksize auto every size up to CENSORED_KSIZE_MAX is fitted this way and judged by its
+ * held-out censored loss (stage.ts sizeByLoss); the chosen size's fit is kept, not refitted.
  *
  * The stage is chosen (--clamp auto, and --arch auto) when at least SATURATION_SHARE of the
  * training targets sit at the limits of their integer depth; otherwise the plain linear fit stands.
@@ -18,14 +22,15 @@
 
 import { KernelLearnError } from '../../errors.js';
 import type { Image } from '../../image.js';
-import { gramStatsMasked, type GramPair, type GramStats } from '../../kernels/gram.js';
+import type { GramPair, GramStats } from '../../kernels/gram.js';
+import { gramStatsMasked, updateMasked, type Selection } from '../../kernels/gram-masked.js';
 import { meanOverAnchors, responsesAtAnchors } from '../../kernels/windows.js';
 import { solveExact, type ExactSolution } from '../exact.js';
-import { sizeByLoss, type KernelSize, type OutputStage, type Range } from './stage.js';
+import { sizeByLoss, sizeLabel, type KernelSize, type OutputStage, type Range } from './stage.js';
 
 /** Share of target pixels at an integer depth's limits from which the targets count as saturated. */
 export const SATURATION_SHARE = 1e-3;
-/** Largest kernel --ksize auto tries for saturated targets (each candidate is a few masked Grams). */
+/** Largest kernel --ksize auto tries for saturated targets (each candidate is a censored fit). */
 export const CENSORED_KSIZE_MAX = 7;
 
 export const CLAMP: OutputStage = {
@@ -37,9 +42,17 @@ export const CLAMP: OutputStage = {
   check: () => undefined,
   fit(data, wanted, auto) {
     const { lo, hi } = data.limits!;
-    const { size, sizeChoice } = sizeByLoss(data, wanted, auto, CENSORED_KSIZE_MAX, (k, judge) => fitCensored(data.train, k, data.bias, lo, hi, false).loss(judge));
-    const fit = fitCensored(data.train, size, data.bias, lo, hi);
-    return { size, solution: fit.solution, stats: fit.stats, valStats: null, reason: `exact censored least squares (${fit.rounds} active-set rounds)`, sizeChoice, warnings: [] };
+    const fits = new Map<string, CensoredFit>();
+    const fitOf = (size: KernelSize): CensoredFit => {
+      let f = fits.get(sizeLabel(size));
+      if (!f) fits.set(sizeLabel(size), (f = fitCensored(data.train, size, data.bias, lo, hi)));
+      return f;
+    };
+    const { size, sizeChoice } = sizeByLoss(data, wanted, auto, CENSORED_KSIZE_MAX, (k, judge) => fitOf(k).loss(judge));
+    const fit = fitOf(size);
+    // The same coefficients, with the condition number of the final active set.
+    const solution = solveExact(fit.stats);
+    return { size, solution, stats: fit.stats, valStats: null, reason: `exact censored least squares (${fit.rounds} active-set rounds)`, sizeChoice, warnings: [] };
   },
   outputLayers: (limits) => [clampLayer(limits!)],
   responseMap: (limits) => clampTo(limits),
@@ -69,6 +82,7 @@ export function saturatedShare(images: Image[], lo: number, hi: number): number 
 }
 
 export interface CensoredFit {
+  /** The solution, without its condition number (solveExact(stats) gives it). */
   solution: ExactSolution;
   /** The Gram of the final active set (unsaturated pixels and violated limits). */
   stats: GramStats;
@@ -78,37 +92,20 @@ export interface CensoredFit {
 }
 
 /** Censored least squares (one output channel), see the header. */
-export function fitCensored(pairs: GramPair[], { kh, kw }: KernelSize, bias: boolean, lo: number, hi: number, withCondition = true): CensoredFit {
-  let masks = pairs.map(({ target }) => {
-    const m = new Uint8Array(target.data.length);
-    for (let i = 0; i < m.length; i++) m[i] = target.data[i] > lo && target.data[i] < hi ? 1 : 0;
-    return m;
-  });
-  const first = gramStatsMasked(pairs, kh, kw, bias, masks);
-  if (first.n < first.p) {
-    throw new KernelLearnError(`too few unsaturated target pixels (${first.n}) to fit a ${kh}x${kw} kernel to saturated targets; use more or larger images`);
+export function fitCensored(pairs: GramPair[], { kh, kw }: KernelSize, bias: boolean, lo: number, hi: number): CensoredFit {
+  let active: Selection = { pairs, masks: pairs.map(({ target }) => unsaturated(target.data, lo, hi)) };
+  let stats = gramStatsMasked(pairs, kh, kw, bias, active.masks);
+  if (stats.n < stats.p) {
+    throw new KernelLearnError(`too few unsaturated target pixels (${stats.n}) to fit a ${kh}x${kw} kernel to saturated targets; use more or larger images`);
   }
-  let solution = solveExact(first, { condition: false });
+  let solution = solveExact(stats, { condition: false });
   let rounds = 1;
   for (; rounds < 30; rounds++) {
-    let changed = false;
-    const next = pairs.map((pair, pi) => {
-      const pred = responsesAtAnchors(pair, solution.coef[0], kh, kw, bias);
-      const t = pair.target.data;
-      const m = new Uint8Array(t.length);
-      for (let i = 0; i < m.length; i++) {
-        const v = t[i];
-        m[i] = v > lo && v < hi ? 1 : v <= lo ? (pred[i] > lo ? 1 : 0) : pred[i] < hi ? 1 : 0;
-        if (m[i] !== masks[pi][i]) changed = true;
-      }
-      return m;
-    });
-    if (!changed) break;
-    masks = next;
-    solution = solveExact(gramStatsMasked(pairs, kh, kw, bias, masks), { condition: false });
+    const next = activeSet(pairs, solution.coef[0], kh, kw, bias, lo, hi, active.masks);
+    if (!next) break;
+    stats = updateMasked(stats, active, (active = { pairs, masks: next }));
+    solution = solveExact(stats, { condition: false });
   }
-  const stats = gramStatsMasked(pairs, kh, kw, bias, masks);
-  if (withCondition) solution = solveExact(stats);
   const coef = solution.coef[0];
   const loss = (judge: GramPair[]): number =>
     meanOverAnchors(judge, [coef], kh, kw, bias, (r, v) => {
@@ -117,4 +114,40 @@ export function fitCensored(pairs: GramPair[], { kh, kw }: KernelSize, bias: boo
       return d * d;
     });
   return { solution, stats, rounds, loss };
+}
+
+/** 1 where lo < v < hi. */
+function unsaturated(t: ArrayLike<number>, lo: number, hi: number): Uint8Array {
+  const m = new Uint8Array(t.length);
+  for (let i = 0; i < m.length; i++) m[i] = t[i] > lo && t[i] < hi ? 1 : 0;
+  return m;
+}
+
+/**
+ * The active set of a kernel: the unsaturated pixels, and the saturated ones whose prediction is on
+ * the wrong side of their limit; null when it is `masks` again.
+ */
+function activeSet(pairs: GramPair[], coef: Float64Array, kh: number, kw: number, bias: boolean, lo: number, hi: number, masks: Uint8Array[]): Uint8Array[] | null {
+  let changed = false;
+  const next = pairs.map((pair, pi) => {
+    const pred = responsesAtAnchors(pair, coef, kh, kw, bias);
+    const m = new Uint8Array(pair.target.data.length);
+    if (activePlane(pred, pair.target.data, pair.input.width, pair.input.height, kh, kw, lo, hi, m, masks[pi])) changed = true;
+    return m;
+  });
+  return changed ? next : null;
+}
+
+/** activeSet for one pair's plane, at its valid anchors (the masks are read nowhere else): fills m; whether it differs from m0. */
+function activePlane(pred: Float64Array, t: ArrayLike<number>, W: number, H: number, kh: number, kw: number, lo: number, hi: number, m: Uint8Array, m0: Uint8Array): boolean {
+  let changed = false;
+  for (let y = kh >> 1; y + kh - (kh >> 1) <= H; y++) {
+    for (let i = y * W + (kw >> 1), end = i + W - kw + 1; i < end; i++) {
+      const v = t[i];
+      const u = v > lo && v < hi ? 1 : v <= lo ? (pred[i] > lo ? 1 : 0) : pred[i] < hi ? 1 : 0;
+      m[i] = u;
+      if (u !== m0[i]) changed = true;
+    }
+  }
+  return changed;
 }

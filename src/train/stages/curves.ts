@@ -527,8 +527,10 @@ function finish(data: StageData, fitted: State, sizeChoice: StageFit['sizeChoice
     around: {
       before: s.f ? curveLayers(s.f) : [],
       after,
-      // A curve before the kernel changes what the conv sees: the border is judged by running the network.
-      responseMap: s.f ? null : g && data.cout === 1 ? (v: number) => clampTo(evaluate(g[0], v)) : null,
+      // The border search maps the conv's inputs by f and its one response by g (then the clamp);
+      // several outputs, each through its own g, are judged by running the network.
+      responseMap: g ? (data.cout === 1 ? (v: number) => clampTo(evaluate(g[0], v)) : null) : data.limits ? clampTo : undefined,
+      ...(s.f ? { inputMap: s.f.map((c) => (v: number) => evaluate(c, v)) } : {}),
     },
     curves: { ...(s.f ? { before: record(s.f) } : {}), ...(g ? { after: record(g) } : {}) },
   };

@@ -81,10 +81,11 @@ export interface StageFit {
   warnings: string[];
   /**
    * Stages whose layers depend on the fit (the curves): the layers before and after the conv and
-   * the border search's response map, in place of outputLayers and responseMap; and the curves as
+   * the border search's response map, in place of outputLayers and responseMap, with the map of
+   * the input pixels before the conv (per input channel; chooseBorder's `pre`); and the curves as
    * people read them (the model's training.curves).
    */
-  around?: { before: LayerSpec[]; after: LayerSpec[]; responseMap: ((v: number) => number) | undefined | null };
+  around?: { before: LayerSpec[]; after: LayerSpec[]; responseMap: ((v: number) => number) | undefined | null; inputMap?: ((v: number) => number)[] };
   curves?: CurvesRecord;
 }
 
