@@ -65,6 +65,14 @@ function models(border: BorderMode): Named[] {
       2,
     ),
     makeModel('sobel magnitude: 1->2 3x3, magnitude of one group', [conv(1, 2, 3, 3, false), { type: 'magnitude', groupSize: 2 }], border, 1, 1),
+    // --arch deep's shape: dilated 3x3 convs (Conv's dilations attribute, pads of each extent), then 1x1.
+    makeModel(
+      'CAN: 3x3 convs dilated 1, 2, 3, relu after each, then 1x1',
+      [conv(1, 4, 3, 3, true), { type: 'relu' }, { ...conv(4, 4, 3, 3, true), dilation: 2 }, { type: 'relu' }, { ...conv(4, 4, 3, 3, true), dilation: 3 }, { type: 'relu' }, conv(4, 1, 1, 1, true)],
+      border,
+      1,
+      1,
+    ),
   ];
 }
 
