@@ -5,7 +5,8 @@
  *
  *   npm run bench                 everything (about 3-5 minutes on 2 cores)
  *   npm run bench -- --quick      smaller sizes, no 16384^2 streaming run, short PyTorch cap
- *   npm run bench -- --photos DIR the Gram rows (bench/gram-bench.ts) on six photographs of DIR
+ *   npm run bench -- --photos DIR the Gram rows (bench/gram-bench.ts) and train's options
+ *                                 (bench/cli-bench.ts) on six photographs of DIR
  *
  * OpenCV and PyTorch run through Debian's /usr/bin/python3 (python3-opencv, python3-torch) via
  * bench/py_bench.py; TensorFlow.js through @tensorflow/tfjs on its cpu backend. Each is skipped
@@ -24,6 +25,7 @@ import { conv2dForwardF32, conv2dForwardF32Reference, conv2dForwardF32Rows, heap
 import { serializeModel, type Model } from '../src/nn/model.js';
 import * as threads from '../src/kernels/threads.js';
 import { adamBench } from './adam-bench.js';
+import { trainOptionsBench } from './cli-bench.js';
 import { gramBench } from './gram-bench.js';
 
 const execFileP = promisify(execFile);
@@ -33,6 +35,7 @@ const PY = '/usr/bin/python3';
 const PY_BENCH = path.join(ROOT, 'bench/py_bench.py');
 const SCRATCH = path.join(os.tmpdir(), 'kernel-learn-bench');
 const QUICK = process.argv.includes('--quick');
+const PHOTOS = process.argv.includes('--photos') ? process.argv[process.argv.indexOf('--photos') + 1] : null;
 
 // A learned-looking, non-separable 3x3 kernel (a Sobel dx with noise from a fit), used everywhere.
 const KERNEL = [[-1.0002, 0.0003, 1.0001], [-1.9998, 0.0001, 2.0004], [-0.9997, -0.0002, 0.9999]];
@@ -368,11 +371,11 @@ async function main(): Promise<void> {
     results.train = trainRes;
   }
 
+  // ---- train's options as a user pays for them: the run report, --ksize auto --------------
+  results.trainOptions = await trainOptionsBench({ quick: QUICK, photos: PHOTOS, rows, notes, scratch: SCRATCH });
+
   // ---- Gram statistics + exact solve up to 31x31, beside numpy's normal equations ----------
-  {
-    const at = process.argv.indexOf('--photos');
-    results.gram = await gramBench({ quick: QUICK, photos: at > 0 ? process.argv[at + 1] : null, rows, notes, scratch: SCRATCH });
-  }
+  results.gram = await gramBench({ quick: QUICK, photos: PHOTOS, rows, notes, scratch: SCRATCH });
 
   // ---- streaming apply of a 16384^2 8-bit PNG ------------------------------------------------
   if (!QUICK) {

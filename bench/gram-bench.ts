@@ -32,13 +32,13 @@ const PY_BENCH = path.join(ROOT, 'bench/py_bench.py');
 
 export interface BenchRow { group: string; what: string; ours: string; other: string; ratio: string }
 
-const median = (xs: number[]): number => {
+export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const n = s.length;
   return n % 2 ? s[(n - 1) >> 1] : (s[n / 2 - 1] + s[n / 2]) / 2;
 };
 const fmt = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d) : String(x));
-const range = (xs: number[]): string => `${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}`;
+export const range = (xs: number[]): string => `${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}`;
 
 function timeRuns<T>(runs: number, fn: () => T, warm = 1): { ms: number; times: number[]; out: T } {
   let out = fn();
@@ -53,7 +53,7 @@ function timeRuns<T>(runs: number, fn: () => T, warm = 1): { ms: number; times: 
 }
 
 /** Six 512x512 u8 inputs: the photographs of `dir` (centre crops) or synthetic photo-like images. */
-async function inputs(dir: string | null): Promise<Image[]> {
+export async function sixInputs(dir: string | null): Promise<Image[]> {
   if (!dir) return syntheticImages(6, { width: 512, height: 512, seed: 31 });
   const files = (await fs.readdir(dir)).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort().slice(0, 6);
   const out: Image[] = [];
@@ -79,7 +79,7 @@ function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 export async function gramBench(opts: { quick: boolean; photos?: string | null; rows: BenchRow[]; notes: string[]; scratch: string }): Promise<Record<string, unknown>> {
   const { quick, rows, notes } = opts;
-  const images = await inputs(opts.photos ?? null);
+  const images = await sixInputs(opts.photos ?? null);
   const pairs: GramPair[] = images.map((input) => ({ input, target: applyFilter(input, { op: 'gaussian', ksize: 21, sigma: 4 }) }));
   const data = opts.photos ? `six 512^2 photographs (${opts.photos})` : 'six 512^2 photo-like synthetic u8 images';
   const ksizes = quick ? [3, 9, 15, 31] : [3, 9, 15, 21, 25, 31];

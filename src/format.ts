@@ -26,6 +26,14 @@ export function formatTapLabel(v: number): string {
   return a >= 1e-3 && a < 1e4 ? String(Number(v.toPrecision(4))) : v.toExponential(2);
 }
 
+/**
+ * A standard error in a grid or a line: two significant digits in exponent form ("1.2e-3"), so
+ * that a grid of errors stays narrow whatever their size; exactly 0 as "0".
+ */
+export function formatError(v: number): string {
+  return v === 0 ? '0' : v.toExponential(1);
+}
+
 /** A PSNR in dB, "inf dB" for an exact fit. */
 export function formatPsnr(psnr: number | null): string {
   return psnr === null || !Number.isFinite(psnr) ? 'inf dB' : `${psnr.toFixed(1)} dB`;

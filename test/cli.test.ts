@@ -34,6 +34,23 @@ test('--help lists every command, and each command has examples', () => {
   }
 });
 
+test('--version and -V print "kernel-learn <version>": package.json\'s version, the one model files record', () => {
+  const pkg = JSON.parse(readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../package.json'), 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V']) {
+    const r = run([flag]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `kernel-learn ${pkg.version}\n`);
+    assert.equal(r.stderr, '');
+  }
+  assert.match(run(['--help']).stdout, /-V, --version/);
+  const dir = tmp();
+  const data = path.join(dir, 'data');
+  assert.equal(run(['dataset', '--synthetic', '1', '--size', '32x32', '--out', data]).code, 0);
+  const model = path.join(dir, 'm.json');
+  assert.equal(run(['train', '--input', path.join(data, 'input'), '--target', path.join(data, 'target'), '--out', model, '--ksize', '3', '--no-report']).code, 0);
+  assert.equal(JSON.parse(readFileSync(model, 'utf8')).createdBy, `kernel-learn ${pkg.version}`);
+});
+
 test('dataset -> train -> inspect -> apply recovers Sobel dx end to end', () => {
   const dir = tmp();
   const data = path.join(dir, 'data');
@@ -97,6 +114,40 @@ test('filter writes the format of the output extension and refuses impossible on
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /^kernel-learn: error: .*b\.png.*\n$/);
   assert.ok(!existsSync(path.join(dir, 'b.png')));
+});
+
+test('filter and dataset take --border wrap (periodic: OpenCV after copyMakeBorder(BORDER_WRAP))', async () => {
+  const dir = tmp();
+  const data = path.join(dir, 'd');
+  const made = run(['dataset', '--synthetic', '2', '--size', '24x16', '--out', data, '--op', 'gaussian', '--ksize', '5', '--sigma', '1.2', '--border', 'wrap', '--json']);
+  assert.equal(made.code, 0, made.stderr);
+  assert.match(JSON.parse(made.stdout).filter, /border=wrap/);
+  const input = path.join(data, 'input', 'synthetic-0.png');
+  const out = path.join(dir, 'gx.npy');
+  const filtered = run(['filter', input, out, '--op', 'sobel', '--dx', '1', '--dy', '0', '--border', 'wrap']);
+  assert.equal(filtered.code, 0, filtered.stderr);
+  const image = await readImage(input);
+  assert.deepEqual(Array.from((await readImage(out)).data), Array.from(applyFilter(image, { op: 'sobel', dx: 1, dy: 0, border: 'wrap' }).data));
+  const target = await readImage(path.join(data, 'target', 'synthetic-0.npy'));
+  assert.deepEqual(Array.from(target.data), Array.from(applyFilter(image, { op: 'gaussian', ksize: 5, sigma: 1.2, border: 'wrap' }).data));
+});
+
+test('apply streaming an image draws a progress bar on a terminal, and nothing into a log', { skip: existsSync('/usr/bin/script') ? false : 'needs script(1) (util-linux) for a pseudo-terminal' }, () => {
+  const dir = tmp();
+  const data = path.join(dir, 'd');
+  assert.equal(run(['dataset', '--synthetic', '1', '--size', '64x48', '--out', data]).code, 0);
+  const model = path.join(dir, 'm.json');
+  assert.equal(run(['train', '--input', path.join(data, 'input'), '--target', path.join(data, 'target'), '--out', model, '--ksize', '3', '--no-report']).code, 0);
+  const args = ['apply', '--model', model, path.join(data, 'input', 'synthetic-0.png'), path.join(dir, 'out.npy'), '--band-rows', '8'];
+  const logged = run(args);
+  assert.equal(logged.code, 0, logged.stderr);
+  assert.equal(logged.stderr, `kernel-learn: ${path.join(dir, 'out.npy')}: 64x48x1 f32 (streamed in bands)\n`);
+  // script(1) runs the command on a pseudo-terminal: stderr is a TTY there, as in a shell.
+  const quote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
+  const tty = spawnSync('/usr/bin/script', ['-qec', [process.execPath, BIN, ...args].map(quote).join(' '), '/dev/null'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  assert.equal(tty.status, 0, tty.stdout + tty.stderr);
+  assert.match(tty.stdout, /\rapply \[#{24}\] 100% {2}12 kB of 12 kB/, JSON.stringify(tty.stdout));
+  assert.match(tty.stdout, /\r\x1b\[K/, 'the bar is cleared at the end');
 });
 
 test('bad input: one line naming the file, exit 1; bad usage: exit 2; no stack trace', () => {

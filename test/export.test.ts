@@ -22,6 +22,7 @@ import { exportSafetensors, parseSafetensors } from '../src/export/safetensors.j
 import { BORDER_MODES, type BorderMode } from '../src/filters/border.js';
 import { parseNpy } from '../src/io/npy.js';
 import { applyModel } from '../src/nn/apply.js';
+import { curveLayers, type Curve } from '../src/nn/curve.js';
 import { parseModel } from '../src/nn/model.js';
 import type { Conv2dSpec, LayerSpec, Network } from '../src/nn/network.js';
 import { createRng } from '../src/random.js';
@@ -46,6 +47,15 @@ type Named = Network & { name: string };
 
 function makeModel(name: string, layers: LayerSpec[], border: BorderMode, inputChannels: number, outputChannels: number): Named {
   return { name, inputChannels, outputChannels, border, layers };
+}
+
+/** Power curves on [0, 255], one per channel, with unevenly spaced knots (as fitted curves have). */
+function curves(channels: number, gamma: number): Curve[] {
+  return Array.from({ length: channels }, (_, c) => {
+    const m = 12 + 4 * c;
+    const knots = Array.from({ length: m }, (_, j) => Math.fround(255 * (j / (m - 1)) ** 1.5));
+    return { knots, values: knots.map((t) => Math.fround(255 * (t / 255) ** gamma)) };
+  });
 }
 
 /** Model shapes to export, each for every border. */
@@ -73,6 +83,9 @@ function models(border: BorderMode): Named[] {
       1,
       1,
     ),
+    // A curves model (train --arch curves): per-channel curves before and after the kernel, each a
+    // 1x1 conv, a relu and a 1x1 conv, then the clamp of 8-bit targets.
+    makeModel('curves: decode-like before, 3->3 5x5, encode-like after, clamp', [...curveLayers(curves(3, 2.2)), conv(3, 3, 5, 5, true), ...curveLayers(curves(3, 1 / 2.2)), { type: 'clamp', min: 0, max: 255 }], border, 3, 3),
   ];
 }
 

@@ -13,7 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createImage, type Image } from '../src/image.js';
-import { gramLimits, gramStats, gramStatsMasked, gramStatsReference, subGram, subKernelOffset, type GramPair, type GramStats } from '../src/kernels/gram.js';
+import { crossStats, gramLimits, gramStats, gramStatsMasked, gramStatsReference, subGram, subKernelOffset, type GramPair, type GramStats } from '../src/kernels/gram.js';
 import { GRAM_WASM_BASE64 } from '../src/kernels/gram-wasm.generated.js';
 import { createRng } from '../src/random.js';
 
@@ -234,4 +234,25 @@ test('gram: the committed WebAssembly is what assembly/gram.ts compiles to (repr
   const fresh = await build.buildWasmModule('assembly/gram.ts');
   const bytes = /GRAM_WASM_BASE64 =\s*'([^']+)'/.exec(fresh)![1];
   assert.equal(bytes, GRAM_WASM_BASE64, 'run npm run build:wasm');
+});
+
+test('gram: crossStats (new targets, the inputs\' X^T X kept) equals gramStats of the new pairs', () => {
+  const rng = createRng(77);
+  const mk = (w: number, h: number, c: number): Image => {
+    const im = createImage(w, h, c, 'f32');
+    for (let i = 0; i < im.data.length; i++) im.data[i] = Math.round(rng() * 255);
+    return im;
+  };
+  for (const [kh, kw] of [[3, 3], [5, 2], [7, 7]]) {
+    const inputs = [mk(31, 17, 2), mk(9, 40, 2)];
+    const first = inputs.map((input) => ({ input, target: mk(input.width, input.height, 1) }));
+    const second = inputs.map((input) => ({ input, target: mk(input.width, input.height, 1) }));
+    const like = gramStats(first, kh, kw, true);
+    const got = crossStats(second, like);
+    const want = gramStats(second, kh, kw, true);
+    assert.deepEqual([...got.xty], [...want.xty], `${kh}x${kw} xty`);
+    assert.deepEqual([...got.yty], [...want.yty], `${kh}x${kw} yty`);
+    assert.deepEqual([...got.xtx], [...want.xtx], `${kh}x${kw} xtx`);
+    assert.equal(got.n, want.n);
+  }
 });

@@ -3,7 +3,8 @@
  * playwright-core) with no console errors, shows the loss plot, the kernels as heat maps and
  * tables, and the sample images; a screenshot is saved (docs/report.png with UPDATE_SCREENSHOTS=1).
  * Two demo runs with the same seed give byte-identical reports. `train` writes its report beside
- * the model, under --report DIR, or not at all with --no-report.
+ * the model, under --report DIR, or not at all with --no-report. Vega loaded from its single file
+ * (plots.ts, for start-up time) draws the same bytes as its ES modules.
  */
 
 import assert from 'node:assert/strict';
@@ -14,6 +15,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { formatError } from '../src/format.js';
+import { curvePlotSpec, kernelHeatmapSpec, loadVega, lossPlotSpec, renderWith } from '../src/report/plots.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BIN = path.resolve(HERE, '../src/cli/main.js');
@@ -73,11 +76,13 @@ test('demo report opens in headless Chromium: no console errors; loss plot, kern
     assert.match((await page.title()) ?? '', /Sobel/);
     assert.ok((await page.locator('figure.loss svg').count()) >= 1, 'a loss plot');
     assert.ok((await page.locator('figure.loss svg path').count()) >= 2, 'the loss plot has curves');
-    assert.equal(await page.locator('figure.kernel svg').count(), 4, 'heat maps: exact, adam, true, matched');
+    assert.equal(await page.locator('figure.kernel svg').count(), 5, 'heat maps: exact, its standard errors, adam, true, matched');
     const tables = page.locator('table.kernel');
-    assert.equal(await tables.count(), 4);
-    // The true Sobel dx kernel is shown with its numbers (third figure), and the exact solver's beside it.
-    assert.deepEqual((await tables.nth(2).locator('td').allTextContents()).map(Number), [-1, 0, 1, -2, 0, 2, -1, 0, 1]);
+    assert.equal(await tables.count(), 5);
+    // The true Sobel dx kernel is shown with its numbers (fourth figure), and the exact solver's with its errors beside it.
+    assert.deepEqual((await tables.nth(3).locator('td').allTextContents()).map(Number), [-1, 0, 1, -2, 0, 2, -1, 0, 1]);
+    assert.equal(await page.locator('figure.kernel.errors').count(), 1);
+    assert.ok((await tables.nth(1).locator('td').allTextContents()).map(Number).every((e) => e >= 0 && e < 1e-3), 'the exact fit of float Sobel targets: errors near 0');
     const learned = (await tables.nth(0).locator('td').allTextContents()).map(Number);
     learned.forEach((v, i) => assert.ok(Math.abs(v - [-1, 0, 1, -2, 0, 2, -1, 0, 1][i]) < 1e-3, `learned tap ${i}: ${v}`));
     const images = page.locator('.sample img');
@@ -115,4 +120,20 @@ test('train writes its report beside the model, under --report DIR, or not with 
   assert.equal(r3.code, 0, r3.stderr);
   assert.ok(!existsSync(path.join(work, 'm3.report.html')));
   assert.ok(!existsSync(path.join(work, 'm3.report')));
+});
+
+test("vega loaded from its single-file build draws the report's plots to the same bytes as its ES modules", async () => {
+  const single = await loadVega();
+  const esm = await import('vega');
+  assert.notEqual(single.View, esm.View, 'the single file was loaded (not the ES-module fallback)');
+  const history = Array.from({ length: 40 }, (_, i) => ({ step: 25 * (i + 1), trainLoss: 10 / (i + 1) ** 2, valLoss: i % 3 ? 12 / (i + 1) ** 2 : undefined }));
+  const specs = [
+    lossPlotSpec(history, 2e-3, 'loss: adam'),
+    lossPlotSpec([], 0.5),
+    kernelHeatmapSpec([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], 'learned kernel', 2),
+    kernelHeatmapSpec([[0.004, -0.25, 1e-7, 3], [2.5, -1, 0, 0.125]], 'out 1 <- in 0'),
+    kernelHeatmapSpec([[1.5e-4, 2e-5], [3e-6, 0]], 'standard errors', undefined, formatError),
+    curvePlotSpec({ knots: [0, 0.25, 0.5, 1], values: [0, 0.5, 0.72, 1] }, 'curve after the kernel: gamma 0.5', { x: "kernel's response", y: 'output' }),
+  ];
+  for (const spec of specs) assert.equal(await renderWith(single, spec), await renderWith(esm, spec));
 });

@@ -23,6 +23,7 @@ import { readImage, writeImage, encodeNpy } from '../src/io/index.js';
 import { encodeNpyHeader, type NpyDtype } from '../src/io/npy.js';
 import { openBandReader, type BandReader } from '../src/io/bands.js';
 import { applyModel } from '../src/nn/apply.js';
+import { curveLayers } from '../src/nn/curve.js';
 import { applyModelBands, applyModelThreaded, applyModelToFile, modelHalo } from '../src/nn/apply-stream.js';
 import { shutdown } from '../src/kernels/threads.js';
 import type { Conv2dSpec, LayerSpec, Network } from '../src/nn/network.js';
@@ -59,6 +60,11 @@ function models(border: BorderMode): Network[] {
     makeModel([conv(1, 3, 3, 3, true), { type: 'relu' }, conv(3, 2, 5, 5, true), { type: 'abs' }, { type: 'magnitude', groupSize: 2 }], border, 1, 1),
     // --arch deep's shape: dilated 3x3 convs (the halo must reach over each one's extent), then 1x1.
     makeModel([conv(1, 4, 3, 3, true), { type: 'relu' }, { ...conv(4, 4, 3, 3, true), dilation: 2 }, { type: 'relu' }, { ...conv(4, 4, 3, 3, true), dilation: 4 }, { type: 'relu' }, conv(4, 1, 1, 1, true)], border, 1, 1),
+    // a curves model: curves (1x1 conv, relu, 1x1 conv) around a 5x5 kernel
+    makeModel(
+      [...curveLayers([{ knots: [0, 20, 90, 255], values: [0, 5, 60, 255] }]), conv(1, 1, 5, 5, true), ...curveLayers([{ knots: [-50, 0, 40, 300], values: [0, 10, 80, 255] }])],
+      border, 1, 1,
+    ),
   ];
 }
 

@@ -140,6 +140,28 @@ def TORCH(name, kernel, padding=0, crop=None):
             'params': {'library': 'PyTorch', 'fn': 'conv2d', 'padding': padding, 'kernel': kernel}, 'crop': crop}
 
 
+def CURVE(name, call):
+    """
+    A kernel with a pointwise curve around it, written as numpy and OpenCV calls (the curve stages'
+    tests). Held out: two photographs whose values lie within the others' (a curve is learned where
+    the training data puts the kernel's output, and continues straight beyond; fruits has darker
+    shadows than any other photograph here).
+    """
+    return {'name': name, 'use': 'learn', 'library': 'numpy', 'inputs': 'inputs', 'params': {'library': 'numpy', 'call': call}, 'heldOut': ['baboon', 'aero1']}
+
+
+def srgb_decode(x):
+    """8-bit sRGB to linear light in [0, 1] (IEC 61966-2-1), float32."""
+    v = x.astype(np.float32) / 255
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def srgb_encode(v):
+    """Linear light in [0, 1] to 8-bit sRGB, rounded (as an image editor saves it)."""
+    e = np.where(v <= 0.0031308, 12.92 * v, 1.055 * np.maximum(v, 0) ** (1 / 2.4) - 0.055)
+    return np.clip(np.rint(255 * e), 0, 255).astype(np.uint8)
+
+
 def configurations(rng):
     sobel = [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
     sharpen = [[0, -1, 0], [-1, 5, -1], [0, -1, 0]]
@@ -209,6 +231,10 @@ def configurations(rng):
         SP('scipy_gaussian_s3_f32', 'gaussian_filter', use='learn', sigma=3),
         {**CV('cv_gaussian_k5_f32_jpeg90', use='learn', op='gaussian', ksize=5, sigma=0, depth='f32'), 'jpeg': 90},
         CV('cv_gaussian_s2.5_u8', use='learn', op='gaussian', ksize=0, sigma=2.5, depth='u8'),
+        # curves around a kernel
+        CURVE('curve_gamma_after_gaussian_f32', '(255 * (cv2.GaussianBlur(x.astype(np.float32), (5, 5), 1.2) / 255) ** (1 / 2.2)).astype(np.float32)'),
+        CURVE('curve_srgb_linear_light_blur_u8', 'srgb_encode(cv2.GaussianBlur(srgb_decode(x), (7, 7), 1.5))'),
+        CURVE('curve_sigmoid_after_sobel_f32', '(255 / (1 + np.exp(-cv2.Sobel(x, cv2.CV_32F, 1, 0, ksize=3) / 128))).astype(np.float32)'),
     ]
 
 
@@ -285,6 +311,9 @@ def run_call(cfg, x, tmp):
         return run_torch(x, cfg)
     if lib == 'ImageMagick':
         return run_imagemagick(x, spec, tmp)
+    if lib == 'numpy':
+        call = spec['call']
+        return call, eval(call, {'cv2': cv2, 'np': np, 'srgb_decode': srgb_decode, 'srgb_encode': srgb_encode, 'x': x})  # noqa: S307
     if lib == 'Pillow':
         call = pillow_call(spec)
         return call, np.asarray(eval(call, {'ImageFilter': ImageFilter, 'image': Image.fromarray(x, 'L')}))  # noqa: S307
@@ -333,7 +362,7 @@ def make_config(out, cfg, inputs, tmp):
     assert len(calls) == 1 and len(kinds) == 1, (cfg['name'], calls, kinds)
     dtype, ext = kinds.pop()
     entry = {'name': cfg['name'], 'use': cfg['use'].split(), 'library': cfg['library'], 'call': calls.pop(), 'params': cfg['params'],
-             'inputs': cfg['inputs'], 'target': {'dtype': dtype, 'ext': ext}, 'geometry': geom, 'heldOut': HELD_OUT}
+             'inputs': cfg['inputs'], 'target': {'dtype': dtype, 'ext': ext}, 'geometry': geom, 'heldOut': cfg.get('heldOut', HELD_OUT)}
     if cfg.get('jpeg'):
         entry['save'] = f"np.clip(np.rint(y), 0, 255).astype(np.uint8) written by cv2.imwrite with IMWRITE_JPEG_QUALITY {cfg['jpeg']}"
     return entry

@@ -10,7 +10,10 @@ OpenCV hold them) and manifest.json, which lists
   - cases:    {name, input, output, spec, opencv, ties?}: spec is our FilterSpec
               (src/filters/spec.ts), opencv the exact call that made the output; ties marks the
               cases whose integer outputs may differ by 1 where the exact value is a .5 tie;
-  - refused:  cases OpenCV refuses, with its error; applyFilter must refuse them too;
+  - refused:  cases OpenCV refuses, with its error; applyFilter must refuse them too. Border wrap
+              is OpenCV after copyMakeBorder(BORDER_WRAP) (pad by the kernel's radius, filter,
+              crop: run_cv_wrap), which is how kernel-learn defines it where cv::FilterEngine
+              refuses BORDER_WRAP;
   - gridOps, grid: a wide sweep of op (an index into gridOps) x input depth x output depth x
               border with only OpenCV's verdict (accepted or refused), so the tests check that we
               refuse exactly what OpenCV refuses;
@@ -91,8 +94,54 @@ def make_inputs():
     add_input('f64_9x11', rng.random((9, 11)) * 100 - 50)
 
 
-def run_cv(img, spec):
+def radius(img, spec):
+    """(ry, rx): how far the filter reads from an output pixel (the kernel's radius), for
+    copyMakeBorder. Any pad at least this large gives the same crop."""
+    op = spec['op']
+    if op in ('sobel', 'laplacian'):
+        r = max(spec.get('ksize', 3 if op == 'sobel' else 1), 3) // 2  # ksize 1 is a 3-tap kernel
+        return r, r
+    if op == 'scharr':
+        return 1, 1
+    if op == 'gaussian':
+        sigma = spec.get('sigma', 0.0)
+        k = spec.get('ksize', 0 if sigma > 0 else 3)
+        if k == 0:  # OpenCV's size from sigma (createGaussianKernels): 3 sigma for 8-bit, else 4
+            k = int(np.rint(sigma * (3 if spec.get('depth', 'f32') == 'u8' else 4) * 2 + 1)) | 1
+        return k // 2, k // 2
+    if op == 'box':
+        k = spec.get('ksize', 3)
+        return k // 2, k // 2
+    kern = spec['kernel']
+    return len(kern) // 2, len(kern[0]) // 2
+
+
+def run_cv_wrap(img, spec):
+    """Border wrap as kernel-learn defines it (src/filters/ops.ts): copyMakeBorder(BORDER_WRAP) by
+    the kernel's radius, the filter with BORDER_REFLECT_101 (any border gives the same crop), a
+    crop. cv::FilterEngine refuses BORDER_WRAP; where OpenCV takes it natively (8/16-bit
+    GaussianBlur, the DFT filter2D) the native result must agree, which is checked here."""
+    ry, rx = radius(img, spec)
+    h, w = img.shape[:2]
+    padded = cv2.copyMakeBorder(img, ry, ry, rx, rx, cv2.BORDER_WRAP)
+    out, call = run_cv(padded, dict(spec, border='reflect101'))
+    out = out[ry:ry + h, rx:rx + w]
+    try:
+        native, _ = run_cv(img, spec, native_wrap=True)
+    except cv2.error:
+        native = None
+    if native is not None:
+        scale = max(float(np.abs(out.astype(np.float64)).max()), 1e-30)
+        diff = float(np.abs(native.astype(np.float64) - out.astype(np.float64)).max())
+        assert diff <= (0 if out.dtype.kind in 'iu' else 1e-5 * scale), (spec, 'native BORDER_WRAP differs from pad + filter + crop by', diff)
+    call = f'cv2.copyMakeBorder(src, {ry}, {ry}, {rx}, {rx}, cv2.BORDER_WRAP) -> {call} -> [{ry}:{ry}+H, {rx}:{rx}+W]'
+    return np.ascontiguousarray(out), call
+
+
+def run_cv(img, spec, native_wrap=False):
     """Our FilterSpec, as the OpenCV call it means. Returns (output, call description)."""
+    if spec.get('border') == 'wrap' and not native_wrap:
+        return run_cv_wrap(img, spec)
     op = spec['op']
     border = BORDERS[spec.get('border', 'reflect101')]
     depth = spec.get('depth', 'f32')
@@ -157,7 +206,7 @@ def case_list():
     add('scharr_dy1_u8_s16', 'u8_47x61', op='scharr', dx=0, dy=1, depth='s16')
     add('scharr_dx1_f32_f32', 'f32_47x61', op='scharr', dx=1, dy=0, depth='f32')
     add('scharr_dy1_f32_f64', 'f32_7x5', op='scharr', dx=0, dy=1, depth='f64')
-    # Every border (wrap is refused by OpenCV for these; recorded under "refused").
+    # Every border (wrap: copyMakeBorder(BORDER_WRAP), filter, crop; see run_cv_wrap).
     for b in BORDERS:
         add(f'sobel_k3_dx1_u8_7x5_{b}', 'u8_7x5', op='sobel', dx=1, dy=0, ksize=3, border=b, depth='s16')
         add(f'sobel_k5_dx1_dy1_f32_7x5_{b}', 'f32_7x5', op='sobel', dx=1, dy=1, ksize=5, border=b, depth='f32')
@@ -175,7 +224,7 @@ def case_list():
     add('sobel_k3_dx1_f64_to_u8', 'f64_9x11', op='sobel', dx=1, dy=0, ksize=3, depth='u8')
     # Tiny images and kernels larger than the image.
     for inp in ('u8_1x1', 'u8_2x3', 'u8_1x9', 'u8_9x1'):
-        for b in ('reflect101', 'reflect', 'replicate', 'constant'):
+        for b in BORDERS:
             add(f'sobel_k5_dx1_dy1_{inp}_{b}', inp, op='sobel', dx=1, dy=1, ksize=5, border=b, depth='s16')
         add(f'sobel_k3_dx1_{inp}', inp, op='sobel', dx=1, dy=0, ksize=3, depth='f32')
         add(f'gaussian_k5_{inp}_u8', inp, op='gaussian', ksize=5, sigma=1.2, depth='u8')
@@ -217,6 +266,28 @@ def case_list():
     add('kernel_3x3_scale_f64_f64', 'f64_9x11', op='kernel', kernel=f32_kernel(3, 3, 10), scale=0.3, delta=0.1, depth='f64')
     add('kernel_12x12_dft_u8_u8', 'u8_47x61', op='kernel', kernel=f32_kernel(12, 12, 14, 1 / 20), depth='u8')
     add('kernel_8x8_dft_u8_f32_wrap', 'u8_17x13', op='kernel', kernel=f32_kernel(8, 8, 15), border='wrap', depth='f32')
+    # Border wrap on every op and path: periodic targets, as scipy.ndimage mode='wrap' and FFT
+    # filtering make them (colour, scale and delta, even kernels, kernels larger than the image).
+    add('sobel_k3_dx1_u8_47x61_wrap', 'u8_47x61', op='sobel', dx=1, dy=0, ksize=3, border='wrap', depth='s16')
+    add('sobel_k7_dx2_dy1_f32_47x61_wrap', 'f32_47x61', op='sobel', dx=2, dy=1, ksize=7, border='wrap', depth='f32')
+    add('sobel_k1_dy1_f32_7x5_wrap', 'f32_7x5', op='sobel', dx=0, dy=1, ksize=1, border='wrap', depth='f32')
+    add('sobel_k3_dx1_u8c3_wrap', 'u8c3_13x11', op='sobel', dx=1, dy=0, ksize=3, border='wrap', depth='s16')
+    add('sobel_k3_dy1_scale_delta_u8_u8_wrap', 'u8_47x61', op='sobel', dx=0, dy=1, ksize=3, scale=0.25, delta=10.0, border='wrap', depth='u8')
+    add('scharr_dx1_f32_wrap', 'f32_47x61', op='scharr', dx=1, dy=0, border='wrap', depth='f32')
+    add('scharr_dy1_u8_wrap', 'u8_17x13', op='scharr', dx=0, dy=1, border='wrap', depth='s16')
+    for k in (1, 3, 7):
+        add(f'laplacian_k{k}_u8_47x61_wrap', 'u8_47x61', op='laplacian', ksize=k, border='wrap', depth='s16')
+    add('laplacian_k5_f64_wrap', 'f64_9x11', op='laplacian', ksize=5, border='wrap', depth='f64')
+    add('gaussian_k5_s1.2_f32_wrap', 'f32_47x61', op='gaussian', ksize=5, sigma=1.2, border='wrap', depth='f32')
+    add('gaussian_k0_s2_u8_wrap', 'u8_47x61', op='gaussian', ksize=0, sigma=2.0, border='wrap', depth='u8')
+    add('gaussian_k5_s1.2_u16_wrap', 'u16_9x11', op='gaussian', ksize=5, sigma=1.2, border='wrap', depth='u16')
+    add('gaussian_k5_u8c3_wrap', 'u8c3_13x11', op='gaussian', ksize=5, sigma=1.2, border='wrap', depth='u8')
+    add('box_k5_u8_47x61_wrap', 'u8_47x61', op='box', ksize=5, border='wrap', depth='u8')
+    add('box_k4_even_f32_wrap', 'f32_7x5', op='box', ksize=4, border='wrap', depth='f32')
+    add('kernel_5x5_f32_47x61_wrap', 'f32_47x61', op='kernel', kernel=f32_kernel(5, 5, 1), border='wrap', depth='f32')
+    add('kernel_4x4_even_u8_wrap', 'u8_17x13', op='kernel', kernel=f32_kernel(4, 4, 6), border='wrap', depth='f32')
+    add('kernel_3x3_u8_u8_wrap', 'u8_47x61', op='kernel', kernel=[[0.0, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]], border='wrap', depth='u8')
+    add('kernel_15x15_dft_f32_wrap', 'f32_47x61', op='kernel', kernel=f32_kernel(15, 15, 16, 1 / 15), border='wrap', depth='f32')
     # Laplacian.
     for k in (1, 3, 5, 7):
         add(f'laplacian_k{k}_u8_s16', 'u8_47x61', op='laplacian', ksize=k, depth='s16')

@@ -1,12 +1,14 @@
+import { statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { convertDepth } from '../filters/depth.js';
 import { cropImage, type Depth } from '../image.js';
+import { temporaryOf } from '../io/atomic.js';
 import { assertFinite, readImage, writeImage } from '../io/index.js';
 import path from 'node:path';
 import { alignedRun } from '../nn/apply.js';
 import { alignedWindow } from '../nn/alignment.js';
 import type { Model } from '../nn/model.js';
-import { expandInputs, loadModelFile, makeOutputFolders, maxPixelsOption, notice, parseDepth, parseExt, parsePositiveInteger } from './shared.js';
+import { createProgress, expandInputs, loadModelFile, makeOutputFolders, maxPixelsOption, notice, parseDepth, parseExt, parsePositiveInteger } from './shared.js';
 
 interface ApplyFlags {
   model: string;
@@ -93,10 +95,19 @@ async function applyOne(model: Model, input: string, output: string, flags: Appl
   const net = flags.outputSize === 'same' ? { ...model, alignment: undefined } : model;
   if (path.extname(output).toLowerCase() === '.npy' && (await canReadInBands(input))) {
     const size = await bandImageSize(input);
-    const grows = alignedWindow(net, size.height, size.width).grow !== null || model.edge === 'kept';
+    const { grow, keep } = alignedWindow(net, size.height, size.width);
+    const grows = grow !== null || model.edge === 'kept';
     if (grows && flags.bandRows !== undefined) notice(`--band-rows ignored: the model grows the image (alignment ${model.alignment?.mode ?? 'same'}) or keeps its outer ring (edge ${model.edge ?? 'filtered'}), which streaming does not do; reading the whole image`);
     if (!grows && (flags.bandRows !== undefined || size.width * size.height >= STREAM_MIN_PIXELS)) {
-      const r = await applyModelToFile(net, input, output, { depth: flags.depth, maxPixels: flags.maxPixels, bandRows: flags.bandRows, onNotice: notice });
+      const perChannel = net.inputChannels === 1 && size.channels > 1 ? size.channels : 1; // a grey model on each channel
+      const follow = followStream(output, (keep.x1 - keep.x0) * (keep.y1 - keep.y0) * net.outputChannels * perChannel * DEPTH_BYTES[flags.depth]);
+      let r;
+      try {
+        r = await applyModelToFile(net, input, output, { depth: flags.depth, maxPixels: flags.maxPixels, bandRows: flags.bandRows, onNotice: notice });
+        follow.stop(true);
+      } finally {
+        follow.stop(false);
+      }
       say(`${output}: ${r.width}x${r.height}x${r.channels} ${r.depth} (streamed in bands)`);
       return { input, output, width: r.width, height: r.height, channels: r.channels, depth: r.depth, streamed: true };
     }
@@ -111,4 +122,41 @@ async function applyOne(model: Model, input: string, output: string, flags: Appl
   await writeImage(output, result);
   say(`${output}: ${result.width}x${result.height}x${result.channels} ${result.depth}`);
   return { input, output, width: result.width, height: result.height, channels: result.channels, depth: result.depth, streamed: false };
+}
+
+const DEPTH_BYTES: Record<Depth, number> = { u8: 1, s16: 2, u16: 2, f32: 4, f64: 8 };
+
+/**
+ * The progress bar of a streamed apply, on a terminal only (as train's): the output .npy grows band
+ * by band under its temporary name, so its size against the size of its data says how far the run
+ * is. Polled ten times a second, because the streaming apply has no progress callback (and a stat
+ * is nothing beside the convolutions). `stop(true)` draws the finished bar, then clears it.
+ */
+function followStream(output: string, dataBytes: number): { stop(finished: boolean): void } {
+  const progress = createProgress('apply');
+  if (!progress.shown) return { stop() {} };
+  const amount = (b: number): string => (b < 1e6 ? `${Math.round(b / 1e3)} kB` : `${(b / 1e6).toFixed(b < 1e7 ? 1 : 0)} MB`);
+  // The header's few bytes count as data: a bar, not an audit.
+  const show = (bytes: number): void => {
+    const done = Math.min(bytes, dataBytes);
+    progress.update(done / dataBytes, `${Math.floor((100 * done) / dataBytes)}%  ${amount(done)} of ${amount(dataBytes)}`);
+  };
+  const timer = setInterval(() => {
+    const tmp = temporaryOf(output);
+    try {
+      if (tmp) show(statSync(tmp).size);
+    } catch {
+      // renamed or removed between the two calls: the next poll (or stop) says where it is
+    }
+  }, 100);
+  let stopped = false;
+  return {
+    stop(finished) {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      if (finished) show(dataBytes);
+      progress.done();
+    },
+  };
 }

@@ -26,11 +26,13 @@ export const COMMANDS: CommandEntry[] = [
 
 /**
  * The commands to register for `argv`: just the named one when the first word that is not an
- * option names a command (the only global option, --debug, takes no value); otherwise (help, no
- * command, a mistyped one, so that commander can suggest) all of them.
+ * option names a command (the global options, --debug and --version, take no value); none for
+ * `--version` alone (it prints before any command runs, so loading them would only delay it);
+ * otherwise (help, no command, a mistyped one, so that commander can suggest) all of them.
  */
 export function commandsFor(argv: string[]): CommandEntry[] {
   const word = argv.find((a) => !a.startsWith('-'));
+  if (word === undefined && argv.some((a) => a === '--version' || a === '-V') && !argv.some((a) => a === '--help' || a === '-h')) return [];
   const named = COMMANDS.filter((c) => c.name === word);
   return named.length > 0 ? named : COMMANDS;
 }

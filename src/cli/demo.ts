@@ -135,7 +135,7 @@ async function runDemo(flags: DemoFlags, root: string): Promise<void> {
       extraRuns: [{ name: 'adam', result: runs[1].result }],
     });
     out.write(`${bold('5. report')}: ${path.join(flags.out, 'report.html')} (open it in a browser; plots as SVG in ${path.join(flags.out, 'report')}/)\n`);
-    out.write(`models: ${path.join(flags.out, 'sobel-exact.json')}, ${path.join(flags.out, 'sobel-adam.json')}  (try: npx kernel-learn inspect ${path.join(flags.out, 'sobel-exact.json')})\n`);
+    out.write(`models: ${path.join(flags.out, 'sobel-exact.json')}, ${path.join(flags.out, 'sobel-adam.json')}  (try: kernel-learn inspect ${path.join(flags.out, 'sobel-exact.json')})\n`);
 }
 
 function kernelRows(data: ArrayLike<number>, kh: number, kw: number): number[][] {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { matchKnownFilters } from '../train/match.js';
-import { describeMatches, formatKernels, formatPsnr, loadModelFile } from './shared.js';
+import { describeMatches, formatKernels, formatPsnr, formatStdErrors, loadModelFile } from './shared.js';
 
 export function register(program: Command): void {
   program
@@ -19,12 +19,13 @@ export function register(program: Command): void {
             ? { type: l.type, inChannels: l.inChannels, outChannels: l.outChannels, kernelSize: l.kernelSize, weights: l.weights, bias: l.bias }
             : l,
         );
-        process.stdout.write(JSON.stringify({ layers, border: model.border, metrics: model.metrics, matches }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ layers, border: model.border, curves: model.training.curves ?? null, stdErrors: model.training.stdErrors ?? null, metrics: model.metrics, matches }, null, 2) + '\n');
         return;
       }
       const out = process.stdout;
       out.write(`${file}: ${model.arch} model, ${model.inputChannels} -> ${model.outputChannels} channels, border ${model.border}\n`);
       out.write(formatKernels(model) + '\n');
+      if (model.training.stdErrors) out.write(formatStdErrors(model.training.stdErrors) + '\n');
       out.write(describeMatches(model, matches) + '\n');
       const v = model.metrics.validation;
       out.write(`validation: PSNR ${formatPsnr(v.psnr)}  MSE ${v.mse.toExponential(2)}  R2 ${v.r2.toFixed(9)}\n`);

@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { KernelLearnError } from '../errors.js';
+import { KERNEL_LEARN_VERSION } from '../nn/model.js';
 import { commandsFor } from './commands.js';
 import { prepare as prepareExperiments } from './experiment.js';
 
@@ -14,6 +15,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('kernel-learn')
     .description('Learn image filters (Sobel, any kernel) from example image pairs.')
     .option('--debug', 'show stack traces on errors')
+    // "kernel-learn 0.1.0", as the model files' createdBy and `rg --version`, `uv --version` say it.
+    .version(`kernel-learn ${KERNEL_LEARN_VERSION}`, '-V, --version', 'print the version and exit')
     .exitOverride();
   // Usage errors in the same one-line form as every other error: `kernel-learn: error: ...`.
   program.configureOutput({

@@ -17,13 +17,14 @@ import { listImageFiles, stemOf } from '../data/dataset.js';
 import { KernelLearnError } from '../errors.js';
 import { BORDER_MODES, isBorderMode, type BorderMode } from '../filters/border.js';
 import { FILTER_OPS, type FilterSpec } from '../filters/spec.js';
-import { formatTap } from '../format.js';
+import { formatError, formatTap } from '../format.js';
 import { DEPTHS, isDepth, type Depth } from '../image.js';
 import { removeTemporaries, stopWrites } from '../io/atomic.js';
 import { DEFAULT_MAX_PIXELS } from '../io/image-file.js';
 import { IMAGE_EXTENSIONS, isImageFile } from '../io/index.js';
 import { parseNpy } from '../io/npy.js';
-import { parseModel, type Model } from '../nn/model.js';
+import { describeCurve } from '../nn/curve.js';
+import { parseModel, type CurveRecord, type Model, type StdErrors } from '../nn/model.js';
 import type { Network } from '../nn/network.js';
 import type { FilterMatch } from '../train/match.js';
 
@@ -129,7 +130,11 @@ export function addFilterOptions(cmd: Command): Command {
     .option('--ksize <n>', 'aperture: sobel/laplacian 1|3|5|7, gaussian odd or 0 (from --sigma), box >= 1', parseInteger)
     .option('--scale <s>', 'multiply the result (sobel, scharr, laplacian, kernel)', parseNumber)
     .option('--delta <d>', 'add to the result (sobel, scharr, laplacian, kernel)', parseNumber)
-    .option('--border <mode>', `border mode: ${BORDER_MODES.join('|')} (default reflect101, OpenCV's BORDER_DEFAULT)`, parseBorder)
+    .option(
+      '--border <mode>',
+      `border mode: ${BORDER_MODES.join('|')} (default reflect101, OpenCV's BORDER_DEFAULT); wrap is periodic (scipy.ndimage mode='wrap', FFT filtering): what OpenCV gives after copyMakeBorder(BORDER_WRAP) by the kernel's radius, the filter and a crop`,
+      parseBorder,
+    )
     .option('--depth <d>', `output depth: ${DEPTHS.join('|')} (saturating like OpenCV; default f32)`, parseDepth)
     .option('--kernel <json|file>', 'filter2D kernel for --op kernel: a JSON 2-D array, or a .json/.npy file', parseKernel)
     .option('--sigma <s>', 'Gaussian sigma (gaussian)', parseNumber);
@@ -159,11 +164,15 @@ export function bold(s: string): string {
   return useColour ? `\x1b[1m${s}\x1b[22m` : s;
 }
 
-/** A one-line progress bar redrawn in place on a terminal; silent otherwise (logs stay clean). */
-export function createProgress(label: string): { update(fraction: number, detail: string): void; done(): void } {
-  if (!process.stderr.isTTY) return { update() {}, done() {} };
+/**
+ * A one-line progress bar redrawn in place on a terminal; silent otherwise (logs stay clean).
+ * `shown` says which, for callers that would work to find the fraction.
+ */
+export function createProgress(label: string): { shown: boolean; update(fraction: number, detail: string): void; done(): void } {
+  if (!process.stderr.isTTY) return { shown: false, update() {}, done() {} };
   let last = 0;
   return {
+    shown: true,
     update(fraction, detail) {
       const now = Date.now();
       if (now - last < 80 && fraction < 1) return; // redraw at most ~12 times a second
@@ -179,16 +188,25 @@ export function createProgress(label: string): { update(fraction: number, detail
 }
 
 /** A kernel as an aligned grid of numbers, one row a line. */
-export function formatGrid(rows: number[][], indent = '  '): string {
-  const cells = rows.map((r) => r.map((v) => formatTap(v)));
+export function formatGrid(rows: number[][], indent = '  ', format: (v: number) => string = formatTap): string {
+  const cells = rows.map((r) => r.map((v) => format(v)));
   const width = Math.max(...cells.flat().map((c) => c.length));
   return cells.map((r) => indent + r.map((c) => c.padStart(width)).join(' ')).join('\n');
 }
 
-/** Every kernel of every convolution in a model, labelled "out <- in" when there are several. */
-export function formatKernels(model: Network): string {
+/**
+ * Every kernel of every convolution in a model, labelled "out <- in" when there are several; the
+ * three layers of each curve of a curves model as the curve they compute (its name and knots).
+ */
+export function formatKernels(model: Model): string {
   const parts: string[] = [];
+  const curveLayers = curveLayerSpans(model);
   for (const [i, layer] of model.layers.entries()) {
+    const span = curveLayers.find((c) => i >= c.from && i < c.from + 3);
+    if (span) {
+      if (i === span.from) parts.push(`layers ${i}-${i + 2}: ${span.label}`, ...span.curves.map((c, ch) => `  ${span.curves.length > 1 ? `channel ${ch}: ` : ''}${describeCurve(c)}`));
+      continue;
+    }
     if (layer.type !== 'conv2d') {
       parts.push(`layer ${i}: ${layer.type}`);
       continue;
@@ -203,6 +221,37 @@ export function formatKernels(model: Network): string {
       if (layer.bias) parts.push(`  bias${many ? ` ${o}` : ''}: ${layer.bias[o].toExponential(2)}`);
     }
   }
+  return parts.join('\n');
+}
+
+/** Where a curves model's curves sit among its layers. */
+function curveLayerSpans(model: Model): { from: number; label: string; curves: CurveRecord[] }[] {
+  const c = model.training.curves;
+  if (!c) return [];
+  const kernel = c.before ? 3 : 0;
+  return [
+    ...(c.before ? [{ from: 0, label: 'curve before the kernel (1x1 conv, relu, 1x1 conv)', curves: c.before }] : []),
+    ...(c.after ? [{ from: kernel + 1, label: 'curve after the kernel (1x1 conv, relu, 1x1 conv)', curves: c.after }] : []),
+  ];
+}
+
+/**
+ * The standard errors of a model's kernel (training.stdErrors), as grids in the kernels' layout and
+ * labels, below the kernels: read each tap as "value +- error". Empty when the model has none.
+ */
+export function formatStdErrors(errors: StdErrors | undefined): string {
+  if (!errors) return '';
+  const { weights, bias } = errors;
+  const many = weights.length * weights[0].length > 1;
+  const [kh, kw] = [weights[0][0].length, weights[0][0][0].length];
+  const parts = [`standard errors (1 sigma) of the ${kh}x${kw} kernel's taps:`];
+  weights.forEach((kernels, o) => {
+    kernels.forEach((grid, c) => {
+      if (many) parts.push(`  out ${o} <- in ${c}:`);
+      parts.push(formatGrid(grid, many ? '    ' : '  ', formatError));
+    });
+    if (bias) parts.push(`  bias${many ? ` ${o}` : ''}: ${formatError(bias[o])}`);
+  });
   return parts.join('\n');
 }
 

@@ -4,18 +4,18 @@ import { loadPairs } from '../data/dataset.js';
 import { BORDER_MODES, isBorderMode, type BorderMode } from '../filters/border.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { serializeModel } from '../nn/model.js';
-import type { TrainOptions } from '../train/index.js';
+import { TRAIN_ARCHS, type TrainArch, type TrainOptions } from '../train/index.js';
 import { KSIZE_MAX } from '../train/limits.js';
 import { knownFilters, matchKnownFilters } from '../train/match.js';
 import { startTrainWorker } from './train-worker.js';
 import { UsageError } from '../errors.js';
-import { createProgress, describeMatches, formatKernels, formatPsnr, maxPixelsOption, notice, parseInteger, parsePositiveInteger } from './shared.js';
+import { createProgress, describeMatches, formatKernels, formatPsnr, formatStdErrors, maxPixelsOption, notice, parseInteger, parsePositiveInteger } from './shared.js';
 
 interface TrainFlags {
   input: string;
   target: string;
   out: string;
-  arch: 'auto' | 'linear' | 'separable' | 'deep';
+  arch: TrainArch;
   ksize: number | [number, number] | 'auto';
   solver: TrainOptions['solver'];
   border: BorderMode | 'auto';
@@ -82,11 +82,22 @@ export function register(program: Command): void {
     .requiredOption('--target <dir>', 'folder of target images (same stems as the inputs)')
     .requiredOption('--out <model.json>', 'where to write the model')
     .addOption(
-      new Option('--arch <arch>', 'network: linear = one convolution; separable = the same fit as rank-r (kh x 1 then 1 x kw) convolutions; auto = linear, or linear with the output stage (clamp, abs, magnitude) the data needs; deep = a small CNN of dilated convolutions (Adam, identity start) for nonlinear filters, the exact linear fit reported beside it')
-        .choices(['auto', 'linear', 'separable', 'deep'])
+      new Option(
+        '--arch <arch>',
+        'network: linear = one convolution; separable = the same fit as rank-r (kh x 1 then 1 x kw) convolutions; ' +
+          'curve-after / curve-before / curves = the kernel with a pointwise curve after it (gamma, sigmoid), before it (sRGB decode), or both; ' +
+          'auto = linear, or linear with the output stage (clamp, abs, magnitude, curves) the data needs; ' +
+          'deep = a small CNN of dilated convolutions (Adam, identity start) for nonlinear filters, the exact linear fit reported beside it',
+      )
+        .choices([...TRAIN_ARCHS])
         .default('auto'),
     )
-    .option('--ksize <n|HxW|auto>', `kernel size: n (n x n) or HxW, odd or even, up to ${KSIZE_MAX}; or auto to find the support`, parseKsize, 3)
+    .option(
+      '--ksize <n|HxW|auto>',
+      `kernel size: n (n x n) or HxW, odd or even, up to ${KSIZE_MAX}; auto finds the support: the smallest size whose held-out fit is the best one's within noise (a 7x7 blur gets 7x7, not a 3x3 approximation; on six 512x512 photographs it costs about what a 3x3 fit does)`,
+      parseKsize,
+      'auto',
+    )
     .addOption(new Option('--solver <s>', 'exact least squares, or gradient descent').choices(['auto', 'exact', 'adam', 'sgd']).default('auto'))
     .option('--border <mode|auto>', 'border mode of the model, or auto to detect it from the targets', parseBorderOrAuto, 'auto')
     .option('--seed <n>', 'random seed (crops, init, splits): same seed, same model bytes', parseInteger, 0)
@@ -158,15 +169,16 @@ Examples:
         ...(deep ? { deep } : {}),
         onProgress: (e) => progress.update(e.step / e.maxSteps, `${e.solver} step ${e.step}  loss ${e.trainLoss.toExponential(3)}`),
       });
+      // The report's modules (vega: ~0.25 s of start-up) load while the worker trains.
+      const reportModule = flags.report === false ? null : import('../report/html.js');
       knownFilters(); // builds the table matchKnownFilters needs below while this thread waits
       const result = await training;
       progress.done();
       await writeFileAtomic(flags.out, serializeModel(result.model));
       let reportPath: string | null = null;
-      if (flags.report !== false) {
-        // Loaded only when a report is written: the report pulls in vega (~0.25 s of start-up).
-        const { reportPathFor, reportSamples, writeReport } = await import('../report/html.js');
-        reportPath = reportPathFor(flags.out, flags.report);
+      if (reportModule) {
+        const { reportPathFor, reportSamples, writeReport } = await reportModule;
+        reportPath = reportPathFor(flags.out, flags.report || undefined);
         const { samples, note } = reportSamples(pairs, result);
         await writeReport(reportPath, result, {
           title: `kernel-learn: ${path.basename(flags.out)}`,
@@ -191,6 +203,7 @@ Examples:
         matches: matches.slice(0, 3),
         warnings: result.warnings,
         conditionNumber: model.training.conditionNumber ?? null,
+        stdErrors: model.training.stdErrors ?? null,
         alignment: result.alignment,
         identifiable: result.identifiable,
         kernelSizeChoice: model.training.kernelSizeChoice ?? null,
@@ -209,6 +222,7 @@ Examples:
       const out = process.stdout;
       out.write(`learned ${summary.kernelSize?.join('x')} ${model.arch} filter from ${pairs.length} pairs in ${summary.trainMs} ms (${summary.solver}, ${summary.steps} steps: ${summary.stopReason})\n`);
       out.write(formatKernels(model) + '\n');
+      if (model.training.stdErrors) out.write(formatStdErrors(model.training.stdErrors) + '\n');
       out.write(describeMatches(model, matches) + '\n');
       const v = model.metrics.validation;
       out.write(`border: ${model.border}   validation: PSNR ${formatPsnr(v.psnr)}  MSE ${v.mse.toExponential(2)}  R2 ${v.r2.toFixed(9)}\n`);

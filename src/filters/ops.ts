@@ -23,9 +23,16 @@
  *    lanes multiply by a float32 1/area and its scalar tail by a double one; at exact .5 ties the
  *    two disagree. We follow the SIMD lanes.
  *
- * What OpenCV refuses, we refuse (KernelLearnError, one line): BORDER_WRAP for every filter that
- * runs through cv::FilterEngine (all but the 8/16-bit GaussianBlur and the DFT filter2D), the
- * depth pairs filter2D's direct path lacks, and f64 -> f32 for Sobel/Scharr.
+ * What OpenCV refuses, we refuse (KernelLearnError, one line): the depth pairs filter2D's direct
+ * path lacks, and f64 -> f32 for Sobel/Scharr.
+ *
+ * Border wrap (periodic, scipy.ndimage mode='wrap', what FFT filtering gives): cv::FilterEngine
+ * refuses BORDER_WRAP (all filters but the 8/16-bit GaussianBlur and the DFT filter2D), so wrap
+ * here is what OpenCV gives after copyMakeBorder(src, r, r, r, r, BORDER_WRAP), the filter with
+ * any border and a crop back to the image, r the kernel's radius: every output pixel then reads
+ * its periodic neighbours only. Our loops read those neighbours directly (border.ts), in the same
+ * order as on the padded image, so no padded copy is made; tools/make_golden.py checks the
+ * equality against OpenCV (and that the two native paths agree with it).
  */
 import { KernelLearnError } from '../errors.js';
 import { createImage, type Depth, type Image } from '../image.js';
@@ -75,10 +82,6 @@ function planeOf(image: Image, c: number): Float32Array | Float64Array {
   return image.data.subarray(c * n, (c + 1) * n);
 }
 
-function wrapRefused(what: string): never {
-  return refuse(what, "OpenCV refuses border wrap here (cv::FilterEngine asserts columnBorderType != BORDER_WRAP); use reflect101, reflect, replicate or constant");
-}
-
 // ---------------------------------------------------------------------------------------------
 // cv::sepFilter2D (createSeparableLinearFilter + FilterEngine)
 
@@ -91,7 +94,6 @@ function wrapRefused(what: string): never {
  * integers, so one formula covers both.
  */
 function sepFilter(src: Image, kx: ArrayLike<number>, ky: ArrayLike<number>, ddepth: Depth, delta: number, border: BorderMode, what: string): Image {
-  if (border === 'wrap') wrapRefused(what);
   if (src.depth === 'f64' && ddepth === 'f32') refuse(what, 'OpenCV has no f64 -> f32 path for separable filters (input f64 needs depth f64 or an integer depth)');
   const buf = rounder(src.depth === 'f64' || ddepth === 'f64' ? 'f64' : 'f32');
   const rx = Array.from(kx, buf);
@@ -139,13 +141,12 @@ function filter2DDirectSupports(sdepth: Depth, ddepth: Depth): boolean {
 /**
  * filter2D as OpenCV computes it: kernel values in float32 unless f64 is involved, the sum plus
  * delta in that float type, then saturate_cast. On the DFT path OpenCV accepts every depth pair
- * and border wrap; its result equals the exact correlation up to DFT rounding, which is what we
- * return (rounded once to the output depth).
+ * (and border wrap natively); its result equals the exact correlation up to DFT rounding, which
+ * is what we return (rounded once to the output depth).
  */
 function filter2D(src: Image, kernel: Kernel2D, ddepth: Depth, delta: number, border: BorderMode, what: string): Image {
   const dft = filter2DUsesDft(src.depth, ddepth, kernel.kw, kernel.kh);
   if (!dft) {
-    if (border === 'wrap') wrapRefused(what);
     if (!filter2DDirectSupports(src.depth, ddepth)) {
       refuse(what, `OpenCV's filter2D has no ${src.depth} -> ${ddepth} path (u8 -> any; u16 -> u16/f32/f64; s16 -> s16/f32/f64; f32 -> f32; f64 -> f64)`);
     }
@@ -191,7 +192,6 @@ function laplacian(image: Image, s: ResolvedFilterSpec, what: string): Image {
     const k: Kernel2D = { kh: 3, kw: 3, data: base.data.map((v) => fround(v * s.scale)) };
     return filter2D(image, k, s.depth, s.delta, s.border, what);
   }
-  if (s.border === 'wrap') wrapRefused(what);
   const sdepth = image.depth;
   const wdepth: Depth = sdepth === 'u8' && s.ksize <= 5 ? 's16' : DEPTH_CODE[sdepth] <= DEPTH_CODE.f32 ? 'f32' : 'f64';
   const { kd, ks } = laplacianFactors(s.ksize);
@@ -227,8 +227,9 @@ function gaussian(image: Image, s: ResolvedFilterSpec, what: string): Image {
   let kw = plan.ksize;
   let kh = plan.ksize;
   // GaussianBlur: with a non-constant border every row (column) of a 1-row (1-column) image is
-  // the same after padding, so OpenCV drops that direction; both gone means a plain copy.
-  if (s.border !== 'constant') {
+  // the same after padding, so OpenCV drops that direction; both gone means a plain copy. Not for
+  // wrap, which means "pad first" (the header): the padded image is no longer one row.
+  if (s.border !== 'constant' && s.border !== 'wrap') {
     if (src.height === 1) kh = 1;
     if (src.width === 1) kw = 1;
   }
@@ -268,7 +269,6 @@ function gaussian(image: Image, s: ResolvedFilterSpec, what: string): Image {
  * Even sizes anchor at k/2, as OpenCV does.
  */
 function box(image: Image, s: ResolvedFilterSpec, what: string): Image {
-  if (s.border === 'wrap') wrapRefused(what);
   const k = s.ksize;
   const area = k * k;
   const scale = 1 / area;

@@ -54,6 +54,16 @@ export function forgetTemporary(p: string): void {
 }
 
 /**
+ * The temporary in flight for `file` (its sibling made by temporaryName), if any: lets a caller
+ * follow a long write as the file grows (apply's progress bar) without a hook in every writer.
+ */
+export function temporaryOf(file: string): string | undefined {
+  const prefix = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-`);
+  for (const p of inFlight) if (p.startsWith(prefix)) return p;
+  return undefined;
+}
+
+/**
  * Deletes every temporary in flight, synchronously (safe in a signal handler). Returns how many.
  * They stay remembered: a second sweep catches what a file-system call already in flight (in
  * libuv's thread pool) re-created after the first.

@@ -53,14 +53,14 @@ export async function canReadInBands(file: string): Promise<boolean> {
   return false;
 }
 
-/** Width and height of a file canReadInBands accepts, from its header alone. */
-export async function bandImageSize(file: string): Promise<{ width: number; height: number }> {
+/** Width, height and channels (alpha dropped) of a file canReadInBands accepts, from its header alone. */
+export async function bandImageSize(file: string): Promise<{ width: number; height: number; channels: number }> {
   if (path.extname(file).toLowerCase() === '.npy') {
     const h = await readNpyHead(file);
-    return { width: h.shape[1], height: h.shape[0] };
+    return { width: h.shape[1], height: h.shape[0], channels: h.shape[2] ?? 1 };
   }
   const h = await readPngHeader(file);
-  return { width: h.width, height: h.height };
+  return { width: h.width, height: h.height, channels: h.channels };
 }
 
 async function readNpyHead(file: string): Promise<NpyHeader> {

@@ -256,24 +256,29 @@ export function gramStats(pairs: GramPair[], kh: number, kw: number, bias: boole
  * at lag (ay - i, ax - j): one sweep per tap row i for all j.
  */
 function addPair(st: GramStats, pair: GramPair): void {
-  const { p, xtx, xty, yty, kh, kw, bias, cin, cout } = st;
+  if (addAuto(st, pair)) addCross(st, pair);
+}
+
+/**
+ * A pair's geometry for a kh x kw kernel: size, the valid region hv x wv, and the column cut
+ * points, which serve every lag (rectangles start in [0, kw) and end in [wv, wv + kw)).
+ */
+function geometry(st: GramStats, pair: GramPair): { W: number; H: number; plane: number; hv: number; wv: number; cc: Int32Array; nc: number; colAt: Int32Array } {
+  const W = pair.input.width, H = pair.input.height;
+  const hv = H - st.kh + 1, wv = W - st.kw + 1;
+  const cc = cutPoints(0, st.kw, Math.max(wv, 1));
+  return { W, H, plane: W * H, hv, wv, cc, nc: cc.length - 1, colAt: cutLookup(cc, W) };
+}
+
+/** X^T X of one pair (and the count): the first half of addPair; false when the pair has no valid pixels. */
+function addAuto(st: GramStats, pair: GramPair): boolean {
+  const { p, xtx, kh, kw, bias, cin } = st;
   const taps = kh * kw;
-  const ay = kh >> 1;
-  const ax = kw >> 1;
   const bi = p - 1; // bias feature index
-  const W = pair.input.width;
-  const H = pair.input.height;
-  const plane = W * H;
-  const hv = H - kh + 1;
-  const wv = W - kw + 1;
-  if (hv < 1 || wv < 1) return;
+  const { W, H, plane, hv, wv, cc, nc, colAt } = geometry(st, pair);
+  if (hv < 1 || wv < 1) return false;
   const x = pair.input.data;
-  const y = pair.target.data;
   st.n += hv * wv;
-  // Column cut points serve every lag: rectangles start in [0, kw) and end in [wv, wv + kw).
-  const cc = cutPoints(0, kw, wv);
-  const nc = cc.length - 1;
-  const colAt = cutLookup(cc, W);
   const rowAt = new Int32Array(H + 1);
   for (let c1 = 0; c1 < cin; c1++) {
     for (let c2 = c1; c2 < cin; c2++) {
@@ -337,6 +342,19 @@ function addPair(st: GramStats, pair: GramPair): void {
     }
   }
   if (bias) xtx[bi * p + bi] += hv * wv;
+  return true;
+}
+
+/** X^T y and y^T y of one pair with valid pixels: the second half of addPair. */
+function addCross(st: GramStats, pair: GramPair): void {
+  const { p, xty, yty, kh, kw, bias, cin, cout } = st;
+  const taps = kh * kw;
+  const ay = kh >> 1;
+  const ax = kw >> 1;
+  const bi = p - 1; // bias feature index
+  const { W, H, plane, hv, wv, cc, nc, colAt } = geometry(st, pair);
+  const x = pair.input.data;
+  const y = pair.target.data;
   for (let o = 0; o < cout; o++) {
     for (let c = 0; c < cin; c++) {
       const jobs: LagJob[] = [];
@@ -381,6 +399,22 @@ function addStats(st: GramStats, one: GramStats): void {
   for (let i = 0; i < st.xty.length; i++) st.xty[i] += one.xty[i];
   for (let i = 0; i < st.yty.length; i++) st.yty[i] += one.yty[i];
   st.n += one.n;
+}
+
+/**
+ * The statistics of the same inputs with other targets: X^T X (and the count) taken from `like`
+ * (computed on these pairs' inputs, the same kernel size and bias), X^T y and y^T y computed anew:
+ * the cost of a new target is one sweep per tap row, not a Gram (the curve stages refit a kernel
+ * to transformed targets many times over).
+ */
+export function crossStats(pairs: GramPair[], like: GramStats): GramStats {
+  const { cin, cout } = shapeOf(pairs);
+  if (cin !== like.cin) throw new KernelLearnError('gram: crossStats needs the inputs of its template');
+  const st = emptyStats(cin, cout, like.kh, like.kw, like.bias);
+  st.xtx.set(like.xtx);
+  st.n = like.n;
+  for (const pair of pairs) if (pair.input.height >= like.kh && pair.input.width >= like.kw) addCross(st, pair);
+  return st;
 }
 
 /**
@@ -487,19 +521,30 @@ export function subGram(st: GramStats, kh2: number, kw2: number): GramStats {
  * every output channel.
  */
 export function gramStatsMasked(pairs: GramPair[], kh: number, kw: number, bias: boolean, masks: Uint8Array[]): GramStats {
+  return gramStatsByClass(pairs, kh, kw, bias, masks, 1)[0];
+}
+
+/**
+ * Gram statistics of `classes` groups of the valid pixels in one pass: `labels[i]` (one byte per
+ * pixel of pair i, at the window's anchor, as gramStatsMasked's masks) puts the pixel in group
+ * label - 1, or nowhere when 0. Each group's sums run in pixel order, as gramStatsMasked's.
+ */
+export function gramStatsByClass(pairs: GramPair[], kh: number, kw: number, bias: boolean, labels: Uint8Array[], classes: number): GramStats[] {
   const { cin, cout } = shapeOf(pairs);
-  const st = emptyStats(cin, cout, kh, kw, bias);
-  const { p, xtx, xty, yty } = st;
+  const all = Array.from({ length: classes }, () => emptyStats(cin, cout, kh, kw, bias));
+  const p = all[0].p;
   const feat = new Float64Array(p);
   pairs.forEach(({ input, target }, pi) => {
     const { width: W, height: H } = input;
     const plane = W * H;
-    const mask = masks[pi];
+    const label = labels[pi];
     const src = input.data;
     for (let y = 0; y + kh <= H; y++) {
       for (let x = 0; x + kw <= W; x++) {
         const at = (y + (kh >> 1)) * W + x + (kw >> 1);
-        if (!mask[at]) continue;
+        if (!label[at]) continue;
+        const st = all[label[at] - 1];
+        const { xtx, xty, yty } = st;
         let f = 0;
         for (let c = 0; c < cin; c++) {
           for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) feat[f++] = src[c * plane + (y + i) * W + x + j];
@@ -518,6 +563,6 @@ export function gramStatsMasked(pairs: GramPair[], kh: number, kw: number, bias:
       }
     }
   });
-  for (let a = 0; a < p; a++) for (let b = 0; b < a; b++) xtx[a * p + b] = xtx[b * p + a];
-  return st;
+  for (const { xtx } of all) for (let a = 0; a < p; a++) for (let b = 0; b < a; b++) xtx[a * p + b] = xtx[b * p + a];
+  return all;
 }

@@ -10,7 +10,10 @@
 
 import { KernelLearnError } from '../errors.js';
 import { isBorderMode, type BorderMode } from '../filters/border.js';
-import type { LayerSpec, Network } from './network.js';
+import { curveLayersProblem, MAX_KNOTS, type CurveRecord, type CurvesRecord } from './curve.js';
+import type { Conv2dSpec, LayerSpec, Network } from './network.js';
+
+export type { CurveRecord, CurvesRecord } from './curve.js';
 
 export const MODEL_FORMAT = 'kernel-learn-model';
 /**
@@ -61,14 +64,50 @@ export interface TrainingSummary {
   borderChoice?: { chosen: BorderMode | 'kept'; candidates: { border: BorderMode | 'kept'; mse: number }[]; borderPixels: number };
   /** Condition number of the window correlation matrix (linear arch). */
   conditionNumber?: number;
+  /** The curves arch: the curves its layers compute, as knots and values (checked against the layers when read). */
+  curves?: CurvesRecord;
+  /** Standard errors of the fitted kernel, when the fit knows them (see StdErrors). */
+  stdErrors?: StdErrors;
+}
+
+/**
+ * Standard errors (1 sigma) of the least-squares kernel's taps and bias: sigma^2 (X^T X)^-1 of the
+ * exact fit (src/train/exact.ts coefStdErrors), on the assumption of independent noise in the
+ * targets. Known for the exact solver's linear fits (and gradient descent that reached the exact
+ * optimum); magnitude fits and deep models have none.
+ */
+export interface StdErrors {
+  /** [out][in][kh][kw], the layout of the fitted kernel (for a separable model: the kernel its two convs make). */
+  weights: number[][][][];
+  /** [out], or null when the kernel has no bias. */
+  bias: number[] | null;
+}
+
+/** The shape of the one kernel a model's convolutions make (linear: its conv; separable: the two convs together). */
+export interface KernelShape {
+  cout: number;
+  cin: number;
+  kh: number;
+  kw: number;
+  bias: boolean;
+}
+
+/** The kernel a linear, separable or curves network applies (`kernelIndex`: after the input curves' layers); null for deep networks (no single kernel). */
+export function fittedKernelShape(arch: Arch, layers: LayerSpec[], kernelIndex = 0): KernelShape | null {
+  const [first, second] = layers.slice(kernelIndex);
+  if (first?.type !== 'conv2d' || arch === 'deep') return null;
+  if (arch === 'linear' || arch === 'curves') return { cout: first.outChannels, cin: first.inChannels, kh: first.kernelSize[0], kw: first.kernelSize[1], bias: first.bias !== null };
+  if (second?.type !== 'conv2d') return null;
+  return { cout: second.outChannels, cin: first.inChannels, kh: first.kernelSize[0], kw: second.kernelSize[1], bias: second.bias !== null };
 }
 
 /**
  * How the network was built: one conv (linear, with any output stage after it), the same kernel as
- * two thin convs (separable), or a conv-relu-conv stack trained by gradient descent (deep).
+ * two thin convs (separable), one conv with pointwise curves before and/or after it (curves: each
+ * curve three layers, nn/curve.ts), or a conv-relu-conv stack trained by gradient descent (deep).
  */
-export type Arch = 'linear' | 'separable' | 'deep';
-export const ARCHS: readonly Arch[] = ['linear', 'separable', 'deep'];
+export type Arch = 'linear' | 'separable' | 'curves' | 'deep';
+export const ARCHS: readonly Arch[] = ['linear', 'separable', 'curves', 'deep'];
 
 export interface ModelMetrics {
   validation: ValidationMetrics;
@@ -108,6 +147,13 @@ export function createModel(arch: Arch, network: Network, training: TrainingSumm
   return { format: MODEL_FORMAT, version: formatVersion(network), arch, inputChannels, outputChannels, border, ...(edge ? { edge } : {}), layers, training, metrics, createdBy: `kernel-learn ${KERNEL_LEARN_VERSION}` };
 }
 
+/** The learned kernel of a one-kernel model: its conv layer and index (after the input curves of a curves model). */
+export function kernelLayer(model: Model): { index: number; conv: Conv2dSpec } | null {
+  const index = model.training.curves?.before ? 3 : 0;
+  const conv = model.layers[index];
+  return conv?.type === 'conv2d' ? { index, conv } : null;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Serialisation
 
@@ -132,6 +178,7 @@ type Json = { num: string } | string | boolean | null | Json[] | { [key: string]
 
 const num = (v: number): Json => ({ num: formatNumber(v) });
 const f32 = (v: number): Json => ({ num: formatFloat32(v) });
+const f32Grid = (w: number[][][][]): Json => w.map((o) => o.map((i) => i.map((row) => row.map(f32))));
 
 function isNum(v: Json): v is { num: string } {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { num?: unknown }).num === 'string' && Object.keys(v).length === 1;
@@ -165,7 +212,7 @@ function layerJson(l: LayerSpec): Json {
         outChannels: num(l.outChannels),
         kernelSize: [num(l.kernelSize[0]), num(l.kernelSize[1])],
         ...((l.dilation ?? 1) > 1 ? { dilation: num(l.dilation!) } : {}),
-        weights: l.weights.map((o) => o.map((i) => i.map((row) => row.map(f32)))),
+        weights: f32Grid(l.weights),
         bias: l.bias === null ? null : l.bias.map(f32),
       };
     case 'magnitude':
@@ -208,6 +255,12 @@ function trainingJson(t: TrainingSummary): Json {
   }
   // Infinity (a singular Gram) has no JSON number; null stands for it.
   if (t.conditionNumber !== undefined) out.conditionNumber = Number.isFinite(t.conditionNumber) ? num(t.conditionNumber) : null;
+  if (t.curves) {
+    const curve = (c: CurveRecord): Json => ({ knots: c.knots.map(num), values: c.values.map(num), monotone: c.monotone, name: c.name });
+    out.curves = { ...(t.curves.before ? { before: t.curves.before.map(curve) } : {}), ...(t.curves.after ? { after: t.curves.after.map(curve) } : {}) };
+  }
+  // Printed as float32, like the weights they describe (no reader needs more digits of an error).
+  if (t.stdErrors) out.stdErrors = { weights: f32Grid(t.stdErrors.weights), bias: t.stdErrors.bias === null ? null : t.stdErrors.bias.map(f32) };
   return out;
 }
 
@@ -283,6 +336,20 @@ class Reader {
   optNum(v: unknown, where: string): number | null {
     return v === null ? null : this.num(v, where);
   }
+
+  /** A [d0][d1][d2][d3] array of numbers, each read by `leaf` (weights, standard errors). */
+  grid4(v: unknown, where: string, dims: readonly number[], leaf: (v: unknown, where: string) => number): number[][][][] {
+    const level = (x: unknown, at: string, depth: number): unknown[] =>
+      this.arr(x, at, dims[depth]).map((y, i) => (depth === 3 ? leaf(y, `${at}[${i}]`) : level(y, `${at}[${i}]`, depth + 1)));
+    return level(v, where, 0) as number[][][][];
+  }
+
+  /** A standard error: a float32 weight that is not negative. */
+  error(v: unknown, where: string): number {
+    const e = this.f32(v, where);
+    if (e < 0) this.fail(`${where} is ${e}; a standard error is >= 0`);
+    return e;
+  }
 }
 
 /** The fix every refused model file shares. */
@@ -329,13 +396,7 @@ export function parseModel(json: string, file: string): Model {
         const ks = r.arr(l.kernelSize, `${where}.kernelSize`, 2);
         const kh = r.int(ks[0], `${where}.kernelSize[0]`, 1);
         const kw = r.int(ks[1], `${where}.kernelSize[1]`, 1);
-        const weights = r.arr(l.weights, `${where}.weights`, cout).map((o, oi) =>
-          r.arr(o, `${where}.weights[${oi}]`, cin).map((i, ii) =>
-            r.arr(i, `${where}.weights[${oi}][${ii}]`, kh).map((row, y) =>
-              r.arr(row, `${where}.weights[${oi}][${ii}][${y}]`, kw).map((v, x) => r.f32(v, `${where}.weights[${oi}][${ii}][${y}][${x}]`)),
-            ),
-          ),
-        );
+        const weights = r.grid4(l.weights, `${where}.weights`, [cout, cin, kh, kw], (v, at) => r.f32(v, at));
         const bias = l.bias === null ? null : r.arr(l.bias, `${where}.bias`, cout).map((v, o) => r.f32(v, `${where}.bias[${o}]`));
         const dilation = parseDilation(r, l.dilation, where, doc.version, kh, kw);
         channels = cout;
@@ -361,6 +422,10 @@ export function parseModel(json: string, file: string): Model {
     }
   });
   if (channels !== outputChannels) r.fail(`the layers produce ${channels} channels but outputChannels is ${outputChannels}`);
+  // The kernel follows the input curves' three layers in a curves model (checkCurves holds the layers to that).
+  const kernelIndex = arch === 'curves' && (doc.training as { curves?: { before?: unknown } } | undefined)?.curves?.before !== undefined ? 3 : 0;
+  const training = parseTraining(r, doc.training, fittedKernelShape(arch, layers, kernelIndex));
+  checkCurves(r, arch, layers, training.curves, inputChannels, outputChannels);
   return {
     format: MODEL_FORMAT,
     version: doc.version,
@@ -371,7 +436,7 @@ export function parseModel(json: string, file: string): Model {
     ...(doc.edge !== undefined ? { edge: parseEdge(r, doc.edge, doc.version) } : {}),
     ...(doc.alignment !== undefined ? { alignment: parseAlignment(r, doc.alignment, doc.version) } : {}),
     layers,
-    training: parseTraining(r, doc.training),
+    training,
     metrics: parseMetrics(r, doc.metrics),
     createdBy: r.str(doc.createdBy, 'createdBy'),
   };
@@ -408,7 +473,7 @@ function parseAlignment(r: Reader, v: unknown, version: unknown): ModelAlignment
   return { mode: mode as ModelAlignment['mode'], dy: int('dy'), dx: int('dx'), dh: int('dh'), dw: int('dw') };
 }
 
-function parseTraining(r: Reader, v: unknown): TrainingSummary {
+function parseTraining(r: Reader, v: unknown, kernel: KernelShape | null): TrainingSummary {
   const t = r.obj(v, 'training');
   const solver = r.str(t.solver, 'training.solver');
   if (solver !== 'exact' && solver !== 'adam' && solver !== 'sgd') r.fail(`training.solver "${solver}" is not exact, adam or sgd`);
@@ -453,7 +518,66 @@ function parseTraining(r: Reader, v: unknown): TrainingSummary {
     };
   }
   if (t.conditionNumber !== undefined) out.conditionNumber = t.conditionNumber === null ? Infinity : r.num(t.conditionNumber, 'training.conditionNumber');
+  if (t.curves !== undefined) out.curves = parseCurves(r, t.curves);
+  if (t.stdErrors !== undefined) out.stdErrors = parseStdErrors(r, t.stdErrors, kernel);
   return out;
+}
+
+function parseCurves(r: Reader, v: unknown): CurvesRecord {
+  const o = r.obj(v, 'training.curves');
+  const side = (key: 'before' | 'after'): CurveRecord[] | undefined =>
+    o[key] === undefined ? undefined : r.arr(o[key], `training.curves.${key}`).map((cv, i) => parseCurve(r, cv, `training.curves.${key}[${i}]`));
+  const before = side('before'), after = side('after');
+  if (!before && !after) r.fail('training.curves has neither before nor after');
+  return { ...(before ? { before } : {}), ...(after ? { after } : {}) };
+}
+
+/** A curve record: 2 to 32 strictly increasing knots, a value each, and values that keep a declared monotony. */
+function parseCurve(r: Reader, v: unknown, where: string): CurveRecord {
+  const c = r.obj(v, where);
+  const knots = r.arr(c.knots, `${where}.knots`).map((x, j) => r.f32(x, `${where}.knots[${j}]`));
+  if (knots.length < 2 || knots.length > MAX_KNOTS) r.fail(`${where}.knots has ${knots.length} entries, expected 2 to ${MAX_KNOTS}`);
+  knots.forEach((t, j) => {
+    if (j > 0 && !(t > knots[j - 1])) r.fail(`${where}.knots[${j}] is ${t}, not above knots[${j - 1}] ${knots[j - 1]} (knots must increase)`);
+  });
+  const values = r.arr(c.values, `${where}.values`, knots.length).map((x, j) => r.f32(x, `${where}.values[${j}]`));
+  const monotone = c.monotone === null ? null : r.str(c.monotone, `${where}.monotone`);
+  if (monotone !== null && monotone !== 'increasing' && monotone !== 'decreasing') r.fail(`${where}.monotone "${monotone}" is not increasing, decreasing or null`);
+  values.forEach((y, j) => {
+    if (j === 0 || monotone === null) return;
+    if (monotone === 'increasing' ? !(y > values[j - 1]) : !(y < values[j - 1])) r.fail(`${where}.values[${j}] is ${y} after ${values[j - 1]}: the curve is declared ${monotone}`);
+  });
+  return { knots, values, monotone, name: r.str(c.name, `${where}.name`) };
+}
+
+/** A curves model: a curve per channel, and the layers around the kernel compute them. */
+function checkCurves(r: Reader, arch: Arch, layers: LayerSpec[], curves: CurvesRecord | undefined, cin: number, cout: number): void {
+  if (arch !== 'curves') {
+    if (curves) r.fail(`training.curves belongs to arch "curves", not "${arch}"`);
+    return;
+  }
+  if (!curves) r.fail('arch "curves" needs training.curves (the knots and values of its curves)');
+  const kernel = curves.before ? 3 : 0;
+  if (layers[kernel]?.type !== 'conv2d') r.fail(`layers[${kernel}] must be the kernel's conv2d`);
+  const check = (list: CurveRecord[] | undefined, at: number, channels: number, key: string): void => {
+    if (!list) return;
+    if (list.length !== channels) r.fail(`training.curves.${key} has ${list.length} curves for ${channels} channels`);
+    const problem = curveLayersProblem(layers.slice(at, at + 3), list);
+    if (problem) r.fail(`layers[${at}..${at + 2}] do not compute training.curves.${key}: the layers ${problem}`);
+  };
+  check(curves.before, 0, cin, 'before');
+  check(curves.after, kernel + 1, cout, 'after');
+}
+
+/** training.stdErrors: the shape of the model's kernel (fittedKernelShape), every error finite and >= 0. */
+function parseStdErrors(r: Reader, v: unknown, kernel: KernelShape | null): StdErrors {
+  const e = r.obj(v, 'training.stdErrors');
+  if (!kernel) r.fail('training.stdErrors belongs to a linear or separable model, and this one has no single kernel');
+  const { cout, cin, kh, kw } = kernel;
+  const weights = r.grid4(e.weights, 'training.stdErrors.weights', [cout, cin, kh, kw], (x, at) => r.error(x, at));
+  if (kernel.bias === (e.bias === null)) r.fail(`training.stdErrors.bias must be ${kernel.bias ? 'an array' : 'null'}: the kernel has ${kernel.bias ? 'a' : 'no'} bias`);
+  const bias = e.bias === null ? null : r.arr(e.bias, 'training.stdErrors.bias', cout).map((x, o) => r.error(x, `training.stdErrors.bias[${o}]`));
+  return { weights, bias };
 }
 
 function parseMetrics(r: Reader, v: unknown): Model['metrics'] {

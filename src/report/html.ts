@@ -11,13 +11,14 @@ import type { Kernel2D } from '../filters/kernels.js';
 import { createImage, cropImage, type Image } from '../image.js';
 import { writeFileAtomic, writeFolderAtomic } from '../io/atomic.js';
 import { applyModel } from '../nn/apply.js';
-import type { Model } from '../nn/model.js';
+import { describeCurve } from '../nn/curve.js';
+import { kernelLayer, type Model } from '../nn/model.js';
 import type { Conv2dSpec } from '../nn/network.js';
 import { alignPair } from '../train/align.js';
 import type { TrainResult } from '../train/index.js';
 import { knownFilters, matchKnownFilters, type FilterMatch } from '../train/match.js';
-import { formatTapLabel } from '../format.js';
-import { kernelHeatmapSvg, lossPlotSvg } from './plots.js';
+import { formatError, formatTapLabel } from '../format.js';
+import { curvePlotSvg, kernelHeatmapSvg, lossPlotSvg } from './plots.js';
 
 export interface ReportSample {
   name: string;
@@ -88,9 +89,9 @@ export async function writeReport(htmlPath: string, result: TrainResult, options
 
 type Plots = [string, string][];
 
-/** The learned kernels [(label, rows)] of the first conv layer (up to 9). */
+/** The learned kernels [(label, rows)] of the model's kernel (its first conv layer but for curves; up to 9). */
 function learnedKernels(model: Model): { label: string; rows: number[][] }[] {
-  const conv = model.layers.find((l): l is Conv2dSpec => l.type === 'conv2d');
+  const conv = kernelLayer(model)?.conv ?? model.layers.find((l): l is Conv2dSpec => l.type === 'conv2d');
   if (!conv) return [];
   const many = conv.inChannels * conv.outChannels > 1;
   const convs = model.layers.filter((l) => l.type === 'conv2d').length;
@@ -119,13 +120,34 @@ function matchedReference(model: Model, matches: FilterMatch[]): { name: string;
   return { name: best.name, error: best.maxAbsError, rows: Array.from({ length: kh }, (_, y) => Array.from({ length: kw }, (_, x) => s * data[y * kw + x])) };
 }
 
-function kernelTable(rows: readonly (readonly number[])[], caption: string): string {
-  const body = rows.map((r) => '<tr>' + r.map((v) => `<td>${escapeHtml(formatTapLabel(v))}</td>`).join('') + '</tr>').join('');
+/** The standard errors of the model's kernel (training.stdErrors) as grids [(label, rows)], up to 9, labelled like learnedKernels. */
+function errorGrids(model: Model): { label: string; rows: number[][] }[] {
+  const errors = model.training.stdErrors;
+  if (!errors) return [];
+  const many = errors.weights.length * errors.weights[0].length > 1;
+  return errors.weights.flatMap((kernels, o) => kernels.map((rows, i) => ({ label: many ? `standard errors, out ${o} <- in ${i}` : 'standard errors (1σ)', rows }))).slice(0, 9);
+}
+
+/** One line on the errors for the metrics table: their range over the taps, and the bias'. */
+function describeErrors(model: Model): string | undefined {
+  const errors = model.training.stdErrors;
+  if (!errors) return undefined;
+  const taps = errors.weights.flat(3);
+  const bias = errors.bias ? `; bias ${errors.bias.map(formatError).join(', ')}` : '';
+  return `taps ${formatError(Math.min(...taps))} to ${formatError(Math.max(...taps))} (1σ)${bias}`;
+}
+
+function kernelTable(rows: readonly (readonly number[])[], caption: string, label: (v: number) => string = formatTapLabel): string {
+  const body = rows.map((r) => '<tr>' + r.map((v) => `<td>${escapeHtml(label(v))}</td>`).join('') + '</tr>').join('');
   return `<table class="kernel"><caption>${escapeHtml(caption)}</caption><tbody>${body}</tbody></table>`;
 }
 
 async function buildReport(result: TrainResult, options: ReportOptions): Promise<{ html: string; plots: Plots }> {
   const model = result.model;
+  // Started first: the samples' PNG encodes run in libuv's thread pool while vega draws the plots
+  // on this thread (the report's slowest two parts, ~0.1 s each, then overlap instead of adding up).
+  const sampleRows = Promise.all(options.samples.slice(0, 3).map((s) => sampleRow(s, applyModel(model, s.input))));
+  sampleRows.catch(() => undefined); // awaited below; a failure before that is reported once, not also as unhandled
   const plots: Plots = [];
   const sections: string[] = [];
   const v = model.metrics.validation;
@@ -169,6 +191,8 @@ async function buildReport(result: TrainResult, options: ReportOptions): Promise
     ['validation R²', v.r2.toFixed(9)],
   ];
   if (result.exactLoss !== undefined) rows.push(['exact optimum (train MSE)', result.exactLoss.toExponential(3)]);
+  const errorLine = describeErrors(model);
+  if (errorLine) rows.push(['standard errors', errorLine]);
   if (model.training.conditionNumber !== undefined) rows.push(['condition number', Number.isFinite(model.training.conditionNumber) ? model.training.conditionNumber.toPrecision(3) : '∞']);
   rows.push(['zero taps', `${result.zeroTaps.count} of ${result.zeroTaps.of}`]);
   rows.push(['seed', String(model.training.seed)]);
@@ -203,9 +227,27 @@ async function buildReport(result: TrainResult, options: ReportOptions): Promise
     plots.push([name, svg]);
     kernelFigures.push(`<figure class="kernel">${inlineSvg(svg, k.label)}${kernelTable(k.rows, k.label)}</figure>`);
   }
+  // The curves of a curves model, beside the kernel: before it (per input channel), after it (per output).
+  const curves = model.training.curves;
+  for (const [side, list, axes] of [
+    ['before', curves?.before, { x: 'input value', y: 'f(input), what the kernel sees' }],
+    ['after', curves?.after, { x: "kernel's response", y: 'output' }],
+  ] as const) {
+    for (const [ch, c] of (list ?? []).entries()) {
+      const label = `curve ${side} the kernel${list!.length > 1 ? `, channel ${ch}` : ''}: ${c.name || 'no known curve'}`;
+      const name = `curve-${side}-${ch}.svg`;
+      const svg = await curvePlotSvg(c, label, axes);
+      plots.push([name, svg]);
+      kernelFigures.push(`<figure class="curve">${inlineSvg(svg, label)}<figcaption>${escapeHtml(describeCurve(c))}</figcaption></figure>`);
+    }
+  }
+  // The errors stand beside the kernels they belong to (the model's own come first in `learned`).
+  const errors = await errorFigures(model, plots);
+  kernelFigures.splice(learnedKernels(model).length, 0, ...errors.figures);
   sections.push(
     '<section><h2>Kernel</h2><p>Heat maps share one colour scale (blue negative, white 0, red positive); the numbers are the taps, as in <code>cv2.filter2D</code> (correlation, row 0 on top).</p>' +
       `<div class="row">${kernelFigures.join('')}</div>` +
+      errors.note +
       (learned.length === 0 ? '<p>This model has no convolution to show.</p>' : '') +
       (matches.length ? `<p>Closest known filters: ${matches.slice(0, 3).map((m) => `${escapeHtml(m.name)} (${m.maxAbsError.toExponential(1)})`).join('; ')}.</p>` : '') +
       '</section>',
@@ -239,15 +281,11 @@ async function buildReport(result: TrainResult, options: ReportOptions): Promise
   }
 
   // Samples.
-  const sampleRows: string[] = [];
-  for (const s of options.samples.slice(0, 3)) {
-    const prediction = applyModel(model, s.input);
-    sampleRows.push(await sampleRow(s, prediction));
-  }
-  if (sampleRows.length) {
+  const samplesHtml = await sampleRows;
+  if (samplesHtml.length) {
     sections.push(
       `<section><h2>Samples</h2><p>From ${escapeHtml(options.samplesNote ?? 'the data')}. Signed images: grey = 0, white = most positive, black = most negative; target and prediction share one scale; the error (prediction − target) is stretched to its own largest value, printed below it.</p>` +
-        sampleRows.join('') +
+        samplesHtml.join('') +
         '</section>',
     );
   }
@@ -280,6 +318,27 @@ ${sections.join('\n')}
 </html>
 `;
   return { html, plots };
+}
+
+/**
+ * The standard errors, for beside the kernel: heat maps on their own scale (white 0, red the
+ * largest) with the numbers, and a note on what they mean; nothing when the model has none.
+ */
+async function errorFigures(model: Model, plots: Plots): Promise<{ figures: string[]; note: string }> {
+  const grids = errorGrids(model);
+  if (grids.length === 0) return { figures: [], note: '' };
+  const span = Math.max(1e-30, ...grids.flatMap((g) => g.rows.flat()));
+  const figures: string[] = [];
+  for (const [i, g] of grids.entries()) {
+    const svg = await kernelHeatmapSvg(g.rows, g.label, span, formatError);
+    plots.push([`errors-${i + 1}.svg`, svg]);
+    figures.push(`<figure class="kernel errors">${inlineSvg(svg, g.label)}${kernelTable(g.rows, g.label, formatError)}</figure>`);
+  }
+  const note =
+    '<p>Standard errors (1σ) of the least-squares taps, from the training residual and the windows\' Gram matrix: read each tap as value ± error; ' +
+    'a tap within 4σ of 0 is zero within noise. They assume independent noise in the targets: a filter that is not a kernel, or lossy-compressed targets, ' +
+    'bias the taps by more (see the warnings).</p>';
+  return { figures, note };
 }
 
 function describeValidation(model: Model): string {
@@ -341,12 +400,14 @@ async function sampleRow(s: ReportSample, prediction: Image): Promise<string> {
   }
   const es = Math.max(emax, 1e-30);
   const fig = (uri: string, cap: string): string => `<figure><img alt="${escapeHtml(cap)}" src="${uri}"><figcaption>${escapeHtml(cap)}</figcaption></figure>`;
+  // The four encodes at once: sharp runs each in its own thread-pool thread.
+  const [inUri, tUri, pUri, eUri] = await Promise.all([pngUri(s.input, inR.min, inR.max), pngUri(s.target, lo, hi), pngUri(prediction, lo, hi), pngUri(error, -es, es)]);
   return (
     `<h3>${escapeHtml(s.name)}</h3><div class="sample">` +
-    fig(await pngUri(s.input, inR.min, inR.max), 'input') +
-    fig(await pngUri(s.target, lo, hi), `target (${fmtRange(tR)})`) +
-    fig(await pngUri(prediction, lo, hi), `prediction (${fmtRange(pR)})`) +
-    fig(await pngUri(error, -es, es), `error, max |e| = ${emax.toExponential(2)}`) +
+    fig(inUri, 'input') +
+    fig(tUri, `target (${fmtRange(tR)})`) +
+    fig(pUri, `prediction (${fmtRange(pR)})`) +
+    fig(eUri, `error, max |e| = ${emax.toExponential(2)}`) +
     '</div>'
   );
 }

@@ -4,17 +4,53 @@
  * browser and no canvas (text widths are estimated). The same inputs give the same bytes.
  */
 
-import * as vega from 'vega';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import vm from 'node:vm';
+import type * as vega from 'vega';
 import type { HistoryEntry } from '../train/trainer.js';
 import { formatTapLabel } from '../format.js';
 
-async function render(spec: vega.Spec): Promise<string> {
-  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+type Vega = typeof import('vega');
+
+/**
+ * Vega from its own single-file build (build/vega.min.js, the "unpkg" file of its package.json:
+ * the same code as its ES modules, bundled), loaded as CommonJS loads a file. Its ES-module entry
+ * pulls in ~90 modules (d3 and vega packages), on which Node's module loader spends ~0.25 s of
+ * CPU, most of a run report's cost (`npm run bench`, train options); the one file takes ~0.06 s.
+ * Same version, same SVG bytes (test/report.test.ts compares the two). Falls back to the ES
+ * modules when the file is not where this version of vega keeps it.
+ */
+export async function loadVega(): Promise<Vega> {
+  try {
+    const file = path.join(path.dirname(createRequire(import.meta.url).resolve('vega')), 'vega.min.js');
+    const module = { exports: {} as Vega };
+    const wrapped = vm.runInThisContext(`(function (exports, module) {${readFileSync(file, 'utf8')}\n})`, { filename: file }) as (e: object, m: object) => void;
+    wrapped(module.exports, module);
+    if (typeof module.exports.View !== 'function') throw new Error(`${file} did not define vega`);
+    return module.exports;
+  } catch {
+    return import('vega');
+  }
+}
+
+/** Renders `spec` to an SVG string with a given vega (the test holds the single file to the ES modules). */
+export async function renderWith(lib: Vega, spec: vega.Spec): Promise<string> {
+  const view = new lib.View(lib.parse(spec), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {
     view.finalize();
   }
+}
+
+// Loaded with this module, not at the first plot: `train` imports the report while the model
+// trains (src/cli/train.ts), so the load happens then, off the run's critical path.
+const vegaLib = await loadVega();
+
+async function render(spec: vega.Spec): Promise<string> {
+  return renderWith(vegaLib, spec);
 }
 
 const FONT = { font: 'system-ui, sans-serif' };
@@ -29,6 +65,11 @@ function mark(type: vega.Mark['type'], data: string, enter: vega.EncodeEntry): v
  * optimum as a dashed line when known. An empty history (the exact solver) plots the optimum alone.
  */
 export async function lossPlotSvg(history: readonly HistoryEntry[], exactLoss: number | undefined, title = 'loss'): Promise<string> {
+  return render(lossPlotSpec(history, exactLoss, title));
+}
+
+/** The Vega spec of lossPlotSvg. */
+export function lossPlotSpec(history: readonly HistoryEntry[], exactLoss: number | undefined, title = 'loss'): vega.Spec {
   const points: { step: number; loss: number; series: string }[] = [];
   for (const h of history) {
     if (Number.isFinite(h.trainLoss) && h.trainLoss > 0) points.push({ step: h.step, loss: h.trainLoss, series: 'train' });
@@ -87,11 +128,19 @@ export async function lossPlotSvg(history: readonly HistoryEntry[], exactLoss: n
       }),
     ],
   };
-  return render(spec);
+  return spec;
 }
 
-/** A kernel as a heat map (diverging colours, 0 = white) with each tap's value written in its cell. */
-export async function kernelHeatmapSvg(rows: readonly (readonly number[])[], title: string, scale?: number): Promise<string> {
+/**
+ * A kernel as a heat map (diverging colours, 0 = white) with each tap's value written in its cell
+ * (by `label`: standard errors are written in exponent form, not rounded to 0 like taps).
+ */
+export async function kernelHeatmapSvg(rows: readonly (readonly number[])[], title: string, scale?: number, label: (v: number) => string = formatTapLabel): Promise<string> {
+  return render(kernelHeatmapSpec(rows, title, scale, label));
+}
+
+/** The Vega spec of kernelHeatmapSvg. */
+export function kernelHeatmapSpec(rows: readonly (readonly number[])[], title: string, scale?: number, label: (v: number) => string = formatTapLabel): vega.Spec {
   const kh = rows.length;
   const kw = rows[0]?.length ?? 0;
   const cells: { x: number; y: number; v: number; label: string }[] = [];
@@ -100,7 +149,7 @@ export async function kernelHeatmapSvg(rows: readonly (readonly number[])[], tit
     for (let x = 0; x < kw; x++) {
       const v = rows[y][x];
       m = Math.max(m, Math.abs(v));
-      cells.push({ x, y, v, label: formatTapLabel(v) });
+      cells.push({ x, y, v, label: label(v) });
     }
   }
   const span = scale ?? (m > 0 ? m : 1);
@@ -138,5 +187,45 @@ export async function kernelHeatmapSvg(rows: readonly (readonly number[])[], tit
       }),
     ],
   };
-  return render(spec);
+  return spec;
+}
+
+/**
+ * A pointwise curve of a curves model (nn/curve.ts): the line through its knots, the knots as
+ * dots, and the identity dashed for comparison, over the knots' range.
+ */
+export async function curvePlotSvg(curve: { knots: readonly number[]; values: readonly number[] }, title: string, axes: { x: string; y: string }): Promise<string> {
+  return render(curvePlotSpec(curve, title, axes));
+}
+
+/** The Vega spec of curvePlotSvg. */
+export function curvePlotSpec(curve: { knots: readonly number[]; values: readonly number[] }, title: string, axes: { x: string; y: string }): vega.Spec {
+  const knots = curve.knots.map((x, i) => ({ x, y: curve.values[i] }));
+  const lo = Math.min(curve.knots[0], ...curve.values), hi = Math.max(curve.knots[curve.knots.length - 1], ...curve.values);
+  const identity = [{ x: Math.max(lo, curve.knots[0]), y: Math.max(lo, curve.knots[0]) }, { x: Math.min(hi, curve.knots[curve.knots.length - 1]), y: Math.min(hi, curve.knots[curve.knots.length - 1]) }];
+  const spec: vega.Spec = {
+    width: 260,
+    height: 260,
+    padding: 8,
+    config: { text: FONT, axis: { labelFont: FONT.font, titleFont: FONT.font }, title: { font: FONT.font } },
+    title: { text: title, anchor: 'start' },
+    data: [
+      { name: 'knots', values: knots },
+      { name: 'identity', values: identity },
+    ],
+    scales: [
+      { name: 'x', type: 'linear', domain: [curve.knots[0], curve.knots[curve.knots.length - 1]], range: 'width', nice: true, zero: false },
+      { name: 'y', type: 'linear', domain: [Math.min(...curve.values), Math.max(...curve.values)], range: 'height', nice: true, zero: false },
+    ],
+    axes: [
+      { orient: 'bottom', scale: 'x', title: axes.x, grid: true, gridOpacity: 0.15 },
+      { orient: 'left', scale: 'y', title: axes.y, grid: true, gridOpacity: 0.15 },
+    ],
+    marks: [
+      mark('line', 'identity', { x: { scale: 'x', field: 'x' }, y: { scale: 'y', field: 'y' }, stroke: { value: '#999' }, strokeDash: { value: [4, 4] }, strokeWidth: { value: 1 } }),
+      mark('line', 'knots', { x: { scale: 'x', field: 'x' }, y: { scale: 'y', field: 'y' }, stroke: { value: '#1f77b4' }, strokeWidth: { value: 1.8 } }),
+      mark('symbol', 'knots', { x: { scale: 'x', field: 'x' }, y: { scale: 'y', field: 'y' }, fill: { value: '#1f77b4' }, size: { value: 14 } }),
+    ],
+  };
+  return spec;
 }

@@ -1,8 +1,8 @@
 /**
  * --arch auto: the plain linear fit, and when its residual is more than rounding (diagnostics.ts),
  * every output stage worth trying on these targets (stages/index.ts STAGES, in order). The stage
- * with the lowest held-out MSE wins if it at least halves the linear fit's: a stage must explain
- * structure, not shave noise. `archChoice` in the result says what was tried and why.
+ * with the lowest held-out MSE (or a simpler one, earlier in STAGES, within 10% of it) wins if it
+ * at least halves the linear fit's: a stage must explain structure, not shave noise. `archChoice` in the result says what was tried and why.
  */
 
 import type { ImagePair } from '../data/pairs.js';
@@ -10,6 +10,9 @@ import { KernelLearnError } from '../errors.js';
 import type { FitResult, TrainContext, TrainOptions } from './options.js';
 import { fitStage, prepare } from './pipeline.js';
 import { LINEAR, STAGES } from './stages/index.js';
+
+/** How much more held-out MSE a simpler stage may have and still be chosen over a richer one. */
+const OCCAM = 1.1;
 
 export function chooseArch(pairs: ImagePair[], options: TrainOptions, shape: { cin: number; cout: number }, context: TrainContext): FitResult {
   const t0 = performance.now();
@@ -34,7 +37,9 @@ export function chooseArch(pairs: ImagePair[], options: TrainOptions, shape: { c
       if (!(e instanceof KernelLearnError)) throw e; // too few usable pixels for this stage: not a candidate
     }
   }
-  const best = candidates.reduce((a, b) => (b.mse < a.mse ? b : a));
+  // The simplest stage (the earliest in STAGES) within OCCAM of the lowest MSE: a curve may mimic a clamp.
+  const lowest = Math.min(...candidates.slice(1).map((c) => c.mse));
+  const best = candidates.slice(1).find((c) => c.mse <= OCCAM * lowest) ?? candidates[0];
   if (best.arch === 'linear' || !(best.mse <= 0.5 * candidates[0].mse)) {
     return done(linear, 'linear', `no output stage halves the linear fit's held-out MSE (${candidates.map((c) => `${c.arch} ${c.mse.toPrecision(3)}`).join(', ')}): the filter is kept linear, with its warnings`);
   }

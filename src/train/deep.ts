@@ -40,7 +40,8 @@ import type { BorderMode } from '../filters/border.js';
 import { extent } from '../kernels/conv2d.js';
 import { Conv2d, Relu, Sequential, type Layer } from '../nn/layers.js';
 import { createModel, serializeModel } from '../nn/model.js';
-import { convLayer, type LayerSpec } from '../nn/network.js';
+import { convLayer, type Conv2dSpec, type LayerSpec } from '../nn/network.js';
+import { compressionWarnings } from './compression.js';
 import { diagnoseResidual } from './diagnostics.js';
 import { validationMetrics } from './evaluate.js';
 import { formAccuracy, type FormReport } from './forms.js';
@@ -50,6 +51,7 @@ import type { FitResult, TrainOptions } from './options.js';
 import { fitStage, prepare, requestedStage, runSummary } from './pipeline.js';
 import { regionsArea, splitPairs, splitRecord, type Region } from './regions.js';
 import { convCoef, trainGd, type GdResult, type Scaling } from './trainer.js';
+import { tapErrorRms } from './uncertainty.js';
 
 /** The net's shape: `depth` relu layers of `width` channels, the i-th with dilation dilations[i]. */
 export interface DeepShape {
@@ -129,6 +131,10 @@ export function fitDeep(pairs: ImagePair[], options: TrainOptions, { cin, cout }
   const linearMse = linear.forms[0].mse;
   if (!(acc.mse < linearMse)) warnings.push(`--arch deep: held-out MSE ${acc.mse.toPrecision(3)} is no better than the linear ${linearK}x${linearK} fit's ${linearMse.toPrecision(3)}: the filter may be linear (use --arch auto), or train longer (--max-steps)`);
   const diagnostics = diagnoseResidual(model, [...train, ...val], rf, rf, Math.max(...pairs.map((p) => depthStep(p.target.depth))));
+  // The network learns what JPEG did to the targets too; the linear fit beside it says by how much its taps moved.
+  const linearConv = linear.model.layers[0] as Conv2dSpec;
+  const maxTap = Math.max(...linearConv.weights.flat(3).map(Math.abs));
+  warnings.push(...compressionWarnings(diagnostics.compression, { maxTap, seRms: tapErrorRms(linear.model.training.stdErrors), colour: cout > 1 }));
   return {
     model, history: deep.gd.history, stopReason: deep.gd.stopReason, stop: deep.gd.stop, steps: deep.gd.steps, trainMs: performance.now() - t0, warnings,
     zeroTaps: { count: 0, of: 0, taps: [], mask: [] }, support: { kernel: [rf, rf], box: { top: 0, left: 0, height: rf, width: rf }, offset: [0, 0] }, diagnostics, identifiable: linear.identifiable,

@@ -18,13 +18,17 @@
  *   - pointwise: r ~ 1, t, t^2, t^3 with t = standardised yhat (the output is a curve of a
  *                linear filter: gamma, clipping, abs).
  * When none does, the residual is a nonlinear neighbourhood operation (median, bilateral,
- * morphology) or noise in the targets, and the warning says so.
+ * morphology) or noise in the targets, and the warning says so; unless the targets look
+ * JPEG-compressed (compression.ts, checked whether or not the residual is significant: at high
+ * quality JPEG leaves less than 10x the rounding and still biases the kernel), which has its own
+ * warning.
  */
 
 import { solveGaussian } from '../kernels/linalg.js';
 import { applyModel } from '../nn/apply.js';
 import type { Network } from '../nn/network.js';
 import type { Image } from '../image.js';
+import { checkCompression, NOT_CHECKED, type CompressionCheck } from './compression.js';
 import { residualStats, type Predict } from './evaluate.js';
 import type { Region } from './regions.js';
 
@@ -40,7 +44,12 @@ export interface ResidualDiagnostics {
   perImage: number;
   spatial: number;
   pointwise: number;
+  /** Do the targets look JPEG-compressed, and how far does that move the taps? (compression.ts) */
+  compression: CompressionCheck;
 }
+
+/** Residual power over the rounding's above which the JPEG check runs (compression.ts). */
+const COMPRESSION_EXCESS = 1.5;
 
 /** Accumulates normal equations of features against r; `explained` is the SSE reduction. */
 class Ls {
@@ -104,12 +113,14 @@ export function diagnoseResidual(model: Network, regions: Region[], kh: number, 
       }
     });
   };
-  const none: ResidualDiagnostics = { residualRms: 0, floorRms: 0, excess: 0, significant: false, perImage: 0, spatial: 0, pointwise: 0 };
+  const none: ResidualDiagnostics = { residualRms: 0, floorRms: 0, excess: 0, significant: false, perImage: 0, spatial: 0, pointwise: 0, compression: NOT_CHECKED };
   if (n === 0) return none;
   const mse = r2 / n;
   const floor = (targetStep * targetStep) / 12 + 1e-11 * (y2 / n);
   const excess = floor > 0 ? mse / floor : mse > 0 ? Infinity : 0;
-  const out: ResidualDiagnostics = { ...none, residualRms: Math.sqrt(mse), floorRms: Math.sqrt(floor), excess, significant: excess > 10 };
+  // JPEG at quality 95 leaves 3 to 8x the rounding: checked well below `significant`.
+  const compression = excess > COMPRESSION_EXCESS ? checkCompression(regions, kh, kw, targetStep) : NOT_CHECKED;
+  const out: ResidualDiagnostics = { ...none, residualRms: Math.sqrt(mse), floorRms: Math.sqrt(floor), excess, significant: excess > 10, compression };
   if (!out.significant) return out;
 
   // Pass 2: the three explanatory fits.
@@ -148,15 +159,16 @@ export function diagnoseResidual(model: Network, regions: Region[], kh: number, 
 const pct = (x: number): string => `${Math.round(100 * Math.min(1, x))}%`;
 
 /** The warnings a significant residual earns (none when it is not significant). */
-export function residualWarnings(d: ResidualDiagnostics, r2: number, size: string): string[] {
+export function residualWarnings(d: ResidualDiagnostics, r2: number, size: string, model = `a linear shift-invariant ${size} kernel`): string[] {
   if (!d.significant) return [];
   const w: string[] = [];
-  const head = `the targets are not a linear shift-invariant ${size} kernel of the inputs: the residual RMS ${d.residualRms.toPrecision(3)} is ${Math.sqrt(d.excess).toPrecision(3)}x what the targets' rounding explains (validation R² ${r2.toFixed(6)})`;
+  const head = `the targets are not ${model} of the inputs: the residual RMS ${d.residualRms.toPrecision(3)} is ${Math.sqrt(d.excess).toPrecision(3)}x what the targets' rounding explains (validation R² ${r2.toFixed(6)})`;
   const causes: string[] = [];
   if (d.perImage > 0.5) causes.push(`a gain and offset that change from image to image explain ${pct(d.perImage)} of it (per-image normalisation or exposure?)`);
   if (d.spatial > 0.5) causes.push(`a gain that varies smoothly across the image explains ${pct(d.spatial)} of it: the filter is not shift-invariant (vignetting or shading?)`);
   if (d.pointwise > 0.5) causes.push(`a curve of the linear output explains ${pct(d.pointwise)} of it (gamma, clipping or abs after the kernel?)`);
-  if (causes.length === 0) {
+  // JPEG's residual is none of these either; compressionWarnings says what it is.
+  if (causes.length === 0 && !d.compression.jpeg) {
     causes.push(
       `neither a per-image gain (${pct(d.perImage)}), a spatial gain (${pct(d.spatial)}) nor a curve of the output (${pct(d.pointwise)}) explains it: a nonlinear neighbourhood filter (median, bilateral, morphology), a kernel larger than ${size}, or noisy targets?`,
     );

@@ -162,19 +162,32 @@ export function targetVariance(st: GramStats): number {
 
 /**
  * Standard errors of the least-squares coefficients (taps, then the bias when fitted), per output
- * channel: se_f = sqrt(sigma^2 / n * (R^-1)_ff) / scale_f, with sigma^2 = the training residual
- * variance (loss * n / (n - p)) and R the feature correlation matrix (the solver's coordinates,
- * same ridge). The bias' error is that of the mean target plus the taps' (ignored: the bias is
- * reported but never judged zero by this). A residual of pure rounding gives ~0: callers add a
- * relative floor.
+ * channel: the textbook sigma^2 (X^T X)^-1 written in the solver's coordinates. With R the feature
+ * correlation matrix (same ridge), scale_f the features' deviations and v_f = mean_f / scale_f:
+ *
+ *   se(tap f) = sqrt(sigma^2 / n * (R^-1)_ff) / scale_f
+ *   se(bias)  = sqrt(sigma^2 / n * (1 + v^T R^-1 v))      (b = mean(y) - sum_f mean_f w_f, and the
+ *                                                          centred features are orthogonal to 1)
+ *
+ * sigma^2 = the training residual variance (SSE / (n - p)). They assume independent noise of one
+ * variance in the targets; a residual of pure rounding gives ~0 (callers add a relative floor).
+ * `bias: false` leaves the bias' entry 0 (the forms judge the bias by their relative floor only).
  */
-export function coefStdErrors(st: GramStats, sol: ExactSolution): Float64Array[] {
+export function coefStdErrors(st: GramStats, sol: ExactSolution, opts: { bias?: boolean } = {}): Float64Array[] {
   const { p, n, cout } = st;
-  const { q, scale, r } = standardise(st);
+  const { q, mean, scale, r } = standardise(st);
   const rr = Float64Array.from(r);
   for (let f = 0; f < q; f++) rr[f * q + f] += sol.ridge;
   const factor = factorise(rr, q);
   const invDiag = factor ? inverseDiagonal(factor.l, q) : new Float64Array(q).fill(Infinity);
+  // 1 + v^T R^-1 v, the bias' variance in units of sigma^2 / n.
+  let biasFactor = 0;
+  if (st.bias && opts.bias) {
+    const v = Float64Array.from({ length: q }, (_, f) => mean[f] / scale[f]);
+    const w = factor ? solveFactorMany(factor, [v])[0] : new Float64Array(q).fill(Infinity);
+    biasFactor = 1;
+    for (let f = 0; f < q; f++) biasFactor += v[f] * w[f];
+  }
   const dof = Math.max(1, n - p);
   const out: Float64Array[] = [];
   for (let o = 0; o < cout; o++) {
@@ -182,6 +195,7 @@ export function coefStdErrors(st: GramStats, sol: ExactSolution): Float64Array[]
     const sigma2 = (lossFromStats({ ...st, cout: 1, xty: st.xty.subarray(o * p, (o + 1) * p), yty: st.yty.subarray(o, o + 1) }, [sol.coef[o]]) * n) / dof;
     const se = new Float64Array(p);
     for (let f = 0; f < q; f++) se[f] = Math.sqrt((sigma2 / n) * invDiag[f]) / scale[f];
+    if (biasFactor > 0) se[q] = Math.sqrt((sigma2 / n) * biasFactor);
     out.push(se);
   }
   return out;

@@ -25,8 +25,8 @@
  */
 
 import { applyModel } from '../nn/apply.js';
-import { serializeModel, type Model } from '../nn/model.js';
-import { convLayer, nestWeights, toF32, type Conv2dSpec, type ConvShape, type Network } from '../nn/network.js';
+import { kernelLayer, serializeModel, type Model } from '../nn/model.js';
+import { convLayer, nestWeights, toF32, type Conv2dSpec, type ConvShape, type LayerSpec, type Network } from '../nn/network.js';
 import { svd } from '../kernels/linalg.js';
 import { residualStats, type Predict } from './evaluate.js';
 import type { Region } from './regions.js';
@@ -208,6 +208,12 @@ export function formAccuracy(model: Network, regions: Region[], predict: Predict
   return { mse, psnr: mse > 0 ? 10 * Math.log10((p * p) / mse) : null, maxAbsError: maxErr };
 }
 
+/** The layers before and after the kernel of a one-kernel model. */
+export function aroundKernel(model: Model): { head: LayerSpec[]; tail: LayerSpec[] } {
+  const index = kernelLayer(model)?.index ?? 0;
+  return { head: model.layers.slice(0, index), tail: model.layers.slice(index + 1) };
+}
+
 /** Reports every form of a fitted single-conv model (`model` holds the full form). */
 export function reportForms(model: Model, f: FormInput, regions: Region[], predict: Predict = applyModel): { forms: FormReport[]; separable: ReturnType<typeof separableLayers>; snapped: ReturnType<typeof snapKernel> } {
   const forms: FormReport[] = [];
@@ -216,18 +222,18 @@ export function reportForms(model: Model, f: FormInput, regions: Region[], predi
     forms.push({ form, params, bytes: 4 * params, fileBytes: new TextEncoder().encode(serializeModel(m)).length, ...formAccuracy(m, regions, predict), ...extra });
   };
   report('full', model, fullParams, {});
-  // Output stages after the conv (a clamp for saturated targets) stay with every form.
-  const tail = model.layers.slice(1);
+  // The layers around the conv (curves, output stages) stay with every form.
+  const { head, tail } = aroundKernel(model);
   const snapped = snapKernel(f);
   const separable = separableLayers(f, snapped.exact ? snapped : undefined);
-  report('separable', { ...model, arch: 'separable', layers: [...separable.layers, ...tail] }, separable.params, { ranks: separable.ranks, singularValues: separable.singularValues });
+  report('separable', { ...model, arch: 'separable', layers: [...head, ...separable.layers, ...tail] }, separable.params, { ranks: separable.ranks, singularValues: separable.singularValues });
   if (snapped.exact) {
     // Stored compactly, a snapped kernel is int8 taps (|n| <= 64) and a float32 scale per output,
     // plus the biases that are not 0: `params` counts its non-zero numbers, `bytes` that storage.
     let nonzero = 0, biases = 0;
     const per = f.cin * f.kh * f.kw;
     for (const c of snapped.coef) for (let t = 0; t < c.length; t++) if (c[t] !== 0) { nonzero++; if (t === per) biases++; }
-    const m: Model = { ...model, layers: [convLayer(snapped.coef, f), ...tail] };
+    const m: Model = { ...model, layers: [...head, convLayer(snapped.coef, f), ...tail] };
     forms.push({
       form: 'snapped', params: nonzero, bytes: f.cout * (per + 4) + 4 * biases, fileBytes: new TextEncoder().encode(serializeModel(m)).length,
       ...formAccuracy(m, regions, predict), scales: snapped.scales, integers: snapped.integers, exact: true,

@@ -19,7 +19,8 @@ import { checkOptions, checkPairs, type FitResult, type TrainContext, type Train
 import { fitStage, prepare, requestedStage } from './pipeline.js';
 import type { Support } from './support.js';
 
-export type { StopKind, TrainContext, TrainOptions, TrainResult } from './options.js';
+export type { StopKind, TrainArch, TrainContext, TrainOptions, TrainResult } from './options.js';
+export { TRAIN_ARCHS } from './options.js';
 export type { Alignment } from './align.js';
 export type { ProgressEvent, HistoryEntry } from './trainer.js';
 export { AUTO_KSIZE_MAX, KSIZE_MAX, type Support } from './support.js';

@@ -13,10 +13,11 @@
 import { createModel, type Model, type TrainingSummary } from '../nn/model.js';
 import { convLayer, type Network } from '../nn/network.js';
 import type { ChannelView } from './channels.js';
+import { compressionWarnings } from './compression.js';
 import { diagnoseResidual, residualWarnings, type ResidualDiagnostics } from './diagnostics.js';
 import { memoPredict, validationMetrics, type Predict } from './evaluate.js';
 import type { ExactSolution } from './exact.js';
-import { reportForms, separableLayers, type FormInput, type FormReport } from './forms.js';
+import { aroundKernel, reportForms, separableLayers, type FormInput, type FormReport } from './forms.js';
 import { meanSquare, noiseFloor } from './noise.js';
 import type { TrainOptions } from './options.js';
 import type { TrainData } from './pipeline.js';
@@ -24,9 +25,15 @@ import type { Region } from './regions.js';
 import { SATURATION_SHARE, saturatedShare } from './stages/clamp.js';
 import { LINEAR, type OutputStage } from './stages/index.js';
 import { sizeLabel, type KernelSize } from './stages/stage.js';
+import { tapErrorRms } from './uncertainty.js';
 
 /** Condition number above which the images are called too flat to identify the kernel. */
 export const CONDITION_WARNING = 1e8;
+/**
+ * Held-out PSNR from which a curve model's residual is taken as the resolution of its
+ * piecewise-linear curves (32 knots), not as structure worth a warning.
+ */
+export const CURVE_RESOLUTION_DB = 70;
 /** Validation R² below which the filter is called not linear shift-invariant. */
 export const R2_WARNING = 0.99;
 
@@ -59,7 +66,7 @@ export function judgeFit(fit: Fitted): Judged {
   const { data, view, exact, warnings } = fit;
   const { kh, kw } = fit.size;
   // The placeholder metrics are in the file sizes the forms report (the same bytes as before they are filled in).
-  const model = createModel('linear', fit.network, fit.training, { validation: { mse: 0, psnr: null, r2: 1 }, exactLoss: exact.loss });
+  const model = createModel(fit.training.curves ? 'curves' : 'linear', fit.network, fit.training, { validation: { mse: 0, psnr: null, r2: 1 }, exactLoss: exact.loss });
   const regions = view.val.length > 0 ? view.val : view.train;
   const formInput: FormInput = { coef: fit.coef, se: fit.stdErrors, cin: view.cin, cout: fit.stage.convOutputs(view.cout), kh, kw, bias: data.bias };
   const predict = memoPredict();
@@ -74,7 +81,14 @@ export function judgeFit(fit: Fitted): Judged {
   const diagnostics = diagnoseResidual(model, [...view.train, ...view.val], kh, kw, data.targetStep, predict);
   // On images too flat to identify the kernel, the ridge (not the filter) shapes the residual.
   const identifiable = !(exact.conditionNumber > CONDITION_WARNING);
-  if (identifiable) warnings.push(...residualWarnings(diagnostics, metrics.r2, sizeLabel(fit.size)));
+  if (identifiable) {
+    if (!(fit.training.curves && (metrics.psnr ?? Infinity) >= CURVE_RESOLUTION_DB)) {
+      const model = fit.training.curves ? `a ${sizeLabel(fit.size)} kernel with ${fit.stage.name === 'curves' ? 'curves before and after it' : `a curve ${fit.stage.name === 'curve-after' ? 'after' : 'before'} it`}` : undefined;
+      warnings.push(...residualWarnings(diagnostics, metrics.r2, sizeLabel(fit.size), model));
+    }
+    const largest = Math.max(...fit.coef.map((c) => Math.max(...Array.from(c.subarray(0, c.length - (data.bias ? 1 : 0)), Math.abs))));
+    warnings.push(...compressionWarnings(diagnostics.compression, { maxTap: largest, seRms: tapErrorRms(fit.training.stdErrors), colour: view.cout > 1 }));
+  }
   if (fit.stage === LINEAR && diagnostics.significant) {
     const hint = saturationHint(data);
     if (hint) warnings.push(hint);
@@ -87,14 +101,14 @@ export function judgeFit(fit: Fitted): Judged {
  * separable) in `model`; the output stages after the conv stay with every form.
  */
 function storeForm(model: Model, f: FormInput, regions: Region[], predict: Predict, options: TrainOptions, targetStep: number, warnings: string[]): FormReport[] {
-  const tail = model.layers.slice(1);
+  const { head, tail } = aroundKernel(model);
   const { forms, separable, snapped } = reportForms(model, f, regions, predict);
   let snapAccepted = false;
   if (options.snap) {
     const snap = forms.find((x) => x.form === 'snapped');
     const floor = noiseFloor(meanSquare(regions.map((r) => r.pair)), targetStep);
     if (snap && snap.mse <= 1.01 * forms[0].mse + floor) {
-      model.layers = [convLayer(snapped.coef, f), ...tail];
+      model.layers = [...head, convLayer(snapped.coef, f), ...tail];
       snapAccepted = true;
     } else {
       warnings.push(`--snap: the kernel is not scale x small integers within noise${snap ? ' (the snapped kernel loses held-out accuracy)' : ''}; the fitted kernel is kept`);
@@ -102,7 +116,7 @@ function storeForm(model: Model, f: FormInput, regions: Region[], predict: Predi
   }
   if (options.arch === 'separable') {
     model.arch = 'separable';
-    model.layers = [...(snapAccepted ? separableLayers({ ...f, coef: snapped.coef }, snapped).layers : separable.layers), ...tail];
+    model.layers = [...head, ...(snapAccepted ? separableLayers({ ...f, coef: snapped.coef }, snapped).layers : separable.layers), ...tail];
   }
   return forms;
 }

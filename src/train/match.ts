@@ -15,7 +15,8 @@
 
 import { filterKernel, type Kernel2D } from '../filters/kernels.js';
 import type { FilterSpec } from '../filters/spec.js';
-import type { Conv2dSpec, Network } from '../nn/network.js';
+import type { Conv2dSpec } from '../nn/network.js';
+import { kernelLayer, type Model } from '../nn/model.js';
 
 export interface FilterMatch {
   name: string;
@@ -103,14 +104,16 @@ function ranked(ks: Kernel2D[], extra: number, prefix: string, count: number): F
 }
 
 /**
- * The best few known filters for a model with one conv layer (optionally followed by output
- * stages: clamp, abs, magnitude), best first; an empty list for other models. With cin != cout
+ * The best few known filters for a model with one kernel (optionally followed by output stages:
+ * clamp, abs, magnitude; or with curves around it), best first; an empty list for other models. With cin != cout
  * (e.g. the pair of a magnitude model): the best few of each (out, in) kernel.
  */
-export function matchKnownFilters(model: Network, count = 5): FilterMatch[] {
-  const convs = model.layers.filter((l): l is Conv2dSpec => l.type === 'conv2d');
-  if (convs.length !== 1 || model.layers[0] !== convs[0]) return [];
-  const conv = convs[0];
+export function matchKnownFilters(model: Model, count = 5): FilterMatch[] {
+  const kernel = kernelLayer(model);
+  const curves = model.training.curves;
+  const curveConvs = 2 * ((curves?.before ? 1 : 0) + (curves?.after ? 1 : 0));
+  if (!kernel || model.layers.filter((l) => l.type === 'conv2d').length !== 1 + curveConvs) return [];
+  const { conv } = kernel;
   const { inChannels: cin, outChannels: cout } = conv;
   if (cin === cout) {
     let cross = 0;

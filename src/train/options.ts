@@ -26,11 +26,13 @@ export interface TrainOptions {
    * output stages the data allows (clamp for saturated integer targets, abs and magnitude for
    * non-negative one-channel targets), keeping the one with the lowest held-out MSE if it at
    * least halves the linear one's (see chooseArch); `archChoice` says what was tried and why.
+   * 'curve-after', 'curve-before', 'curves': the kernel with a pointwise curve after it, before
+   * it, or both, y = g(k * f(x) + b) (stages/curves.ts); auto tries them too.
    * 'deep': a small context-aggregation network (conv k x k, then dilated 3x3 convs, relu after
    * each, then a 1x1 conv; identity-initialised) trained by Adam, for filters that are not linear
    * (deep.ts; its shape in `deep`); the exact linear fit's held-out MSE is reported beside it (forms).
    */
-  arch: 'linear' | 'separable' | 'auto' | 'deep';
+  arch: TrainArch;
   /**
    * arch 'deep' only: `depth` relu layers (default 4) of `width` channels (default 16, at least
    * twice the input channels), layer i dilated by dilations[i] (default CAN's 1, 2, 4, ..., then 1).
@@ -181,8 +183,12 @@ function allFinite(a: ArrayLike<number>): boolean {
   return true;
 }
 
+/** The architectures train fits (the model file's arch: nn/model.ts Arch). */
+export const TRAIN_ARCHS = ['auto', 'linear', 'separable', 'curve-after', 'curve-before', 'curves', 'deep'] as const;
+export type TrainArch = (typeof TRAIN_ARCHS)[number];
+
 export function checkOptions(o: TrainOptions): void {
-  if (!['linear', 'separable', 'auto', 'deep'].includes(o.arch)) throw new UsageError(`arch "${String(o.arch)}" is not supported; use auto, linear, separable or deep`);
+  if (!(TRAIN_ARCHS as readonly string[]).includes(o.arch)) throw new UsageError(`arch "${String(o.arch)}" is not supported; use ${TRAIN_ARCHS.join(', ')}`);
   const side = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= KSIZE_MAX;
   const sizeOk = o.ksize === 'auto' || side(o.ksize) || (Array.isArray(o.ksize) && o.ksize.length === 2 && o.ksize.every(side));
   if (!sizeOk) throw new UsageError(`kernel size ${String(o.ksize)}: use a size from 1 to ${KSIZE_MAX} (n, or [height, width]), or auto`);
@@ -201,6 +207,7 @@ export function checkOptions(o: TrainOptions): void {
   if (o.channels !== undefined && !['full', 'shared', 'auto'].includes(o.channels)) throw new UsageError(`channels "${String(o.channels)}": use full, shared or auto`);
   if (o.clamp !== undefined && !['auto', 'off'].includes(o.clamp)) throw new UsageError(`clamp "${String(o.clamp)}": use auto or off`);
   if (o.abs && o.magnitude) throw new UsageError('abs and magnitude output stages exclude each other; choose one');
+  if ((o.abs || o.magnitude) && o.arch.startsWith('curve')) throw new UsageError(`--arch ${o.arch} has its own output curve; leave out --${o.abs ? 'abs' : 'magnitude'}`);
   if (o.align !== undefined && !['auto', 'off'].includes(o.align)) throw new UsageError(`align "${String(o.align)}": use auto or off`);
   checkDeepOptions(o.deep);
 }

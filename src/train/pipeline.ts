@@ -30,10 +30,11 @@ import { depthStep, meanSquare, noiseFloor } from './noise.js';
 import type { FitResult, StopKind, TrainContext, TrainOptions } from './options.js';
 import { regionHeight, regionImages, regionsArea, regionWidth, splitPairs, splitRecord, type Region, type Split } from './regions.js';
 import { saturatedShare } from './stages/clamp.js';
-import { ABS, CLAMP, LINEAR, MAGNITUDE, type OutputStage, type Range, type StageFacts } from './stages/index.js';
+import { ABS, CLAMP, CURVE_AFTER, CURVE_BEFORE, CURVES, LINEAR, MAGNITUDE, type OutputStage, type StageFacts } from './stages/index.js';
 import { sizeLabel, square, type KernelSize } from './stages/stage.js';
 import { autoKsizeLimit, findZeroTaps, tightSupport } from './support.js';
 import { convCoef, trainGd, type HistoryEntry } from './trainer.js';
+import { stdErrorField } from './uncertainty.js';
 
 /** What every stage of one run fits from (see prepare). */
 export interface TrainData extends StageFacts {
@@ -86,9 +87,12 @@ export function kernelSizeOf(ksize: number | [number, number]): KernelSize {
   return typeof ksize === 'number' ? square(ksize) : { kh: ksize[0], kw: ksize[1] };
 }
 
-/** The stage the options ask for: --abs, --magnitude, --clamp auto on saturated targets, or the plain linear fit. */
+/** The stage the options ask for: --arch curve-*, --abs, --magnitude, --clamp auto on saturated targets, or the plain linear fit. */
 export function requestedStage(data: TrainData): OutputStage {
   const o = data.options;
+  if (o.arch === 'curve-after') return CURVE_AFTER;
+  if (o.arch === 'curve-before') return CURVE_BEFORE;
+  if (o.arch === 'curves') return CURVES;
   if (o.abs) return ABS;
   if (o.magnitude) return MAGNITUDE;
   if (o.clamp === 'auto' && CLAMP.worthTrying(data)) return CLAMP;
@@ -107,7 +111,9 @@ export function fitStage(data: TrainData, stage: OutputStage, context: TrainCont
     data.wanted, data.ksize === 'auto',
   );
   warnings.push(...fit.warnings);
-  const colour = colourStep(data, fit.stats, fit.valStats, warnings);
+  // The layers around the conv: the stage's own, or (curves) the ones its fit made.
+  const around = fit.around ?? { before: [], after: stage.outputLayers(limits), responseMap: stage.responseMap(limits) };
+  const colour = colourStep(data, fit.stats, fit.valStats, fit.around !== undefined, warnings);
   const { view, stats } = colour;
   const exact = fit.solution ?? solveExact(stats);
   const { kh, kw } = fit.size;
@@ -119,8 +125,8 @@ export function fitStage(data: TrainData, stage: OutputStage, context: TrainCont
   const zeroTaps = findZeroTaps(exact.coef, stdErrors, view.cin, kh, kw);
   const weights = descend(view, { ...fit, stats, valStats: colour.valStats }, exact, solver, options);
   const conv = convLayer(weights.coef, { cin: view.cin, cout: stage.convOutputs(view.cout), kh, kw, bias });
-  const network = (border: BorderMode): Network => ({ inputChannels: view.cin, outputChannels: view.cout, border, layers: [conv, ...stage.outputLayers(limits)] });
-  const borderChoice = options.border === 'auto' ? searchBorder(view.train, stage, conv, limits, network, warnings) : null;
+  const network = (border: BorderMode): Network => ({ inputChannels: view.cin, outputChannels: view.cout, border, layers: [...around.before, conv, ...around.after] });
+  const borderChoice = options.border === 'auto' ? searchBorder(view.train, around.responseMap, conv, network, warnings) : null;
   // What the weights leave inside (the exact optimum's loss, or gradient descent's on the same pixels).
   const insideMse = solver === 'exact' ? exact.loss : lossFromStats(stats, weights.coef);
   const edge = settleEdge(borderChoice, options.border, network, view, insideMse, data, warnings);
@@ -130,6 +136,8 @@ export function fitStage(data: TrainData, stage: OutputStage, context: TrainCont
     ...(fit.sizeChoice ? { kernelSizeChoice: fit.sizeChoice } : {}),
     ...(borderChoice ? { borderChoice } : {}),
     conditionNumber: exact.conditionNumber,
+    ...(fit.curves ? { curves: fit.curves } : {}),
+    ...stdErrorField(stage, weights.stop, stats, exact),
   };
   const judged = judgeFit({ data, stage, view: edge.view, size: fit.size, network: edge.network, training, exact, coef: weights.coef, stdErrors, warnings });
   return {
@@ -148,11 +156,18 @@ function solverFor(stage: OutputStage, asked: TrainOptions['solver'], warnings: 
   return solver;
 }
 
-/** The colour step: full or shared kernels (channels.ts) when inputs and targets have C > 1 channels alike. */
-function colourStep(data: TrainData, stats: GramStats, valStats: GramStats | null, warnings: string[]): { view: ChannelView; stats: GramStats; valStats: GramStats | null; choice?: ChannelChoice } {
+/**
+ * The colour step: full or shared kernels (channels.ts) when inputs and targets have C > 1
+ * channels alike; a stage with curves (`curved`) keeps the full kernels its fit found.
+ */
+function colourStep(data: TrainData, stats: GramStats, valStats: GramStats | null, curved: boolean, warnings: string[]): { view: ChannelView; stats: GramStats; valStats: GramStats | null; choice?: ChannelChoice } {
   const view: ChannelView = { train: data.split.train, val: data.split.val, cin: data.cin, cout: data.cout };
   const mode = data.options.channels ?? 'full';
   if (!(data.cin === data.cout && data.cin > 1 && mode !== 'full')) return { view, stats, valStats };
+  if (curved) {
+    warnings.push(`--channels ${mode}: a curve stage fits full colour kernels; they are kept`);
+    return { view, stats, valStats };
+  }
   const chosen = chooseChannels(view, stats, valStats, mode, data.targetStep);
   if (chosen.warning) warnings.push(chosen.warning);
   return chosen;
@@ -196,9 +211,8 @@ function descend(view: ChannelView, fit: { size: KernelSize; stats: GramStats; v
  * that combines several responses (magnitude) runs the network in each mode.
  */
 function searchBorder(
-  train: Region[], stage: OutputStage, conv: Conv2dSpec, limits: Range | null, network: (border: BorderMode) => Network, warnings: string[],
+  train: Region[], map: ((v: number) => number) | undefined | null, conv: Conv2dSpec, network: (border: BorderMode) => Network, warnings: string[],
 ): BorderChoice {
-  const map = stage.responseMap(limits);
   if (map === null) {
     const candidates = BORDER_MODES.map((mode) => ({ border: mode, mse: formAccuracy(network(mode), train).mse }));
     const best = Math.min(...candidates.map((c) => c.mse));

@@ -160,7 +160,7 @@ export function maxAbs(values: ArrayLike<number>): number {
  * Draws one channel (or RGB for a 3-channel u8-range input) of an image.
  *   'plain': min..max to black..white (RGB shown as is when values fit 0..255).
  *   'signed': grey with 0 at mid-grey, +-scale at white/black (scale shared by target and prediction).
- *   'error': diverging blue-white-red, +-scale.
+ *   'error': diverging blue-white-red, +-scale; an error of 0 everywhere (scale 0): flat grey with a '0'.
  */
 export function drawImage(canvas: HTMLCanvasElement, img: ImageView, mode: 'plain' | 'signed' | 'error', scale = 0): void {
   const { width, height, channels, data } = img;
@@ -190,4 +190,14 @@ export function drawImage(canvas: HTMLCanvasElement, img: ImageView, mode: 'plai
     px[4 * p] = r; px[4 * p + 1] = gg; px[4 * p + 2] = b; px[4 * p + 3] = 255;
   }
   g.putImageData(out, 0, 0);
+  if (mode === 'error' && !(scale > 0)) {
+    // An exact fit: all white would read as "nothing drawn", so flat grey with the 0 written on it.
+    g.fillStyle = '#8a9099';
+    g.fillRect(0, 0, width, height);
+    g.fillStyle = '#fff';
+    g.font = `600 ${Math.max(8, Math.round(0.5 * Math.min(width, height)))}px system-ui, sans-serif`;
+    g.textAlign = 'center';
+    g.textBaseline = 'middle';
+    g.fillText('0', width / 2, height / 2);
+  }
 }

@@ -6,6 +6,7 @@ import type { FilterSpec } from '../../src/filters/spec.js';
 import type { Image } from '../../src/image.js';
 import { createRng, uniform } from '../../src/random.js';
 import { decodeFile, stemOf } from './decode.js';
+import { loadPhotos } from './photos.js';
 import { formatTap } from '../../src/format.js';
 import { drawImage, drawLoss, fmtLoss, kernelTable, maxAbs, type LossPoint } from './draw.js';
 import type { DoneMessage, FromWorker, ImageSource, ImageView, KernelView, ToWorker, TrainJob } from './protocol.js';
@@ -28,6 +29,7 @@ const ui = {
   count: $<HTMLInputElement>('count'),
   size: $<HTMLInputElement>('size'),
   syntheticRow: $('synthetic-row'),
+  photosRow: $('photos-row'),
   uploadRows: $('upload-rows'),
   targetsRow: $('targets-row'),
   inputs: $<HTMLInputElement>('inputs'),
@@ -71,7 +73,7 @@ const FILTER_SIZES: Record<string, string[]> = {
 };
 
 function source(): string {
-  return (ui.form.querySelector('input[name=source]:checked') as HTMLInputElement | null)?.value ?? 'synthetic';
+  return (ui.form.querySelector('input[name=source]:checked') as HTMLInputElement | null)?.value ?? 'photos';
 }
 
 /** Custom kernel rows from JSON ([[..],[..]]) or from lines of numbers separated by spaces or commas. */
@@ -146,7 +148,8 @@ function syncControls(): void {
   ui.customRow.hidden = f !== 'custom';
   const src = source();
   ui.syntheticRow.hidden = src !== 'synthetic';
-  ui.uploadRows.hidden = src === 'synthetic';
+  ui.photosRow.hidden = src !== 'photos';
+  ui.uploadRows.hidden = src !== 'pairs' && src !== 'inputs';
   ui.targetsRow.hidden = src !== 'pairs';
   const k = String(filterSize());
   if ([...ui.ksize.options].some((o) => o.value === k)) ui.ksize.value = k;
@@ -256,7 +259,7 @@ function showImages(m: { stem: string; pairs: number; input: ImageView; target: 
   for (let i = 0; i < plane; i++) err[i] = p[i] - t[i];
   const e = maxAbs(err);
   drawImage(ui.views.error, { width: m.target.width, height: m.target.height, channels: 1, data: err }, 'error', e);
-  ui.errorCaption.textContent = `error, max |e| = ${e === 0 ? '0' : e.toExponential(2)}`;
+  ui.errorCaption.textContent = `error, max |e| = ${e === 0 ? '0 (exact)' : e.toExponential(2)}`;
 }
 
 function setDownload(a: HTMLAnchorElement, data: BlobPart | null, type: string): void {
@@ -294,8 +297,21 @@ function finish(m: DoneMessage): void {
   ui.status.dataset.elapsedMs = String(Math.round(elapsed));
   const steps = m.solver === 'exact' ? m.stopReason : `${m.solver}, ${m.steps} steps, ${m.stopReason}`;
   const psnr = m.psnr === null ? '∞' : m.psnr.toFixed(1);
-  setStatus(status, `${steps} · ${(elapsed / 1000).toFixed(2)} s (training ${(m.trainMs / 1000).toFixed(2)} s) · validation R² ${m.r2.toFixed(6)}, PSNR ${psnr} dB · border ${m.border}`);
+  const network = `${m.layers} (support ${describeSupport(m.support)}) · alignment ${describeAlignment(m.alignment)}`;
+  setStatus(status, `${steps} · ${(elapsed / 1000).toFixed(2)} s (training ${(m.trainMs / 1000).toFixed(2)} s) · validation R² ${m.r2.toFixed(6)}, PSNR ${psnr} dB · border ${m.border} · ${network}`);
   showWarnings(m.warnings);
+}
+
+/** The box of the non-zero taps, and its offset from the kernel's anchor when it is not centred. */
+function describeSupport({ box, offset }: DoneMessage['support']): string {
+  return `${box.height}x${box.width}${offset[0] || offset[1] ? `, off centre by dy=${offset[0]} dx=${offset[1]}` : ''}`;
+}
+
+/** 'same', or the mode with the size change and shift the trainer found (e.g. "valid: targets -2x-2"). */
+function describeAlignment(a: DoneMessage['alignment']): string {
+  if (a.mode === 'same') return 'same';
+  const signed = (v: number): string => (v > 0 ? `+${v}` : String(v));
+  return `${a.mode}: targets ${signed(a.dh)}x${signed(a.dw)}${a.mode === 'offset' ? `, shifted dy=${a.dy} dx=${a.dx}` : ''}`;
 }
 
 function stopWorker(): void {
@@ -400,10 +416,14 @@ async function train(): Promise<void> {
     if (src === 'synthetic') {
       imageSource = { kind: 'synthetic', count: Number(ui.count.value) || 8, width: Number(ui.size.value) || 256, height: Number(ui.size.value) || 256, seed: Number(ui.seed.value) || 0 };
       filter = filterSpec();
+    } else if (src === 'photos') {
+      filter = filterSpec();
+      setStatus('preparing', 'decoding the built-in photographs…');
+      imageSource = { kind: 'images', pairs: await loadPhotos() };
     } else {
       setStatus('preparing', 'reading the uploaded files…');
       const up = await uploadedPairs(src === 'pairs' ? 'pairs' : 'inputs');
-      imageSource = { kind: 'upload', pairs: up.pairs };
+      imageSource = { kind: 'images', pairs: up.pairs };
       notes = up.notes;
       if (src === 'inputs') filter = filterSpec();
     }
@@ -426,7 +446,7 @@ async function train(): Promise<void> {
       stopWorker();
       setStatus('error', ev.message || 'the training worker failed to start');
     };
-    const transfer: Transferable[] = imageSource.kind === 'upload' ? imageSource.pairs.flatMap((p) => [p.input.data.buffer as ArrayBuffer, ...(p.target ? [p.target.data.buffer as ArrayBuffer] : [])]) : [];
+    const transfer: Transferable[] = imageSource.kind === 'images' ? imageSource.pairs.flatMap((p) => [p.input.data.buffer as ArrayBuffer, ...(p.target ? [p.target.data.buffer as ArrayBuffer] : [])]) : [];
     const msg: ToWorker = { type: 'train', job };
     worker.postMessage(msg, transfer);
   } catch (err) {

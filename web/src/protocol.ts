@@ -4,12 +4,14 @@
  */
 import type { Image } from '../../src/image.js';
 import type { FilterSpec } from '../../src/filters/spec.js';
+import type { Alignment } from '../../src/train/align.js';
+import type { Support } from '../../src/train/support.js';
 
 /** Where the training pairs come from. */
 export type ImageSource =
   | { kind: 'synthetic'; count: number; width: number; height: number; seed: number }
-  /** Uploaded pairs; a pair without a target gets one from the job's filter. */
-  | { kind: 'upload'; pairs: { stem: string; input: Image; target?: Image }[] };
+  /** Decoded images (the built-in photographs, or uploads); a pair without a target gets one from the job's filter. */
+  | { kind: 'images'; pairs: { stem: string; input: Image; target?: Image }[] };
 
 export interface TrainJob {
   source: ImageSource;
@@ -62,11 +64,17 @@ export interface DoneMessage {
   bias: number[] | null;
   trueKernels: KernelView[] | null;
   border: string;
+  /** The network's layers in words: "conv 3x3", "conv 3x3 (2 outputs) → magnitude", ... */
+  layers: string;
+  /** The tight box of the kernel's non-zero taps (the library's TrainResult.support). */
+  support: Support;
+  /** Where the targets sit relative to their inputs (TrainResult.alignment; mode 'same' when they match). */
+  alignment: Alignment;
   r2: number;
   psnr: number | null;
   warnings: string[];
   history: { step: number; trainLoss: number; valLoss?: number }[];
-  /** The first pair, for the input / target / prediction / error views. */
+  /** The first pair, for the input / target / prediction / error views (the prediction in the target's frame). */
   stem: string;
   pairs: number;
   input: ImageView;

@@ -10,8 +10,8 @@ import { filterKernel } from '../../src/filters/kernels.js';
 import { applyFilter } from '../../src/filters/ops.js';
 import type { FilterSpec } from '../../src/filters/spec.js';
 import type { Image } from '../../src/image.js';
-import { applyModel } from '../../src/nn/apply.js';
-import { serializeModel } from '../../src/nn/model.js';
+import { applyAligned } from '../../src/nn/apply.js';
+import { serializeModel, type Model } from '../../src/nn/model.js';
 import { trainFilter, type ProgressEvent } from '../../src/train/index.js';
 import type { DoneMessage, FromWorker, ImageView, KernelView, ToWorker, TrainJob } from './protocol.js';
 
@@ -83,9 +83,14 @@ function makePairs(job: TrainJob): ImagePair[] {
   const missing = src.pairs.filter((p) => !p.target);
   if (missing.length > 0) {
     if (!job.filter) throw new Error(`no target for ${missing.map((p) => p.stem).join(', ')}: upload targets with the same names, or let the app make them`);
-    post({ type: 'phase', text: `filtering ${missing.length} uploaded input${missing.length === 1 ? '' : 's'} to make the targets` });
+    post({ type: 'phase', text: `filtering ${missing.length} input${missing.length === 1 ? '' : 's'} to make the targets` });
   }
   return src.pairs.map((p) => ({ stem: p.stem, input: p.input, target: p.target ?? makeTarget(p.input, job) }));
+}
+
+/** The layers in words, for the result line: "conv 3x3", "conv 3x3 → magnitude", "conv 3x3 → abs → clamp". */
+function layersText(model: Model): string {
+  return model.layers.map((l) => (l.type === 'conv2d' ? `conv ${l.kernelSize.join('x')}` : l.type)).join(' → ');
 }
 
 function run(job: TrainJob): void {
@@ -127,7 +132,8 @@ function run(job: TrainJob): void {
 
   post({ type: 'phase', text: 'predicting the first image' });
   const first = pairs[0];
-  const prediction = applyModel(model, first.input);
+  // In the target's frame: targets of another size ('valid' convolutions, crops) are aligned.
+  const prediction = applyAligned(model, first.input);
   const msg: DoneMessage = {
     type: 'done',
     modelJson: serializeModel(model),
@@ -144,6 +150,9 @@ function run(job: TrainJob): void {
     bias: conv.bias ? Array.from(conv.bias) : null,
     trueKernels: truth,
     border: model.border,
+    layers: layersText(model),
+    support: result.support,
+    alignment: result.alignment,
     r2: model.metrics.validation.r2,
     psnr: model.metrics.validation.psnr,
     warnings: result.warnings,

@@ -5,11 +5,12 @@
 
 import { ABS } from './abs.js';
 import { CLAMP } from './clamp.js';
+import { CURVE_AFTER, CURVE_BEFORE, CURVES } from './curves.js';
 import { LINEAR } from './linear.js';
 import { MAGNITUDE } from './magnitude.js';
 import type { OutputStage } from './stage.js';
 
-export const STAGES: readonly OutputStage[] = [LINEAR, CLAMP, ABS, MAGNITUDE];
+export const STAGES: readonly OutputStage[] = [LINEAR, CLAMP, ABS, MAGNITUDE, CURVE_AFTER, CURVE_BEFORE, CURVES];
 
-export { ABS, CLAMP, LINEAR, MAGNITUDE };
+export { ABS, CLAMP, CURVE_AFTER, CURVE_BEFORE, CURVES, LINEAR, MAGNITUDE };
 export type { OutputStage, Range, StageData, StageFacts, StageFit } from './stage.js';

@@ -7,6 +7,7 @@
  *   clamp      y = clamp(k * x + b, lo, hi)         censored least squares (clamp.ts)
  *   abs        y = clamp(|k * x + b|, lo, hi)       lifted least squares, then sign rounds (abs.ts)
  *   magnitude  y = clamp(|(a, b) * x + c|, lo, hi)  lifted least squares, top-2 eigenvectors (magnitude.ts)
+ *   curves     y = g(k * f(x) + b)                  alternating least squares (curves.ts)
  *
  * Adding a stage: a file here that implements OutputStage, and one line in index.ts's STAGES (the
  * order --arch auto tries them in). docs/architecture.md walks through it.
@@ -16,7 +17,7 @@ import { UsageError } from '../../errors.js';
 import type { ImagePair } from '../../data/pairs.js';
 import type { GramCache, GramPair, GramStats } from '../../kernels/gram.js';
 import type { LayerSpec } from '../../nn/network.js';
-import type { TrainingSummary } from '../../nn/model.js';
+import type { CurvesRecord, TrainingSummary } from '../../nn/model.js';
 import type { ExactSolution } from '../exact.js';
 import { meanSquare } from '../noise.js';
 import { chooseSizeByLoss } from '../support.js';
@@ -78,11 +79,18 @@ export interface StageFit {
   /** --ksize auto: the candidates and the choice. */
   sizeChoice?: TrainingSummary['kernelSizeChoice'];
   warnings: string[];
+  /**
+   * Stages whose layers depend on the fit (the curves): the layers before and after the conv and
+   * the border search's response map, in place of outputLayers and responseMap; and the curves as
+   * people read them (the model's training.curves).
+   */
+  around?: { before: LayerSpec[]; after: LayerSpec[]; responseMap: ((v: number) => number) | undefined | null };
+  curves?: CurvesRecord;
 }
 
 export interface OutputStage {
   /** The name --arch auto reports (archChoice). */
-  readonly name: 'linear' | 'linear+clamp' | 'linear+abs' | 'linear+magnitude';
+  readonly name: 'linear' | 'linear+clamp' | 'linear+abs' | 'linear+magnitude' | 'curve-after' | 'curve-before' | 'curves';
   /** For stages only the exact solver fits: the warning's start when another solver was asked for. */
   readonly exactOnly?: string;
   /** Whether the taps have the standard errors of a linear least-squares fit (zero taps, forms). */
