@@ -1,0 +1,104 @@
+/**
+ * The generated parts of docs/answers.md: each lies between `<!-- generated:NAME -->` and
+ * `<!-- /generated:NAME -->` and is rendered here from a committed run record (record.ts) under
+ * docs/records/. `node tools/answers-doc.mjs` rewrites them; test/answers-doc.test.ts fails when
+ * the doc differs from what its records render, so no figure in those parts is typed by hand.
+ */
+import type { RunRecord } from './record.js';
+import type { Cell, Row } from './types.js';
+
+/** A PSNR as the doc prints it: one decimal below 100 dB; above, the float32 rounding floor (an exact fit). */
+export function dB(v: Cell): string {
+  if (v === 'inf') return 'exact';
+  if (typeof v !== 'number') return '-';
+  return v >= 100 ? `${Math.round(v)} (exact)` : v.toFixed(1);
+}
+
+/** Seconds as the doc prints them: two significant digits, at least one decimal. */
+export function secs(v: Cell): string {
+  if (typeof v !== 'number') return '-';
+  return v < 1 ? v.toFixed(2) : v < 10 ? v.toFixed(1) : String(Math.round(v));
+}
+
+const num = (v: Cell): number => (v === 'inf' ? Infinity : typeof v === 'number' ? v : NaN);
+const ARCHS = ['linear', 'curves', 'deep'] as const;
+type Arch = (typeof ARCHS)[number];
+const psnr = (r: Row, a: Arch): number => num(r[`${a} PSNR dB`] ?? null);
+
+/** The model with the highest held-out PSNR in a row (ties to the simpler: linear, then curves). */
+export function best(r: Row): Arch {
+  return ARCHS.reduce((b, a) => (psnr(r, a) > psnr(r, b) + 0.05 ? a : b), 'linear' as Arch);
+}
+
+/** The Q7 table: one row per filter, three models side by side. */
+export function deeperTable(rec: RunRecord): string {
+  const head = '| filter | structure | linear dB | curves dB | deep dB | best | parameters (linear / curves / deep) | training s (linear / curves / deep) | deep Adam steps |';
+  const rows = rec.table.map((r) => {
+    const cells = [
+      String(r.filter), String(r.structure), ...ARCHS.map((a) => dB(r[`${a} PSNR dB`] ?? null)), best(r),
+      ARCHS.map((a) => String(r[`${a} params`])).join(' / '), ARCHS.map((a) => secs(r[`${a} s`] ?? null)).join(' / '), String(r['deep steps']),
+    ];
+    return `| ${cells.join(' | ')} |`;
+  });
+  return [head, `|${' --- |'.repeat(9)}`, ...rows].join('\n');
+}
+
+/** Where and when the record ran, in a sentence. */
+export function runLine(rec: RunRecord): string {
+  const m = rec.machine, v = rec.versions;
+  const load = (l: number[]): string => l.map((x) => x.toFixed(1)).join(' / ');
+  return `Recorded ${rec.date.slice(0, 10)} on ${m.cpus} x ${m.cpu} (${m.platform}, ${m.memoryGiB} GiB), Node ${v.node}, kernel-learn ${v.kernelLearn}` +
+    `${v.commit ? ` at ${v.commit.slice(0, 7)}${v.dirty ? ' (with uncommitted changes)' : ''}` : ''}; load average (1 / 5 / 15 min) ${load(rec.load.before)} before, ${load(rec.load.after)} after; ${Math.round(rec.seconds)} s in all` +
+    ` (\`docs/records/${rec.experiment}.json\`).`;
+}
+
+/** min-max of a list, as "a-b" (or "a" when equal), one decimal. */
+function range(xs: number[]): string {
+  const lo = Math.min(...xs), hi = Math.max(...xs);
+  return lo.toFixed(1) === hi.toFixed(1) ? lo.toFixed(1) : `${lo.toFixed(1)} to ${hi.toFixed(1)}`;
+}
+
+/** The paragraph under the table: what the record shows, kind by kind, every number from it. */
+export function deeperProse(rec: RunRecord): string {
+  const kind = (k: string): Row[] => rec.table.filter((r) => r.structure === k);
+  const gain = (r: Row, a: Arch): number => psnr(r, a) - psnr(r, 'linear');
+  const out: string[] = [];
+  for (const r of kind('one kernel')) {
+    out.push(`**${r.filter}** is one kernel: the exact fit reaches ${dB(r['linear PSNR dB'] ?? null)} dB in ${secs(r['linear s'] ?? null)} s, ` +
+      `and the deep net, which can represent it exactly, stops at ${dB(r['deep PSNR dB'] ?? null)} dB after ${String(r['deep steps'])} Adam steps (${secs(r['deep s'] ?? null)} s): optimisation, not capacity.`);
+  }
+  const curved = kind('kernel, then a curve');
+  if (curved.length > 0) {
+    const byCurves = curved.filter((r) => best(r) === 'curves').length;
+    out.push(`**A kernel with a curve after it** (${curved.map((r) => String(r.filter).split(':')[0].split(' (')[0]).join('; ')}): the curve stages beat the linear fit by ${range(curved.map((r) => gain(r, 'curves')))} dB ` +
+      `and the deep net by ${range(curved.map((r) => psnr(r, 'curves') - psnr(r, 'deep')))} dB, with ${range(curved.map((r) => num(r['curves params'] ?? null))).replace(/\.0/g, '')} parameters against ${range(curved.map((r) => num(r['deep params'] ?? null))).replace(/\.0/g, '')}; ` +
+      `they are the best model for ${byCurves} of ${curved.length}. Depth buys ${range(curved.map((r) => gain(r, 'deep')))} dB over the linear fit here.`);
+  }
+  const free = kind('no structure');
+  if (free.length > 0) {
+    const deepBest = free.filter((r) => best(r) === 'deep');
+    out.push(`**Filters with no such structure** (${free.map((r) => String(r.filter).split(' (')[0]).join('; ')}): the deep net's gain over the linear fit is ${range(free.map((r) => gain(r, 'deep')))} dB, ` +
+      `the curve stages' ${range(free.map((r) => gain(r, 'curves')))} dB; depth is the best model for ${deepBest.length} of ${free.length}${deepBest.length > 0 ? ` (${deepBest.map((r) => String(r.filter).split(' (')[0]).join(', ')})` : ''}.`);
+  }
+  return out.join('\n\n');
+}
+
+/** Renderers by section name: the record they read and what they write. */
+export const SECTIONS: Record<string, { record: string; render(rec: RunRecord): string }> = {
+  'deeper-table': { record: 'deeper', render: (rec) => `${deeperTable(rec)}\n\n${rec.notes?.join(' ') ?? ''}\n${runLine(rec)}` },
+  'deeper-prose': { record: 'deeper', render: deeperProse },
+};
+
+/** `doc` with every generated section re-rendered from `records` (by experiment name); throws on a missing marker or record. */
+export function updateAnswers(doc: string, records: Record<string, RunRecord>): string {
+  let out = doc;
+  for (const [name, s] of Object.entries(SECTIONS)) {
+    const open = `<!-- generated:${name} -->`, close = `<!-- /generated:${name} -->`;
+    const a = out.indexOf(open), b = out.indexOf(close);
+    if (a < 0 || b < a) throw new Error(`docs/answers.md has no ${open} ... ${close} section`);
+    const rec = records[s.record];
+    if (!rec) throw new Error(`no run record docs/records/${s.record}.json for the section ${name}`);
+    out = `${out.slice(0, a + open.length)}\n${s.render(rec)}\n${out.slice(b)}`;
+  }
+  return out;
+}
