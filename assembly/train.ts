@@ -293,3 +293,26 @@ export function backwardWeights(inp: usize, cin: i32, h: i32, w: i32, g: usize, 
     }
   }
 }
+
+/**
+ * One conv's squared error and weight gradient on one sample, in one call (the one-conv trainer's
+ * whole step for a crop): `forward` into out, then out becomes the MSE's gradient in place,
+ * g = float32(scale * (out - t)) with the squared error summed in float64 in sample order, then
+ * `backwardWeights` on g. Each part is the same code and the same arithmetic as the three calls it
+ * replaces (the middle one as train/parallel.ts's residual: float64 differences, one float32
+ * rounding of each gradient), so the results are bit for bit theirs; what it saves is the copies
+ * of the sample and its output in and out of this memory between them. Returns the squared error.
+ */
+export function lossGrad(inp: usize, cin: i32, h: i32, w: i32, tgt: usize, wts: usize, bias: usize, cout: i32, kh: i32, kw: i32, dil: i32, out: usize, scale: f64, dW: usize, dB: usize, wide: i32): f64 {
+  forward(inp, cin, h, w, wts, bias, cout, kh, kw, dil, out, wide);
+  const n = cout * (h - dil * (kh - 1)) * (w - dil * (kw - 1));
+  let s: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const p = out + (<usize>i << 2);
+    const d = <f64>load<f32>(p) - <f64>load<f32>(tgt + (<usize>i << 2));
+    s += d * d;
+    store<f32>(p, <f32>(scale * d));
+  }
+  backwardWeights(inp, cin, h, w, out, cout, kh, kw, dil, dW, dB, wide);
+  return s;
+}

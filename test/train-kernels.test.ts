@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import {
   conv2dBackwardInputReference, conv2dBackwardWeightsReference, conv2dForward, conv2dForwardReference, tensor, type Padding, type Tensor,
 } from '../src/kernels/conv2d.js';
-import { convBackwardInput, convBackwardWeights, convForward, type Sums } from '../src/kernels/train-wasm.js';
+import { convBackwardInput, convBackwardWeights, convForward, convLossGrad, type Sums } from '../src/kernels/train-wasm.js';
 import { conv2dForwardF32, conv2dForwardF32Reference } from '../src/kernels/simd.js';
 import { conv2dForwardThreaded } from '../src/kernels/threads.js';
 import { TRAIN_WASM_BASE64 } from '../src/kernels/train-wasm.generated.js';
@@ -46,6 +46,30 @@ test('training forward: float64 sums equal the reference (and conv2dForward) bit
     assertBitEqual(convForward(x, w, b, cout, kh, kw, d, 'f64').data, conv2dForwardReference(x, w, b, cout, kh, kw, 'valid', 'f64', d).data, `f64 ${what}`);
     assertBitEqual(convForward(x, w, b, cout, kh, kw, d, 'f32').data, conv2dForwardReference(x, w, b, cout, kh, kw, 'valid', 'f32', d).data, `f32 ${what}`);
     if (d === 1) assertBitEqual(convForward(x, w, b, cout, kh, kw, 1, 'f64').data, conv2dForward(x, w, b, cout, kh, kw, 'valid').data, `vs conv2dForward ${what}`);
+  }
+});
+
+test('fused loss and gradient (convLossGrad): bit for bit the forward, the float64 residual and the weight gradient called in turn, float64 and float32 sums, any dilation', () => {
+  for (let trial = 0; trial < 30; trial++) {
+    const c = randomCase(trial);
+    const x = tensor(1, c.x.c, c.x.h, c.x.w, c.x.data.slice(0, c.x.c * c.x.h * c.x.w));
+    for (const sums of ['f64', 'f32'] as const) {
+      const out = convForward(x, c.w, c.b, c.cout, c.kh, c.kw, c.d, sums);
+      const t = randomArray(out.data.length, 100), scale = 2 / (3 * out.data.length);
+      // The residual as train/parallel.ts computes it: float64 differences, float32 gradients.
+      const g = tensor(out.n, out.c, out.h, out.w);
+      let loss = 0;
+      for (let i = 0; i < t.length; i++) {
+        const dv = out.data[i] - t[i];
+        loss += dv * dv;
+        g.data[i] = scale * dv;
+      }
+      const ref = convBackwardWeights(x, g, c.cout, c.kh, c.kw, c.d, sums);
+      const fused = convLossGrad(x, t, c.w, c.b, c.cout, c.kh, c.kw, c.d, scale, sums);
+      assert.ok(Object.is(fused.loss, loss), `${sums} ${c.what}: loss ${fused.loss} vs ${loss}`);
+      assert.deepEqual(Array.from(fused.dWeights), Array.from(ref.dWeights), `${sums} ${c.what}: weight gradient`);
+      assert.deepEqual(Array.from(fused.dBias), Array.from(ref.dBias), `${sums} ${c.what}: bias gradient`);
+    }
   }
 });
 

@@ -31,6 +31,7 @@ interface TrainWasm {
   memory: WebAssembly.Memory;
   forward(inp: number, cin: number, h: number, w: number, wts: number, bias: number, cout: number, kh: number, kw: number, dil: number, out: number, wide: number): void;
   backwardWeights(inp: number, cin: number, h: number, w: number, g: number, cout: number, kh: number, kw: number, dil: number, dW: number, dB: number, wide: number): void;
+  lossGrad(inp: number, cin: number, h: number, w: number, tgt: number, wts: number, bias: number, cout: number, kh: number, kw: number, dil: number, out: number, scale: number, dW: number, dB: number, wide: number): number;
 }
 
 const PAGE = 65536;
@@ -43,7 +44,7 @@ function trainWasm(bytes: number): TrainWasm {
     const code = Uint8Array.from(atob(TRAIN_WASM_BASE64), (ch) => ch.charCodeAt(0));
     const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES });
     const e = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { memory } }).exports as unknown as Omit<TrainWasm, 'memory'>;
-    instance = { memory, forward: e.forward, backwardWeights: e.backwardWeights };
+    instance = { memory, forward: e.forward, backwardWeights: e.backwardWeights, lossGrad: e.lossGrad };
   }
   const need = Math.ceil(bytes / PAGE) - instance.memory.buffer.byteLength / PAGE;
   if (need > 0) {
@@ -152,4 +153,32 @@ export function convBackwardInput(gradOut: Tensor, weights: Float32Array, cin: n
     dx.data.set(outView, n * outSize);
   }
   return dx;
+}
+
+/**
+ * One sample's squared error sum((out - t)^2) (float64) and the weight and bias gradients of the
+ * MSE term scale * sum((out - t)^2) / 2, i.e. backwardWeights of g = float32(scale * (out - t)), for
+ * a 'valid' conv: the same numbers as convForward, the residual of train/parallel.ts and
+ * convBackwardWeights called in turn (test/train-kernels.test.ts holds them bit for bit equal), in
+ * one call that copies the sample and its target in once. `x` is one sample (n = 1).
+ */
+export function convLossGrad(x: Tensor, t: Float32Array, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, dilation: number, scale: number, sums: Sums): { loss: number; dWeights: Float64Array; dBias: Float64Array } {
+  const { oh, ow } = conv2dOutputShape(x, weights, bias, cout, kh, kw, 'valid', dilation);
+  if (x.n !== 1) throw new KernelLearnError('convLossGrad takes one sample');
+  const { c: cin, h, w } = x;
+  const wb = sums === 'f64' ? 8 : 4;
+  const inSize = cin * h * w, outSize = cout * oh * ow, taps = weights.length;
+  if (t.length !== outSize) throw new KernelLearnError(`convLossGrad: target has ${t.length} values, the output ${outSize}`);
+  const { at: [wAt, bAt, dwAt, dbAt, inAt, tAt, outAt], end } = layout([taps * wb, cout * wb, taps * 8, cout * 8, inSize * 4, outSize * 4, outSize * 4]);
+  const m = trainWasm(end);
+  const buf = m.memory.buffer;
+  putWeights(buf, wAt, weights, sums);
+  if (bias) putWeights(buf, bAt, bias, sums);
+  const dW = new Float64Array(buf, dwAt, taps), dB = new Float64Array(buf, dbAt, cout);
+  dW.fill(0);
+  dB.fill(0);
+  new Float32Array(buf, inAt, inSize).set(x.data.subarray(0, inSize));
+  new Float32Array(buf, tAt, outSize).set(t.subarray(0, outSize));
+  const loss = m.lossGrad(inAt, cin, h, w, tAt, wAt, bias ? bAt : 0, cout, kh, kw, dilation, outAt, scale, dwAt, dbAt, sums === 'f64' ? 1 : 0);
+  return { loss, dWeights: Float64Array.from(dW), dBias: Float64Array.from(dB) };
 }

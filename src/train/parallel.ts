@@ -20,6 +20,7 @@
  */
 import { tensor, type Tensor } from '../kernels/conv2d.js';
 import { defaultThreadCount, nodeModule } from '../kernels/cpus.js';
+import { convLossGrad } from '../kernels/train-wasm.js';
 import { buildLayers, Conv2d, describeLayers, zeroGrad, type LayerDesc, type Param, type Sequential } from '../nn/layers.js';
 import { KernelLearnError } from '../errors.js';
 
@@ -63,6 +64,8 @@ const paramSizes = (params: Param[]): number[] => params.map((p) => p.value.leng
  * for dL/dout = 2 (out - t) / count, the parameters' gradients copied into `grad` (float64).
  */
 export function runItem(net: Sequential, params: Param[], x: Tensor, t: Tensor, count: number, grad: Float64Array | null): number {
+  const only = net.layers.length === 1 ? net.layers[0] : null;
+  if (grad && only instanceof Conv2d) return oneConvItem(only, x, t, count, grad);
   const out = net.forward(x);
   if (!grad) return squaredError(out.data, t.data);
   const g = tensor(out.n, out.c, out.h, out.w);
@@ -72,6 +75,20 @@ export function runItem(net: Sequential, params: Param[], x: Tensor, t: Tensor, 
   let k = 0;
   for (const p of params) for (let j = 0; j < p.grad.length; j++) grad[k++] = p.grad[j];
   return s;
+}
+
+/**
+ * runItem for a net of one conv (what the one-conv trainer descends): the same numbers in one
+ * WebAssembly call (convLossGrad), so the sample, its output and its gradient do not cross between
+ * JavaScript and WebAssembly memory three times a step. The gradients are rounded to float32 as
+ * the layers' Param.grad arrays round them on the general path, which keeps the bytes equal.
+ */
+function oneConvItem(conv: Conv2d, x: Tensor, t: Tensor, count: number, grad: Float64Array): number {
+  const { loss, dWeights, dBias } = convLossGrad(x, t.data, conv.weight.value, conv.bias ? conv.bias.value : null, conv.outChannels, conv.kh, conv.kw, conv.dilation, 2 / count, conv.sums);
+  let k = 0;
+  for (let j = 0; j < dWeights.length; j++) grad[k++] = Math.fround(dWeights[j]);
+  if (conv.bias) for (let j = 0; j < dBias.length; j++) grad[k++] = Math.fround(dBias[j]);
+  return loss;
 }
 
 /** sum of (o - t)^2 in float64. */
