@@ -9,8 +9,11 @@ subcommand imports only what it needs, so a missing package fails only its own m
                                           fresh output each call (ms) and into a reused dst (msDst)
   apply      IN.npy OUT.npy KERNEL_JSON   the whole-process baseline: np.load + cv2.filter2D + np.save
   torch_conv IN.npy KERNEL_JSON RUNS THREADS   F.pad(reflect) + F.conv2d in process, median ms
-  torch_adam BATCH SIZE RUNS THREADS      one Adam step (3x3 conv, MSE) on a BATCHx1xSIZExSIZE batch, median ms;
-                                          parts: medians of zero_grad + forward + loss, backward, opt.step
+  torch_adam BATCH SIZE RUNS THREADS [MKLDNN]   one Adam step (3x3 conv, MSE) on a BATCHx1xSIZExSIZE batch,
+                                          median ms; parts: medians of zero_grad + forward + loss, backward,
+                                          opt.step. THREADS: torch.set_num_threads; MKLDNN 1 (default) or 0:
+                                          torch.backends.mkldnn.enabled (oneDNN's conv, or ATen's im2col + BLAS
+                                          one, which is faster for one channel on some machines)
   torch_train INPUT_DIR TARGET_DIR THREADS CAP_S   Adam on whole images until the 3x3 kernel is
                                           within 1e-4 of Sobel dx (or CAP_S seconds): seconds, steps
   gram_np    DIR KSIZES RUNS              the normal equations of a kxk kernel + bias on the pairs
@@ -94,6 +97,7 @@ def main():
         import torch.nn.functional as F
         batch, size, runs, threads = (int(a) for a in sys.argv[2:6])
         torch.set_num_threads(threads)
+        torch.backends.mkldnn.enabled = len(sys.argv) < 7 or sys.argv[6] != '0'
         g = torch.Generator().manual_seed(0)
         x = torch.rand(batch, 1, size, size, generator=g) * 255
         y = torch.rand(batch, 1, size - 2, size - 2, generator=g) * 255
@@ -103,7 +107,7 @@ def main():
         times, fwd, bwd, upd = [], [], [], []
         for _ in range(runs):
             t = time.perf_counter()
-            opt.zero_grad()
+            opt.zero_grad(set_to_none=True)  # no memset of the old gradients
             loss = F.mse_loss(F.conv2d(x, w, b), y)
             t1 = time.perf_counter()
             loss.backward()
@@ -140,7 +144,7 @@ def main():
         steps = 0
         err = float('inf')
         while True:
-            opt.zero_grad()
+            opt.zero_grad(set_to_none=True)  # no memset of the old gradients
             loss = F.mse_loss(F.conv2d(x, w, b), y)
             loss.backward()
             opt.step()

@@ -1,8 +1,9 @@
 /**
- * The generated parts of docs/answers.md: each lies between `<!-- generated:NAME -->` and
- * `<!-- /generated:NAME -->` and is rendered here from a committed run record (record.ts) under
- * docs/records/. `node tools/answers-doc.mjs` rewrites them; test/answers-doc.test.ts fails when
- * the doc differs from what its records render, so no figure in those parts is typed by hand.
+ * The generated parts of docs/answers.md and docs/performance.md: each lies between
+ * `<!-- generated:NAME -->` and `<!-- /generated:NAME -->` and is rendered here from a committed
+ * run record under docs/records/ (record.ts; bench/adam-bench.ts --record). `node
+ * tools/answers-doc.mjs` rewrites them; test/answers-doc.test.ts fails when a doc differs from
+ * what its records render, so no figure in those parts is typed by hand.
  */
 import type { RunRecord } from './record.js';
 import type { Cell, Row } from './types.js';
@@ -83,19 +84,54 @@ export function deeperProse(rec: RunRecord): string {
   return out.join('\n\n');
 }
 
-/** Renderers by section name: the record they read and what they write. */
-export const SECTIONS: Record<string, { record: string; render(rec: RunRecord): string }> = {
-  'deeper-table': { record: 'deeper', render: (rec) => `${deeperTable(rec)}\n\n${rec.notes?.join(' ') ?? ''}\n${runLine(rec)}` },
-  'deeper-prose': { record: 'deeper', render: deeperProse },
+/** The Adam-step bench record (bench/adam-bench.ts --record): its rows as bench.ts prints them. */
+export interface BenchRecord {
+  experiment: string;
+  date: string;
+  machine: RunRecord['machine'];
+  versions: { node: string; torch: string | null; commit: string | null; dirty: boolean | null };
+  load: RunRecord['load'];
+  rows: { group: string; what: string; ours: string; other: string; ratio: string }[];
+  notes: string[];
+  result: { ours: Record<string, { ms: number }>; torchFastest: { label: string; ms: number } | null };
+}
+
+/** docs/performance.md's Adam-step rows and the sentence that judges the goal (at least as fast as PyTorch). */
+export function adamSection(rec: BenchRecord): string {
+  const esc = (t: string): string => t.replace(/\|/g, '/');
+  const table = ['| Adam step | ours (median, range) | PyTorch (median, range) | ratio |', '| --- | --- | --- | --- |',
+    ...rec.rows.map((r) => `| ${esc(r.what.trim())} | ${r.ours} | ${r.other} | ${r.ratio} |`)].join('\n');
+  const ours = rec.result.ours.oneThread.ms, f = rec.result.torchFastest;
+  const verdict = f
+    ? `Ours on one thread: ${ours.toFixed(2)} ms a step (median), PyTorch ${rec.versions.torch ?? ''} in its fastest setting here (${f.label}): ${f.ms.toFixed(2)} ms, ` +
+      `so ours takes ${(ours / f.ms).toFixed(2)}x its time: the goal (at least as fast) is ${ours <= f.ms ? 'met' : '**not met**'}.`
+    : 'PyTorch was not available when this was recorded.';
+  const m = rec.machine, load = (l: number[]): string => l.map((x) => x.toFixed(1)).join(' / ');
+  const where = `Recorded ${rec.date.slice(0, 10)} on ${m.cpus} x ${m.cpu}, Node ${rec.versions.node}${rec.versions.commit ? ` at ${rec.versions.commit.slice(0, 7)}${rec.versions.dirty ? ' (with uncommitted changes)' : ''}` : ''}; ` +
+    `load average ${load(rec.load.before)} before, ${load(rec.load.after)} after (\`docs/records/${rec.experiment}.json\`).`;
+  return `${table}\n\n${verdict} ${where}`;
+}
+
+type AnyRecord = RunRecord | BenchRecord;
+
+/** Renderers by section name: the doc they live in, the record they read and what they write. */
+export const SECTIONS: Record<string, { doc: string; record: string; render(rec: AnyRecord): string }> = {
+  'deeper-table': { doc: 'docs/answers.md', record: 'deeper', render: (rec) => { const r = rec as RunRecord; return `${deeperTable(r)}\n\n${r.notes?.join(' ') ?? ''}\n${runLine(r)}`; } },
+  'deeper-prose': { doc: 'docs/answers.md', record: 'deeper', render: (rec) => deeperProse(rec as RunRecord) },
+  'adam-step': { doc: 'docs/performance.md', record: 'adam-step', render: (rec) => adamSection(rec as BenchRecord) },
 };
 
-/** `doc` with every generated section re-rendered from `records` (by experiment name); throws on a missing marker or record. */
-export function updateAnswers(doc: string, records: Record<string, RunRecord>): string {
+/** The docs that hold generated sections, relative to the package root. */
+export const GENERATED_DOCS = [...new Set(Object.values(SECTIONS).map((s) => s.doc))];
+
+/** `doc` (the file `file`) with each of its generated sections re-rendered from `records` (by name); throws on a missing marker or record. */
+export function updateGenerated(file: string, doc: string, records: Record<string, AnyRecord>): string {
   let out = doc;
   for (const [name, s] of Object.entries(SECTIONS)) {
+    if (s.doc !== file) continue;
     const open = `<!-- generated:${name} -->`, close = `<!-- /generated:${name} -->`;
     const a = out.indexOf(open), b = out.indexOf(close);
-    if (a < 0 || b < a) throw new Error(`docs/answers.md has no ${open} ... ${close} section`);
+    if (a < 0 || b < a) throw new Error(`${file} has no ${open} ... ${close} section`);
     const rec = records[s.record];
     if (!rec) throw new Error(`no run record docs/records/${s.record}.json for the section ${name}`);
     out = `${out.slice(0, a + open.length)}\n${s.render(rec)}\n${out.slice(b)}`;
