@@ -35,6 +35,8 @@ function gitState(cwd: string): { commit: string | null; dirty: boolean | null }
 
 /** Runs `exp` and returns its record; `cwd` is the checkout whose commit is recorded. */
 export async function recordRun(exp: Experiment, quick: boolean, cwd: string): Promise<RunRecord> {
+  // The checkout as it was when the run started (the code that ran), not when it ended.
+  const git = gitState(cwd);
   const before = os.loadavg();
   const t0 = performance.now();
   const result = await exp.run({ quick });
@@ -43,7 +45,7 @@ export async function recordRun(exp: Experiment, quick: boolean, cwd: string): P
   return {
     experiment: exp.name, question: exp.question, quick, date: new Date().toISOString(), seconds,
     machine: { cpus: cpus.length, cpu: cpus[0]?.model.trim() ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), platform: os.platform(), release: os.release(), arch: os.arch() },
-    versions: { node: process.version, kernelLearn: KERNEL_LEARN_VERSION, ...gitState(cwd) },
+    versions: { node: process.version, kernelLearn: KERNEL_LEARN_VERSION, ...git },
     load: { before, after: os.loadavg() },
     ...result,
   };
