@@ -8,12 +8,15 @@
 import type { RunRecord } from './record.js';
 import type { Cell, Row } from './types.js';
 
-/** A PSNR as the doc prints it: one decimal below 100 dB; above, the float32 rounding floor (an exact fit). */
+/** A PSNR as the doc prints it: one decimal below 100 dB, whole dB above (float32 rounding: an exact fit), 'inf' with no error at all. */
 export function dB(v: Cell): string {
-  if (v === 'inf') return 'exact';
+  if (v === 'inf') return 'inf';
   if (typeof v !== 'number') return '-';
-  return v >= 100 ? `${Math.round(v)} (exact)` : v.toFixed(1);
+  return v >= 100 ? String(Math.round(v)) : v.toFixed(1);
 }
+
+/** A filter's name without its parameters: what comes before a colon, parentheses left out. */
+const shortName = (r: Row): string => String(r.filter).split(':')[0].replace(/\s*\([^)]*\)/g, '').trim();
 
 /** Seconds as the doc prints them: two significant digits, at least one decimal. */
 export function secs(v: Cell): string {
@@ -25,10 +28,13 @@ const num = (v: Cell): number => (v === 'inf' ? Infinity : typeof v === 'number'
 const ARCHS = ['linear', 'curves', 'deep'] as const;
 type Arch = (typeof ARCHS)[number];
 const psnr = (r: Row, a: Arch): number => num(r[`${a} PSNR dB`] ?? null);
+/** Above this a fit is exact up to float32 rounding: such fits tie. */
+const EXACT_DB = 100;
 
-/** The model with the highest held-out PSNR in a row (ties to the simpler: linear, then curves). */
+/** The model with the highest held-out PSNR in a row (ties, exact fits among them, to the simpler: linear, then curves). */
 export function best(r: Row): Arch {
-  return ARCHS.reduce((b, a) => (psnr(r, a) > psnr(r, b) + 0.05 ? a : b), 'linear' as Arch);
+  const p = (a: Arch): number => Math.min(psnr(r, a), EXACT_DB);
+  return ARCHS.reduce((b, a) => (p(a) > p(b) + 0.05 ? a : b), 'linear' as Arch);
 }
 
 /** The Q7 table: one row per filter, three models side by side. */
@@ -65,21 +71,22 @@ export function deeperProse(rec: RunRecord): string {
   const gain = (r: Row, a: Arch): number => psnr(r, a) - psnr(r, 'linear');
   const out: string[] = [];
   for (const r of kind('one kernel')) {
-    out.push(`**${r.filter}** is one kernel: the exact fit reaches ${dB(r['linear PSNR dB'] ?? null)} dB in ${secs(r['linear s'] ?? null)} s, ` +
+    out.push(`**${shortName(r)}** is one kernel: the exact fit reaches ${dB(r['linear PSNR dB'] ?? null)} dB (float32 rounding) in ${secs(r['linear s'] ?? null)} s, ` +
       `and the deep net, which can represent it exactly, stops at ${dB(r['deep PSNR dB'] ?? null)} dB after ${String(r['deep steps'])} Adam steps (${secs(r['deep s'] ?? null)} s): optimisation, not capacity.`);
   }
   const curved = kind('kernel, then a curve');
   if (curved.length > 0) {
     const byCurves = curved.filter((r) => best(r) === 'curves').length;
-    out.push(`**A kernel with a curve after it** (${curved.map((r) => String(r.filter).split(':')[0].split(' (')[0]).join('; ')}): the curve stages beat the linear fit by ${range(curved.map((r) => gain(r, 'curves')))} dB ` +
+    out.push(`**A kernel with a curve after it** (${curved.map(shortName).join('; ')}): the curve stages beat the linear fit by ${range(curved.map((r) => gain(r, 'curves')))} dB ` +
       `and the deep net by ${range(curved.map((r) => psnr(r, 'curves') - psnr(r, 'deep')))} dB, with ${range(curved.map((r) => num(r['curves params'] ?? null))).replace(/\.0/g, '')} parameters against ${range(curved.map((r) => num(r['deep params'] ?? null))).replace(/\.0/g, '')}; ` +
       `they are the best model for ${byCurves} of ${curved.length}. Depth buys ${range(curved.map((r) => gain(r, 'deep')))} dB over the linear fit here.`);
   }
   const free = kind('no structure');
   if (free.length > 0) {
     const deepBest = free.filter((r) => best(r) === 'deep');
-    out.push(`**Filters with no such structure** (${free.map((r) => String(r.filter).split(' (')[0]).join('; ')}): the deep net's gain over the linear fit is ${range(free.map((r) => gain(r, 'deep')))} dB, ` +
-      `the curve stages' ${range(free.map((r) => gain(r, 'curves')))} dB; depth is the best model for ${deepBest.length} of ${free.length}${deepBest.length > 0 ? ` (${deepBest.map((r) => String(r.filter).split(' (')[0]).join(', ')})` : ''}.`);
+    out.push(`**Filters with no such structure** (${free.map(shortName).join('; ')}): the deep net's gain over the linear fit is ${range(free.map((r) => gain(r, 'deep')))} dB, ` +
+      `the curve stages' ${range(free.map((r) => gain(r, 'curves')))} dB; depth is the best model for ${deepBest.length} of ${free.length}${deepBest.length > 0 ? ` (${deepBest.map(shortName).join(', ')})` : ''}, ` +
+      `for ${range(free.map((r) => num(r['deep s'] ?? null))).replace(/\.\d/g, '')} s of training against ${range(free.map((r) => num(r['linear s'] ?? null)))} s for the linear fit.`);
   }
   return out.join('\n\n');
 }
@@ -116,7 +123,13 @@ type AnyRecord = RunRecord | BenchRecord;
 
 /** Renderers by section name: the doc they live in, the record they read and what they write. */
 export const SECTIONS: Record<string, { doc: string; record: string; render(rec: AnyRecord): string }> = {
-  'deeper-table': { doc: 'docs/answers.md', record: 'deeper', render: (rec) => { const r = rec as RunRecord; return `${deeperTable(r)}\n\n${r.notes?.join(' ') ?? ''}\n${runLine(r)}`; } },
+  'deeper-table': {
+    doc: 'docs/answers.md', record: 'deeper',
+    render: (rec) => {
+      const r = rec as RunRecord;
+      return `${deeperTable(r)}\n\n${r.notes?.join(' ') ?? ''} PSNRs of ${EXACT_DB} dB and more are exact fits up to float32 rounding (inf: no error at all); "best" ties them to the simpler model.\n${runLine(r)}`;
+    },
+  },
   'deeper-prose': { doc: 'docs/answers.md', record: 'deeper', render: (rec) => deeperProse(rec as RunRecord) },
   'adam-step': { doc: 'docs/performance.md', record: 'adam-step', render: (rec) => adamSection(rec as BenchRecord) },
 };
