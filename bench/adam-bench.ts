@@ -151,13 +151,19 @@ function torchConfigs(): { threads: number; mkldnn: boolean; label: string }[] {
   return threads.flatMap((t) => [true, false].map((mkldnn) => ({ threads: t, mkldnn, label: `${t} thread${t > 1 ? 's' : ''}, ${mkldnn ? 'oneDNN' : 'no oneDNN'}` })));
 }
 
-/** PyTorch's step, `runs` times in one process, or null where it is not installed. */
+/**
+ * Untimed steps at the start of each PyTorch process: the first allocates Adam's state, and the next
+ * few are slower while caches and the allocator warm up (ours gets warm-up calls too, see timer).
+ */
+const TORCH_WARM = 5;
+
+/** PyTorch's step, `runs` timed times in one process (after TORCH_WARM untimed), or null where it is not installed. */
 async function torchStep(runs: number, threads: number, mkldnn: boolean): Promise<{ times: number[]; parts: Record<string, number> } | null> {
   if (!existsSync(PY)) return null;
   try {
-    const { stdout } = await execFileP(PY, [PY_BENCH, 'torch_adam', String(BATCH), String(SIZE), String(runs + 1), String(threads), mkldnn ? '1' : '0'], { maxBuffer: 1 << 20 });
+    const { stdout } = await execFileP(PY, [PY_BENCH, 'torch_adam', String(BATCH), String(SIZE), String(runs + TORCH_WARM), String(threads), mkldnn ? '1' : '0'], { maxBuffer: 1 << 20 });
     const r = JSON.parse(stdout.trim().split('\n').pop()!) as { times: number[]; parts: Record<string, number> };
-    return { times: r.times.slice(1), parts: r.parts }; // the first step allocates Adam's state
+    return { times: r.times.slice(TORCH_WARM), parts: r.parts };
   } catch {
     return null;
   }

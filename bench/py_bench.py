@@ -118,7 +118,7 @@ def main():
             fwd.append((t1 - t) * 1000)
             bwd.append((t2 - t1) * 1000)
             upd.append((t3 - t2) * 1000)
-        k = 1 if len(times) > 2 else 0  # the first step allocates Adam's state
+        k = min(5, len(times) - 1)  # warm-up: the first step allocates Adam's state, the next few warm caches
         print(json.dumps({'ms': median(times[k:]), 'times': times, 'parts': {'forward': median(fwd[k:]), 'backward': median(bwd[k:]), 'step': median(upd[k:])}}))
     elif cmd == 'torch_train':
         import os
