@@ -213,6 +213,7 @@ export async function adamBench(opts: { quick: boolean; rows: BenchRow[]; notes:
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const rows: BenchRow[] = [];
   const notes: string[] = [];
+  const git = gitState(); // the checkout as the run started: the code that ran
   const res = await adamBench({ quick: process.argv.includes('--quick'), rows, notes });
   const width = (k: keyof BenchRow): number => Math.max(...rows.map((r) => r[k].length), k.length);
   for (const r of rows) console.log((['what', 'ours', 'other', 'ratio'] as const).map((k) => r[k].padEnd(width(k))).join(' | '));
@@ -225,7 +226,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
     const record = {
       experiment: 'adam-step', quick: process.argv.includes('--quick'), date: new Date().toISOString(),
       machine: { cpus: cpus.length, cpu: cpus[0]?.model.trim() ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), platform: os.platform(), release: os.release(), arch: os.arch() },
-      versions: { node: process.version, torch: await torchVersion(), ...gitState() },
+      versions: { node: process.version, torch: await torchVersion(), ...git },
       load: { before: res.loadBefore, after: res.loadAfter }, rows, notes, result: res,
     };
     writeFileSync(process.argv[at + 1], JSON.stringify(record, null, 2) + '\n');
