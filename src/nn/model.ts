@@ -104,7 +104,7 @@ export function fittedKernelShape(arch: Arch, layers: LayerSpec[], kernelIndex =
 /**
  * How the network was built: one conv (linear, with any output stage after it), the same kernel as
  * two thin convs (separable), one conv with pointwise curves before and/or after it (curves: each
- * curve three layers, nn/curve.ts), or a conv-relu-conv stack trained by gradient descent (deep).
+ * curve three layers, nn/curve.ts), or a small CNN of dilated convs and relus trained by gradient descent (deep).
  */
 export type Arch = 'linear' | 'separable' | 'curves' | 'deep';
 export const ARCHS: readonly Arch[] = ['linear', 'separable', 'curves', 'deep'];
