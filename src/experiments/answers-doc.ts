@@ -6,7 +6,7 @@
  * what its records render, so no figure in those parts is typed by hand.
  */
 import type { RunRecord } from './record.js';
-import type { Cell, Row } from './types.js';
+import { markdownTable, type Cell, type Row } from './types.js';
 
 /** A PSNR as the doc prints it: one decimal below 100 dB, whole dB above (float32 rounding: an exact fit), 'inf' with no error at all. */
 export function dB(v: Cell): string {
@@ -91,6 +91,37 @@ export function deeperProse(rec: RunRecord): string {
   return out.join('\n\n');
 }
 
+/** The stacks' PSNRs (and train ms) of one target in the depth-width record: claims `${key}D${depth}W${width}`. */
+function stacks(rec: RunRecord, key: string): { label: string; psnr: number; ms: number; depth: number }[] {
+  const out: { label: string; psnr: number; ms: number; depth: number }[] = [];
+  for (const [k, v] of Object.entries(rec.claims)) {
+    const m = new RegExp(`^${key}D(\\d+)W(\\d+)$`).exec(k);
+    if (m && typeof v === 'number') out.push({ label: `${m[1]} relu layer${m[1] === '1' ? '' : 's'}, width ${m[2]}`, psnr: v, ms: Number(rec.claims[`${k}Ms`]), depth: Number(m[1]) });
+  }
+  return out;
+}
+
+/** The linear fits' PSNRs of one target in the depth-width record (one per receptive field). */
+const linears = (rec: RunRecord, key: string): number[] => Object.entries(rec.claims).filter(([k]) => new RegExp(`^${key}Linear\\d+$`).test(k)).map(([, v]) => Number(v));
+
+/** The depth-width paragraph: every number from its record. */
+export function depthWidthProse(rec: RunRecord): string {
+  const sob = stacks(rec, 'sobel'), mag = stacks(rec, 'magnitude');
+  const bestOf = (xs: ReturnType<typeof stacks>): ReturnType<typeof stacks>[number] => xs.reduce((a, b) => (b.psnr > a.psnr ? b : a));
+  const parts = [
+    `Sobel: the linear fit reaches ${range(linears(rec, 'sobel'), 0)} dB (exact up to float32 rounding) in ${range(Object.entries(rec.claims).filter(([k]) => /^sobelLinearMs\d+$/.test(k)).map(([, v]) => Number(v)), 0)} ms; ` +
+      `every stack ends at ${range(sob.map((x) => x.psnr))} dB after ${range(sob.map((x) => x.ms / 1000))} s.`,
+    `Magnitude: every stack beats the linear fit (${range(linears(rec, 'magnitude'))} dB) by ${range(mag.map((x) => x.psnr - Math.max(...linears(rec, 'magnitude'))))} dB; the best, ${bestOf(mag).label}, reaches ${bestOf(mag).psnr.toFixed(1)} dB.`,
+  ];
+  for (const [key, name] of [['median', 'median'], ['bilateral', 'bilateral filter']] as const) {
+    const xs = stacks(rec, key);
+    if (xs.length === 0) continue;
+    const lin = Math.max(...linears(rec, key)), b = bestOf(xs);
+    parts.push(`The ${name}: the best stack (${b.label}) ${b.psnr > lin ? 'beats' : 'stays below'} the linear fit, ${b.psnr.toFixed(1)} against ${lin.toFixed(1)} dB.`);
+  }
+  return `${parts.join(' ')} These stacks are plain (no dilation, a random start) on small synthetic images; the table on photographs above trains \`--arch deep\` itself.`;
+}
+
 /** The Adam-step bench record (bench/adam-bench.ts --record): its rows as bench.ts prints them. */
 export interface BenchRecord {
   experiment: string;
@@ -132,6 +163,11 @@ export const SECTIONS: Record<string, { doc: string; record: string; render(rec:
     },
   },
   'deeper-prose': { doc: 'docs/answers.md', record: 'deeper', render: (rec) => deeperProse(rec as RunRecord) },
+  'depth-width-table': {
+    doc: 'docs/answers.md', record: 'depth-width',
+    render: (rec) => { const r = rec as RunRecord; return `${markdownTable(r.table).trimEnd()}\n\n${r.notes?.join(' ') ?? ''}\n${runLine(r)}`; },
+  },
+  'depth-width-prose': { doc: 'docs/answers.md', record: 'depth-width', render: (rec) => depthWidthProse(rec as RunRecord) },
   'adam-step': { doc: 'docs/performance.md', record: 'adam-step', render: (rec) => adamSection(rec as BenchRecord) },
 };
 
