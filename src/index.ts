@@ -26,6 +26,9 @@ export { syntheticImage, syntheticImages, type SyntheticOptions } from './data/s
 export { trainFilter, type TrainContext, type TrainOptions, type TrainResult } from './train/index.js';
 export { GramCache, type GramPair, type GramStats } from './kernels/gram.js';
 export { matchKnownFilters } from './train/match.js';
+// Past one machine (docs/scale.md): statistics of pairs or shards, merged exactly, one solve.
+export { computeStats, shardOf, trainFromStats, type StatsOptions, type StatsTrainOptions, type StatsTrainResult } from './train/stats.js';
+export { decodeStats, encodeStats, mergeStats, type StatsFile, type StatsHeader } from './train/stats-file.js';
 export { parseModel, serializeModel, type Model } from './nn/model.js';
 export { applyModel } from './nn/apply.js';
 // Node only: images larger than memory in bands, and conv over worker threads.

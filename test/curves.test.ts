@@ -15,6 +15,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { curveLayers, curveLayersProblem, evaluate, type Curve } from '../src/nn/curve.js';
 import { applyModel } from '../src/nn/apply.js';
+import { coverageWarnings, curveCoverage } from '../src/nn/curve-coverage.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createImage } from '../src/image.js';
 import { parseModel, serializeModel } from '../src/nn/model.js';
 import { fitCurve } from '../src/train/curve.js';
 import { trainFilter, type TrainOptions } from '../src/train/index.js';
@@ -108,4 +112,27 @@ test('curves: a model file with broken knots, non-monotone values declared monot
   refused(edit((d) => (d.training.curves.after[0].knots = [1])), /knots has 1 entries, expected 2 to 32/);
   refused(edit((d) => (d.layers[3].bias[0] += 5)), /layers\[1\.\.3\] do not compute training\.curves\.after/);
   refused(edit((d) => delete d.training.curves), /arch "curves" needs training\.curves/);
+});
+
+test('apply warns where a curve extrapolates: values outside the range its knots cover, per curve and channel', () => {
+  // A real fit (sRGB blur in linear light on colour photographs, test/fixtures/export): its curves
+  // after the kernel were fitted on responses up to ~226-241 (its inputs up to 254-255), so a near-white
+  // image (250) leaves them and stays within the curves before.
+  const model = parseModel(readFileSync(path.join(process.cwd(), 'test/fixtures/export/curves_model.json'), 'utf8'), 'curves_model.json');
+  const flat = (v: number) => {
+    const im = createImage(16, 12, 3, 'f32');
+    im.data.fill(v);
+    return im;
+  };
+  const grey = curveCoverage(model, flat(128));
+  assert.equal(grey.length, 6, 'three curves before, three after');
+  assert.ok(grey.every((c) => c.outside === 0));
+  assert.deepEqual(coverageWarnings('grey.png', grey), []);
+  const white = curveCoverage(model, flat(250));
+  const after = white.filter((c) => c.side === 'after');
+  assert.ok(after.every((c) => c.outside === 1 && c.seen[0] > c.range[1]), JSON.stringify(after));
+  assert.ok(white.filter((c) => c.side === 'before').every((c) => c.outside === 0), 'the inputs are within the curves before');
+  const lines = coverageWarnings('white.png', white);
+  assert.equal(lines.length, 3);
+  assert.match(lines[0], /^white\.png: 100% of the kernel's responses lie outside the range the curve after the kernel \(channel 0\) was fitted on, \[-?[\d.]+, [\d.]+\] \(here \[[\d.]+, [\d.]+\]\)/);
 });

@@ -303,6 +303,21 @@ test('safetensors fixtures: committed files are what we export, and applyModel e
   t.diagnostic(`max relative error applyModel vs PyTorch per border: ${report.join(', ')}`);
 });
 
+test('safetensors: a curves model (a real fit) is what we export, and applyModel equals PyTorch running its metadata (tools/check_safetensors_torch.py)', (t) => {
+  const model = parseModel(readFileSync(path.join(FIXTURES, 'curves_model.json'), 'utf8'), 'curves_model.json');
+  assert.equal(model.arch, 'curves');
+  const committed = new Uint8Array(readFileSync(path.join(FIXTURES, 'curves_model.safetensors')));
+  assert.deepEqual(exportSafetensors(model), committed, 'curves_model.safetensors is exportSafetensors\' output');
+  const input = parseNpy(new Uint8Array(readFileSync(path.join(FIXTURES, 'input.npy'))));
+  const [, c, h, w] = input.shape;
+  const torch = parseNpy(new Uint8Array(readFileSync(path.join(FIXTURES, 'torch_curves.npy'))));
+  assert.deepEqual(torch.shape, [1, model.outputChannels, h, w]);
+  const ours = applyModel(model, { width: w, height: h, channels: c, depth: 'f32', data: input.data as Float32Array });
+  const rel = relError(ours.data, torch.data as Float32Array);
+  assert.ok(rel <= 1e-5, `curves model: applyModel vs PyTorch relative error ${rel}`);
+  t.diagnostic(`curves model: applyModel vs PyTorch relative error ${rel.toExponential(2)}`);
+});
+
 // ---------------------------------------------------------------------------------------------
 // The export command
 

@@ -1,7 +1,8 @@
 /**
  * End-to-end test of the browser app (web/) in headless Chromium (Debian's /usr/bin/chromium,
  * driven by playwright-core). It runs `npm run web` (type-check, Vite build, vite preview) on a
- * free port, trains Sobel dx with the defaults (the built-in photographs) and Sobel magnitude,
+ * free port, trains Sobel dx with the defaults (the built-in photographs), Sobel magnitude and a
+ * gamma curve after a blur (the curve drawn beside the kernel),
  * watches the kernel live in an Adam run and stops it, trains on an uploaded PNG + .npy pair whose
  * target is a 'valid' convolution (smaller: the app aligns it and says so), draws an exact fit's
  * zero error visibly, and takes screenshots at desktop and phone widths: into a temporary folder,
@@ -186,7 +187,26 @@ test('browser app: learns Sobel dx from the built-in photographs and Sobel magni
     t.diagnostic(`${at()} Sobel magnitude converged in ${magMs} ms (click to result): ${detailMag}`);
     assertClose(await shownKernel(page), [...SOBEL_DX, ...SOBEL_DY], 1e-2, 'learned kernels (a, b) shown for Sobel magnitude');
     assertClose((await page.locator('[data-testid=true-kernel] td').allTextContents()).map(Number), [...SOBEL_DX, ...SOBEL_DY], 0, 'true kernels shown for Sobel magnitude');
+
+    // 2b. A tone curve after a blur (gamma 1/2.2 after a 5x5 Gaussian): the architecture follows the
+    // filter (a curve after the kernel), and the curve is drawn beside the kernel, named.
+    await page.selectOption('#filter', 'gamma-blur');
+    assert.equal(await page.inputValue('#arch'), 'curve-after', 'gamma after a blur selects the curve-after architecture');
+    await page.selectOption('#fsize', '5');
+    await page.click('[data-testid=train]');
+    const statusCurve = await waitDone(page, 60_000);
+    const detailCurve = (await page.locator('[data-testid=detail]').textContent()) ?? '';
+    assert.equal(statusCurve, 'converged', `gamma after a blur: status "${statusCurve}": ${detailCurve}`);
+    t.diagnostic(`${at()} gamma after a blur: ${detailCurve}`);
+    assert.match(detailCurve, /conv 5x5 → conv 1x1 → relu → conv 1x1/);
+    const psnrCurve = Number(/PSNR ([\d.]+) dB/.exec(detailCurve)?.[1]);
+    assert.ok(psnrCurve >= 60, `gamma after a blur: validation PSNR ${psnrCurve} dB`);
+    assert.ok(await page.isVisible('[data-testid=curves] canvas.curve'), 'the curve is drawn');
+    assert.match((await page.locator('[data-testid=curves] figcaption').allTextContents()).join(' '), /curve after the kernel: gamma 0\.4[45]/);
+    await page.locator('#kernel-card').screenshot({ path: path.join(DOCS, 'web-curve.png') });
+
     await page.selectOption('#filter', 'sobel-dx');
+    await page.selectOption('#fsize', '3');
     assert.equal(await page.inputValue('#arch'), 'linear');
 
     // 3. Adam: the kernel is drawn live (numbers while the status still reads "training"), the page stays
@@ -241,6 +261,7 @@ test('browser app: learns Sobel dx from the built-in photographs and Sobel magni
     const full = JSON.parse((await page.locator('[data-testid=kernel]').getAttribute('data-kernel')) ?? '[]') as number[];
     assertClose(full, SOBEL_DY, 1e-4, 'learned weights (full precision) for the uploaded pair');
     assert.match((await page.locator('[data-testid=true-kernel]').textContent()) ?? '', /unknown/);
+    assert.ok(await page.isHidden('[data-testid=curves]'), 'a linear model shows no curves');
 
     assert.deepEqual(problems, [], 'no errors in the page');
   } finally {

@@ -89,6 +89,43 @@ def run(path, x):
         return conv(pad(x, layer["torch_pad"], metadata["torch_pad_mode"])).numpy()
 
 
+def run_network(path, x):
+    """Any model from its metadata alone: the recipe of docs/export.md ("Any model, every border and
+    output stage"), each conv padded by its torch_pad; here the curves model (1x1 conv, relu, 1x1 conv
+    around a 5x5 conv, then clamp)."""
+    tensors, metadata = read_safetensors(path)
+    layers, mode = json.loads(metadata["layers"]), metadata["torch_pad_mode"]
+    single = sum(l["type"] == "conv2d" for l in layers) == 1
+    with torch.no_grad():
+        for i, l in enumerate(layers):
+            if l["type"] == "conv2d":
+                key = "" if single else f"{i}."
+                x = F.conv2d(pad(x, l["torch_pad"], mode), tensors[key + "weight"], tensors.get(key + "bias"))
+            elif l["type"] == "relu":
+                x = x.relu()
+            elif l["type"] == "abs":
+                x = x.abs()
+            elif l["type"] == "clamp":
+                x = x.clamp(l["min"], l["max"])
+            else:
+                raise ValueError(f"layer {i}: {l['type']} is not in this check")
+    return x.numpy()
+
+
+def check_curves(folder, x, write):
+    """The curves model (a real fit: sRGB blur in linear light on colour photographs) through PyTorch."""
+    y = run_network(folder / "curves_model.safetensors", x)
+    golden = folder / "torch_curves.npy"
+    if write:
+        np.save(golden, y.astype(np.float32))
+        print(f"{golden}: {y.shape}")
+        return 0.0
+    ref = np.load(golden)
+    rel = float(np.max(np.abs(y - ref)) / max(np.max(np.abs(ref)), 1e-30))
+    print(f"curves: max relative difference to {golden.name} {rel:.3g}")
+    return rel
+
+
 def main(argv):
     write = "--write" in argv
     args = [a for a in argv if a != "--write"]
@@ -112,6 +149,7 @@ def main(argv):
         rel = float(np.max(np.abs(y - ref)) / max(np.max(np.abs(ref)), 1e-30))
         worst = max(worst, rel)
         print(f"{border}: max relative difference to {golden.name} {rel:.3g}")
+    worst = max(worst, check_curves(folder, x, write))
     if worst_cv > 1e-5:
         sys.exit(f"PyTorch with the documented padding differs from OpenCV by {worst_cv:.3g}")
     if not write and worst > 1e-6:

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { convertDepth } from '../filters/depth.js';
+import { coverageWarnings, curveCoverage } from '../nn/curve-coverage.js';
 import { cropImage, type Depth } from '../image.js';
 import { temporaryOf } from '../io/atomic.js';
 import { assertFinite, readImage, writeImage } from '../io/index.js';
@@ -116,6 +117,7 @@ async function applyOne(model: Model, input: string, output: string, flags: Appl
   }
   const image = await readImage(input, { maxPixels: flags.maxPixels, onNotice: notice });
   assertFinite(image, input);
+  for (const w of coverageWarnings(input, curveCoverage(model, image))) notice(`warning: ${w}`);
   const { input: grown, keep } = alignedRun(net, image);
   const out = await applyModelThreaded(net, grown, input);
   const result = convertDepth(cropImage(out, keep.x0, keep.y0, keep.x1 - keep.x0, keep.y1 - keep.y0), flags.depth);

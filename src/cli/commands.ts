@@ -17,6 +17,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'dataset', load: () => import('./dataset.js') },
   { name: 'filter', load: () => import('./filter.js') },
   { name: 'train', load: () => import('./train.js') },
+  { name: 'stats', load: () => import('./stats.js') },
   { name: 'apply', load: () => import('./apply.js') },
   { name: 'inspect', load: () => import('./inspect.js') },
   { name: 'identify', load: () => import('./identify.js') },

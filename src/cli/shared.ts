@@ -24,9 +24,10 @@ import { DEFAULT_MAX_PIXELS } from '../io/image-file.js';
 import { IMAGE_EXTENSIONS, isImageFile } from '../io/index.js';
 import { parseNpy } from '../io/npy.js';
 import { describeCurve } from '../nn/curve.js';
-import { parseModel, type CurveRecord, type Model, type StdErrors } from '../nn/model.js';
-import type { Network } from '../nn/network.js';
+import { kernelLayer, parseModel, type CurveRecord, type Model, type StdErrors } from '../nn/model.js';
 import type { FilterMatch } from '../train/match.js';
+import { KSIZE_MAX } from '../train/limits.js';
+import { decodeStats, type StatsFile } from '../train/stats-file.js';
 
 export { formatPsnr } from '../format.js';
 
@@ -36,6 +37,16 @@ export { formatPsnr } from '../format.js';
 export function parseInteger(value: string): number {
   if (!/^[+-]?\d+$/.test(value.trim())) throw new InvalidArgumentError(`"${value}" is not an integer.`);
   return Number.parseInt(value, 10);
+}
+
+/** auto, n (n x n) or HxW (e.g. 5x9), odd or even, each side 1 to KSIZE_MAX. */
+export function parseKsize(value: string): number | [number, number] | 'auto' {
+  if (value === 'auto') return 'auto';
+  const m = /^(\d+)(?:x(\d+))?$/.exec(value.trim());
+  const sides = m ? [Number(m[1]), Number(m[2] ?? m[1])] : [];
+  if (!m || sides.some((v) => v < 1)) throw new InvalidArgumentError(`--ksize ${value}: give a size like 5, 4 or 5x9 (height x width), or auto.`);
+  if (sides.some((v) => v > KSIZE_MAX)) throw new InvalidArgumentError(`--ksize ${value}: kernels go up to ${KSIZE_MAX}x${KSIZE_MAX}; --ksize auto says when a filter reaches further.`);
+  return m[2] === undefined ? sides[0] : [sides[0], sides[1]];
 }
 
 /** A whole number >= 1 (counts, limits). */
@@ -259,9 +270,10 @@ export function formatStdErrors(errors: StdErrors | undefined): string {
  * The known filters a model matches, for people: a match counts when its worst tap is within 1%
  * of the kernel's largest tap; otherwise only the closest candidate is named, as not a match.
  */
-export function describeMatches(model: Network, matches: FilterMatch[]): string {
+export function describeMatches(model: Model, matches: FilterMatch[]): string {
   let largest = 0;
-  for (const layer of model.layers) if (layer.type === 'conv2d') for (const v of layer.weights.flat(3)) largest = Math.max(largest, Math.abs(v));
+  // The kernel's taps only: a curve's 1x1 convs hold values in the images' units.
+  for (const v of kernelLayer(model)?.conv.weights.flat(3) ?? []) largest = Math.max(largest, Math.abs(v));
   const close = matches.filter((m) => m.maxAbsError <= 0.01 * largest);
   if (close.length > 0) return close.slice(0, 3).map((m) => `matches: ${m.name}, max abs error ${m.maxAbsError.toExponential(1)}`).join('\n');
   if (matches.length === 0) return 'matches: no known filter has this shape';
@@ -348,6 +360,21 @@ export async function expandInputs(input: string, outDir: string, ext: string): 
 /** Create the folder of each output (after the inputs are known, so a failed run leaves nothing). */
 export async function makeOutputFolders(pairs: InputPair[]): Promise<void> {
   for (const dir of new Set(pairs.map((p) => path.dirname(p.output)))) await fs.mkdir(dir, { recursive: true });
+}
+
+/** Statistics files (kernel-learn stats), each read and checked; errors name the file and the fix. */
+export async function loadStatsFiles(files: string[]): Promise<{ name: string; file: StatsFile }[]> {
+  const out: { name: string; file: StatsFile }[] = [];
+  for (const name of files) {
+    let bytes: Buffer;
+    try {
+      bytes = await fs.readFile(name);
+    } catch {
+      throw new KernelLearnError(`${name}: cannot read the statistics file; check the path (statistics files are written by kernel-learn stats)`);
+    }
+    out.push({ name, file: decodeStats(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), name) });
+  }
+  return out;
 }
 
 export async function loadModelFile(file: string): Promise<Model> {

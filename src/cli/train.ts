@@ -7,13 +7,17 @@ import { serializeModel } from '../nn/model.js';
 import { TRAIN_ARCHS, type TrainArch, type TrainOptions } from '../train/index.js';
 import { KSIZE_MAX } from '../train/limits.js';
 import { knownFilters, matchKnownFilters } from '../train/match.js';
-import { startTrainWorker } from './train-worker.js';
+import { trainFromStats } from '../train/stats.js';
+import { assertSameProblem, mergeStats } from '../train/stats-file.js';
 import { UsageError } from '../errors.js';
-import { createProgress, describeMatches, formatKernels, formatPsnr, formatStdErrors, maxPixelsOption, notice, parseInteger, parsePositiveInteger } from './shared.js';
+import { startTrainWorker } from './train-worker.js';
+import { createProgress, describeMatches, formatKernels, formatPsnr, formatStdErrors, loadStatsFiles, maxPixelsOption, notice, parseInteger, parseKsize, parsePositiveInteger } from './shared.js';
 
 interface TrainFlags {
-  input: string;
-  target: string;
+  input?: string;
+  target?: string;
+  stats?: string[];
+  valStats?: string[];
   out: string;
   arch: TrainArch;
   ksize: number | [number, number] | 'auto';
@@ -51,16 +55,6 @@ function deepFlags(flags: TrainFlags): TrainOptions['deep'] {
   return given ? { depth: flags.depth, width: flags.width, dilations: flags.dilations } : undefined;
 }
 
-/** auto, n (n x n) or HxW (e.g. 5x9), odd or even, each side 1 to KSIZE_MAX. */
-function parseKsize(value: string): number | [number, number] | 'auto' {
-  if (value === 'auto') return 'auto';
-  const m = /^(\d+)(?:x(\d+))?$/.exec(value.trim());
-  const sides = m ? [Number(m[1]), Number(m[2] ?? m[1])] : [];
-  if (!m || sides.some((v) => v < 1)) throw new InvalidArgumentError(`--ksize ${value}: give a size like 5, 4 or 5x9 (height x width), or auto.`);
-  if (sides.some((v) => v > KSIZE_MAX)) throw new InvalidArgumentError(`--ksize ${value}: kernels go up to ${KSIZE_MAX}x${KSIZE_MAX}; --ksize auto says when a filter reaches further.`);
-  return m[2] === undefined ? sides[0] : [sides[0], sides[1]];
-}
-
 function parseBorderOrAuto(value: string): BorderMode | 'auto' {
   if (value === 'auto' || isBorderMode(value)) return value;
   throw new InvalidArgumentError(`unknown border "${value}"; use auto or one of ${BORDER_MODES.join(', ')}.`);
@@ -78,8 +72,10 @@ export function register(program: Command): void {
         'exact optimum is below tolerance. Loss is computed on the valid region only, so no border guess ' +
         'leaks into the kernel; --border auto then picks the border mode that best explains the targets.',
     )
-    .requiredOption('--input <dir>', 'folder of input images')
-    .requiredOption('--target <dir>', 'folder of target images (same stems as the inputs)')
+    .option('--input <dir>', 'folder of input images')
+    .option('--target <dir>', 'folder of target images (same stems as the inputs)')
+    .option('--stats <files...>', 'learn from statistics files (kernel-learn stats) instead of images: merged, then one exact solve (a linear model; the border is reflect101 unless --border names one); see docs/scale.md')
+    .option('--val-stats <files...>', 'with --stats: held-out statistics files, for the validation metrics (files marked stats --validation count as held out too)')
     .requiredOption('--out <model.json>', 'where to write the model')
     .addOption(
       new Option(
@@ -135,9 +131,14 @@ Examples:
   $ kernel-learn dataset --synthetic 8 --out data/sobel --op sobel --dx 1 --dy 0
   $ kernel-learn train --input data/sobel/input --target data/sobel/target --out sobel.json
   $ kernel-learn train --input data/sobel/input --target data/sobel/target --out sobel-adam.json --solver adam --seed 1
-  $ kernel-learn train --input in/ --target out/ --out model.json --ksize auto --json`,
+  $ kernel-learn train --input in/ --target out/ --out model.json --ksize auto --json
+  $ kernel-learn train --stats shard-*.stats --out model.json`,
     )
-    .action(async (flags: TrainFlags) => {
+    .action(async (flags: TrainFlags, cmd: Command) => {
+      if (flags.stats) return trainFromStatsFiles(flags, cmd.getOptionValueSource('ksize') !== 'default');
+      if (flags.valStats) throw new UsageError('--val-stats goes with --stats (held-out statistics for a model from statistics)');
+      const { input, target } = flags;
+      if (!input || !target) throw new UsageError(`required option '${!input ? '--input <dir>' : '--target <dir>'}' not specified (train learns from --input and --target, or from --stats FILES...)`);
       // In a worker thread, so Ctrl-C stops training at once (see train-worker.ts); started first,
       // so that it boots and loads the trainer while the images are decoded here, and given each
       // pair as soon as it is read: it computes the pair's Gram statistics while the next decode.
@@ -146,7 +147,7 @@ Examples:
       const worker = startTrainWorker(fixed ? { kh: fixed[0], kw: fixed[1], bias: true } : undefined);
       let pairs;
       try {
-        pairs = await loadPairs(flags.input, flags.target, { maxPixels: flags.maxPixels, onNotice: notice, onPair: (pair) => worker.send(pair), sizes: 'any' });
+        pairs = await loadPairs(input, target, { maxPixels: flags.maxPixels, onNotice: notice, onPair: (pair) => worker.send(pair), sizes: 'any' });
       } catch (err) {
         worker.stop();
         throw err;
@@ -182,7 +183,7 @@ Examples:
         const { samples, note } = reportSamples(pairs, result);
         await writeReport(reportPath, result, {
           title: `kernel-learn: ${path.basename(flags.out)}`,
-          subtitle: `train --input ${flags.input} --target ${flags.target} (${pairs.length} pairs)`,
+          subtitle: `train --input ${input} --target ${target} (${pairs.length} pairs)`,
           samples,
           samplesNote: note,
         });
@@ -242,4 +243,64 @@ Examples:
       out.write(`model written to ${path.resolve(flags.out)}\n`);
       if (reportPath) out.write(`report written to ${path.resolve(reportPath)}\n`);
     });
+}
+
+/** What needs the pixels, so train --stats cannot do it: the flag, when it is set. */
+function pixelOnlyFlag(flags: TrainFlags): string | null {
+  if (flags.input || flags.target) return '--input/--target (give images or statistics, not both)';
+  if (flags.arch !== 'auto' && flags.arch !== 'linear') return `--arch ${flags.arch} (statistics fit the linear kernel)`;
+  if (flags.solver === 'adam' || flags.solver === 'sgd') return `--solver ${flags.solver} (statistics are solved exactly)`;
+  if (flags.channels !== 'full') return `--channels ${flags.channels}`;
+  if (flags.clamp !== 'off') return '--clamp auto';
+  if (flags.abs) return '--abs';
+  if (flags.magnitude) return '--magnitude';
+  if (flags.snap) return '--snap';
+  if (flags.depth !== undefined || flags.width !== undefined || flags.dilations !== undefined) return '--depth/--width/--dilations (they shape --arch deep)';
+  return null;
+}
+
+/**
+ * train --stats: merge the training files and the held-out ones (each group in shard order, so a
+ * split's shards add in the order one run does, whatever order they are named in) and solve once.
+ */
+async function trainFromStatsFiles(flags: TrainFlags, ksizeGiven: boolean): Promise<void> {
+  const refused = pixelOnlyFlag(flags);
+  if (refused) throw new UsageError(`train --stats: ${refused} needs the images; compute the model from them with train --input --target`);
+  const given = await loadStatsFiles(flags.stats!);
+  const heldOut = [...given.filter((f) => f.file.header.role === 'validation'), ...(await loadStatsFiles(flags.valStats ?? []))];
+  const training = given.filter((f) => f.file.header.role === 'train');
+  if (training.length === 0) throw new UsageError(`train --stats: every file given is held-out (stats --validation); give the training statistics too`);
+  assertSameProblem([...training, ...heldOut], ['role', 'shard count', 'ksize mode']);
+  const byShard = (files: typeof given): typeof given => [...files].sort((a, b) => Math.min(...a.file.header.shards.indices) - Math.min(...b.file.header.shards.indices));
+  const train = mergeStats(byShard(training));
+  const asHeldOut = heldOut.map(({ name, file }) => ({ name, file: { ...file, header: { ...file.header, role: 'validation' as const } } }));
+  const val = asHeldOut.length > 0 ? mergeStats(byShard(asHeldOut)) : null;
+  const h = train.header;
+  const ksize = ksizeGiven ? flags.ksize : h.ksize === 'auto-max' ? 'auto' : [h.kh, h.kw];
+  const result = trainFromStats(train, val, {
+    ksize: ksize === 'auto' ? 'auto' : typeof ksize === 'number' ? { kh: ksize, kw: ksize } : { kh: ksize[0], kw: ksize[1] },
+    border: flags.border === 'auto' ? 'reflect101' : flags.border,
+    seed: flags.seed,
+  });
+  await writeFileAtomic(flags.out, serializeModel(result.model));
+  const { model } = result;
+  const v = model.metrics.validation;
+  if (flags.json) {
+    const summary = {
+      model: flags.out, arch: model.arch, kernelSize: result.kernelSize, solver: 'exact', files: given.length + (flags.valStats?.length ?? 0), pairs: h.pairs,
+      heldOutPairs: val?.header.pairs ?? 0, border: model.border, validation: v, warnings: result.warnings, conditionNumber: model.training.conditionNumber ?? null,
+      stdErrors: model.training.stdErrors ?? null, kernelSizeChoice: model.training.kernelSizeChoice ?? null,
+      zeroTaps: { count: result.zeroTaps.count, of: result.zeroTaps.of, taps: result.zeroTaps.taps }, support: result.support, matches: matchKnownFilters(model).slice(0, 3),
+    };
+    process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    return;
+  }
+  const out = process.stdout;
+  out.write(`learned ${result.kernelSize.join('x')} linear filter from the statistics of ${h.pairs} pairs (${training.length} file${training.length === 1 ? '' : 's'}${val ? `; ${val.header.pairs} held-out pairs` : ''}): one exact solve\n`);
+  out.write(formatKernels(model) + '\n');
+  if (model.training.stdErrors) out.write(formatStdErrors(model.training.stdErrors) + '\n');
+  out.write(describeMatches(model, matchKnownFilters(model)) + '\n');
+  out.write(`border: ${model.border}   ${val ? 'validation' : 'training'} (valid pixels): PSNR ${formatPsnr(v.psnr)}  MSE ${v.mse.toExponential(2)}  R2 ${v.r2.toFixed(9)}\n`);
+  for (const w of result.warnings) notice(`warning: ${w}`);
+  out.write(`model written to ${path.resolve(flags.out)}\n`);
 }

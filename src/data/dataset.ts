@@ -70,6 +70,11 @@ export interface LoadPairsOptions {
    * kept (training aligns them: a 'valid' or 'full' convolution, a crop).
    */
   sizes?: 'same' | 'any';
+  /**
+   * Which of the paired stems to read, given all of them in reading order (a shard: `stats
+   * --shard`). Every stem is still checked for its partner first, so each shard sees the same list.
+   */
+  pick?: (stems: string[]) => string[];
 }
 
 /**
@@ -94,7 +99,9 @@ export async function loadPairs(inputDir: string, targetDir: string, options: Lo
     );
   }
   const pairs: ImagePair[] = [];
-  for (const [stem, inputFile] of inputs) {
+  const stems = options.pick ? options.pick([...inputs.keys()]) : [...inputs.keys()];
+  for (const stem of stems) {
+    const inputFile = inputs.get(stem)!;
     const targetFile = targets.get(stem)!;
     const input = await readImage(inputFile, options);
     const target = await readImage(targetFile, options);

@@ -1,5 +1,6 @@
 /**
- * Export a model's weights as safetensors (Hugging Face's format, readable by PyTorch without pickle):
+ * Export a model's weights as safetensors (Hugging Face's format, readable by PyTorch without pickle;
+ * the container is written by io/safetensors.ts):
  *   8 bytes   N, the header length, u64 little-endian
  *   N bytes   JSON header: {"__metadata__": {string: string}, "<name>": {"dtype": "F32", "shape": [...],
  *             "data_offsets": [begin, end]}, ...}, padded with spaces so the data starts 8-byte aligned
@@ -14,6 +15,7 @@
  */
 
 import { KernelLearnError } from '../errors.js';
+import { encodeSafetensors } from '../io/safetensors.js';
 import type { BorderMode } from '../filters/border.js';
 import { KERNEL_LEARN_VERSION, type Arch, type ModelAlignment } from '../nn/model.js';
 import { convExtent, dilationOf, type Network } from '../nn/network.js';
@@ -71,28 +73,7 @@ export function exportSafetensors(model: Network & { arch?: Arch; alignment?: Mo
     ...(model.alignment ? { alignment: JSON.stringify(model.alignment) } : {}),
     layers: JSON.stringify(layers),
   };
-  const header: Record<string, unknown> = { __metadata__: metadata };
-  let offset = 0;
-  for (const [name, shape, values] of tensors) {
-    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + values.length * 4] };
-    offset += values.length * 4;
-  }
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const headerBytes = new Uint8Array(Math.ceil(json.length / 8) * 8).fill(0x20); // space-padded: data 8-byte aligned
-  headerBytes.set(json);
-
-  const out = new Uint8Array(8 + headerBytes.length + offset);
-  const view = new DataView(out.buffer);
-  view.setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  let at = 8 + headerBytes.length;
-  for (const [, , values] of tensors) {
-    for (const v of values) {
-      view.setFloat32(at, v, true);
-      at += 4;
-    }
-  }
-  return out;
+  return encodeSafetensors(metadata, tensors.map(([name, shape, data]) => ({ name, dtype: 'F32', shape, data })));
 }
 
 /** Reads a safetensors file (F32 tensors only, which is all kernel-learn writes), checking the offsets as the reference reader does. */

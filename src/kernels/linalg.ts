@@ -200,6 +200,63 @@ export function solveGaussian(a: Float64Array, b: Float64Array, n: number): Floa
   return x;
 }
 
+/** Weighted normal equations of row-major rows (see addWeightedRows). */
+export interface NormalEquations {
+  /** p x p, row-major: sum of w x x^T (x with a trailing 1 when `bias`). */
+  xtx: Float64Array;
+  /** sum of w y x. */
+  xty: Float64Array;
+  /** sum of w y^2. */
+  yty: number;
+  /** sum of w. */
+  total: number;
+}
+
+/** Empty normal equations for rows of `taps` values, plus a column of ones when `bias`. */
+export function normalEquations(taps: number, bias: boolean): NormalEquations {
+  const p = taps + (bias ? 1 : 0);
+  return { xtx: new Float64Array(p * p), xty: new Float64Array(p), yty: 0, total: 0 };
+}
+
+/**
+ * Adds n rows (row-major, `taps` values each, from `at`) with weights w and targets y to the
+ * normal equations, a column of ones after the taps when `bias`: the weighted least squares of
+ * the curve stages' rounds, where every round has new weights. The upper triangle is summed row
+ * by row, two rows per pass (half the loads and stores of xtx, which bound the loop), then
+ * mirrored by `mirrored`; rows of weight 0 are skipped. Summation order: by row, in order.
+ */
+export function addWeightedRows(eq: NormalEquations, rows: Float64Array, at: number, n: number, taps: number, w: ArrayLike<number>, y: ArrayLike<number>): void {
+  const { xtx, xty } = eq, p = xty.length;
+  const x0 = new Float64Array(p).fill(1), x1 = new Float64Array(p).fill(1);
+  let r = 0;
+  const next = (x: Float64Array): number => {
+    while (r < n && w[r] === 0) r++;
+    if (r >= n) return -1;
+    for (let t = 0, v = at + r * taps; t < taps; t++, v++) x[t] = rows[v];
+    return r++;
+  };
+  for (;;) {
+    const i = next(x0);
+    if (i < 0) break;
+    const k = next(x1);
+    const w0 = w[i], y0 = y[i], w1 = k < 0 ? 0 : w[k], y1 = k < 0 ? 0 : y[k];
+    eq.yty += w0 * y0 * y0 + w1 * y1 * y1;
+    eq.total += w0 + w1;
+    for (let a = 0; a < p; a++) {
+      const a0 = w0 * x0[a], a1 = w1 * x1[a];
+      xty[a] += a0 * y0 + a1 * y1;
+      for (let b = a, o = a * p + a; b < p; b++, o++) xtx[o] += a0 * x0[b] + a1 * x1[b];
+    }
+  }
+}
+
+/** The normal equations with xtx's lower triangle copied from its upper one (after addWeightedRows). */
+export function mirrored(eq: NormalEquations): NormalEquations {
+  const { xtx, xty } = eq, p = xty.length;
+  for (let a = 0; a < p; a++) for (let b = a + 1; b < p; b++) xtx[b * p + a] = xtx[a * p + b];
+  return eq;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The exact solver's SPD algebra in WebAssembly SIMD
 

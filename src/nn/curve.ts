@@ -125,14 +125,14 @@ export interface CurvesRecord {
 export function curveLayersProblem(layers: LayerSpec[], curves: Curve[]): string | null {
   const [first, relu, second] = layers;
   const C = curves.length;
-  if (first?.type !== 'conv2d' || relu?.type !== 'relu' || second?.type !== 'conv2d') return 'is not a 1x1 conv, a relu and a 1x1 conv';
-  if (first.kernelSize[0] !== 1 || first.kernelSize[1] !== 1 || second.kernelSize[0] !== 1 || second.kernelSize[1] !== 1) return 'has convs that are not 1x1';
-  if (first.inChannels !== C || second.outChannels !== C || first.outChannels % C !== 0) return `does not map ${C} channels through hidden units back to ${C}`;
+  if (first?.type !== 'conv2d' || relu?.type !== 'relu' || second?.type !== 'conv2d') return 'they are not a 1x1 conv, a relu and a 1x1 conv';
+  if (first.kernelSize[0] !== 1 || first.kernelSize[1] !== 1 || second.kernelSize[0] !== 1 || second.kernelSize[1] !== 1) return 'their convs are not 1x1';
+  if (first.inChannels !== C || second.outChannels !== C || first.outChannels % C !== 0) return `they do not map ${C} channels through hidden units back to ${C}`;
   const m = first.outChannels / C;
   for (let h = 0; h < first.outChannels; h++) {
     for (let c = 0; c < C; c++) {
       const own = Math.floor(h / m) === c;
-      if (!own && (first.weights[h][c][0][0] !== 0 || second.weights[c][h][0][0] !== 0)) return `mixes channels (hidden unit ${h} and channel ${c})`;
+      if (!own && (first.weights[h][c][0][0] !== 0 || second.weights[c][h][0][0] !== 0)) return `they mix channels (hidden unit ${h} and channel ${c})`;
     }
   }
   for (const [c, curve] of curves.entries()) {
@@ -140,7 +140,7 @@ export function curveLayersProblem(layers: LayerSpec[], curves: Curve[]): string
     for (const [j, t] of curve.knots.entries()) {
       let v = second.bias ? second.bias[c] : 0;
       for (let h = c * m; h < (c + 1) * m; h++) v += second.weights[c][h][0][0] * Math.max(0, first.weights[h][c][0][0] * t + (first.bias ? first.bias[h] : 0));
-      if (Math.abs(v - curve.values[j]) > 1e-4 * range) return `gives ${v.toPrecision(6)} at knot ${j} (${t}) of channel ${c}, where the curve has ${curve.values[j]}`;
+      if (Math.abs(v - curve.values[j]) > 1e-4 * range) return `they give ${v.toPrecision(6)} at knot ${j} (${t}) of channel ${c}, where the curve has ${curve.values[j]}`;
     }
   }
   return null;

@@ -563,7 +563,7 @@ function checkCurves(r: Reader, arch: Arch, layers: LayerSpec[], curves: CurvesR
     if (!list) return;
     if (list.length !== channels) r.fail(`training.curves.${key} has ${list.length} curves for ${channels} channels`);
     const problem = curveLayersProblem(layers.slice(at, at + 3), list);
-    if (problem) r.fail(`layers[${at}..${at + 2}] do not compute training.curves.${key}: the layers ${problem}`);
+    if (problem) r.fail(`layers[${at}..${at + 2}] do not compute training.curves.${key}: ${problem}`);
   };
   check(curves.before, 0, cin, 'before');
   check(curves.after, kernel + 1, cout, 'after');

@@ -261,6 +261,17 @@ export function knownScale(c: Curve): { alpha: number; beta: number } | null {
 }
 
 /** The sRGB transfer function (IEC 61966-2-1), on [0, 1]. */
+/** [min, max] of any number of values (a spread into Math.min overflows the stack of a browser worker). */
+export function extent(values: ArrayLike<number>): [number, number] {
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
 export function srgbEncode(v: number): number {
   return v <= 0.0031308 ? 12.92 * v : 1.055 * Math.pow(v, 1 / 2.4) - 0.055;
 }

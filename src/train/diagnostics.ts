@@ -166,7 +166,7 @@ export function residualWarnings(d: ResidualDiagnostics, r2: number, size: strin
   const causes: string[] = [];
   if (d.perImage > 0.5) causes.push(`a gain and offset that change from image to image explain ${pct(d.perImage)} of it (per-image normalisation or exposure?)`);
   if (d.spatial > 0.5) causes.push(`a gain that varies smoothly across the image explains ${pct(d.spatial)} of it: the filter is not shift-invariant (vignetting or shading?)`);
-  if (d.pointwise > 0.5) causes.push(`a curve of the linear output explains ${pct(d.pointwise)} of it (gamma, clipping or abs after the kernel?)`);
+  if (d.pointwise > 0.5) causes.push(`a curve of the linear output explains ${pct(d.pointwise)} of it (gamma, clipping or abs after the kernel? --arch auto tries curve, clamp and abs stages)`);
   // JPEG's residual is none of these either; compressionWarnings says what it is.
   if (causes.length === 0 && !d.compression.jpeg) {
     causes.push(

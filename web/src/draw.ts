@@ -123,6 +123,55 @@ export function drawLoss(canvas: HTMLCanvasElement, points: LossPoint[], exactLo
   g.lineWidth = 1;
 }
 
+/**
+ * A pointwise curve (knots and values, nn/curve.ts): the line through its knots with the knots as
+ * dots, and the identity dashed for comparison, on axes from the knots' and values' ranges.
+ */
+export function drawCurve(canvas: HTMLCanvasElement, curve: { knots: readonly number[]; values: readonly number[] }): void {
+  const { g, w, h } = sizeCanvas(canvas);
+  const ink = getComputedStyle(canvas).color || '#222';
+  g.clearRect(0, 0, w, h);
+  const left = 44, right = 14, top = 8, bottom = 20;
+  const pw = w - left - right, ph = h - top - bottom;
+  const { knots, values } = curve;
+  const label = (v: number): string => String(Number(v.toPrecision(3)));
+  const x0 = knots[0], x1 = knots[knots.length - 1];
+  const y0 = Math.min(...values), y1 = Math.max(...values);
+  const X = (v: number): number => left + (pw * (v - x0)) / (x1 - x0 || 1);
+  const Y = (v: number): number => top + ph * (1 - (v - y0) / (y1 - y0 || 1));
+  g.font = '11px system-ui, sans-serif';
+  g.strokeStyle = ink;
+  g.fillStyle = ink;
+  g.globalAlpha = 0.35;
+  g.strokeRect(left, top, pw, ph);
+  g.globalAlpha = 1;
+  g.textAlign = 'right';
+  g.textBaseline = 'middle';
+  for (const v of [y0, y1]) g.fillText(label(v), left - 4, Y(v));
+  g.textAlign = 'center';
+  g.textBaseline = 'top';
+  for (const v of [x0, x1]) g.fillText(label(v), X(v), top + ph + 4);
+  // The identity where it is inside the box: a curve that is not needed lies on it.
+  const lo = Math.max(x0, y0), hi = Math.min(x1, y1);
+  if (hi > lo) {
+    g.save();
+    g.setLineDash([4, 4]);
+    g.strokeStyle = '#888';
+    g.beginPath(); g.moveTo(X(lo), Y(lo)); g.lineTo(X(hi), Y(hi)); g.stroke();
+    g.restore();
+  }
+  g.strokeStyle = '#2b6cb0';
+  g.fillStyle = '#2b6cb0';
+  g.lineWidth = 1.8;
+  g.beginPath();
+  knots.forEach((k, i) => (i === 0 ? g.moveTo(X(k), Y(values[i])) : g.lineTo(X(k), Y(values[i]))));
+  g.stroke();
+  for (let i = 0; i < knots.length; i++) {
+    g.beginPath(); g.arc(X(knots[i]), Y(values[i]), 2, 0, 2 * Math.PI); g.fill();
+  }
+  g.lineWidth = 1;
+}
+
 /** Diverging colour for a kernel cell: blue below zero, red above, white at zero. */
 function heat(v: number, scale: number): string {
   const t = scale > 0 ? Math.max(-1, Math.min(1, v / scale)) : 0;

@@ -4,11 +4,12 @@
  */
 import type { FilterSpec } from '../../src/filters/spec.js';
 import type { Image } from '../../src/image.js';
+import type { CurvesRecord } from '../../src/nn/curve.js';
 import { createRng, uniform } from '../../src/random.js';
 import { decodeFile, stemOf } from './decode.js';
 import { loadPhotos } from './photos.js';
 import { formatTap } from '../../src/format.js';
-import { drawImage, drawLoss, fmtLoss, kernelTable, maxAbs, type LossPoint } from './draw.js';
+import { drawCurve, drawImage, drawLoss, fmtLoss, kernelTable, maxAbs, type LossPoint } from './draw.js';
 import type { DoneMessage, FromWorker, ImageSource, ImageView, KernelView, ToWorker, TrainJob } from './protocol.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -47,6 +48,7 @@ const ui = {
   bias: $('bias'),
   truth: $('truth'),
   kernelNote: $('kernel-note'),
+  curves: $('curves'),
   imageNote: $('image-note'),
   views: {
     input: $<HTMLCanvasElement>('view-input'),
@@ -69,8 +71,12 @@ const FILTER_SIZES: Record<string, string[]> = {
   // The magnitude stage fits kernels up to 7x7, but the lifted solve has 1275 unknowns at 7x7 (about 80 s; 5x5: about 1 s).
   'sobel-mag': ['3', '5'],
   gaussian: ['3', '5', '7', '9'],
+  'gamma-blur': ['3', '5', '7'],
+  'srgb-blur': ['3', '5', '7'],
   random: ['1', '3', '5', '7'],
 };
+
+const ARCH_OF_FILTER: Record<string, TrainJob['arch']> = { 'sobel-mag': 'magnitude', 'gamma-blur': 'curve-after', 'srgb-blur': 'curves' };
 
 function source(): string {
   return (ui.form.querySelector('input[name=source]:checked') as HTMLInputElement | null)?.value ?? 'photos';
@@ -113,7 +119,10 @@ function filterSpec(): FilterSpec {
     case 'sobel-mag': return { op: 'sobel', dx: 1, dy: 0, ksize: k };
     case 'scharr-dx': return { op: 'scharr', dx: 1, dy: 0 };
     case 'scharr-dy': return { op: 'scharr', dx: 0, dy: 1 };
-    case 'gaussian': return { op: 'gaussian', ksize: k, sigma: Number(ui.sigma.value) || 0 };
+    // The curve filters' blur: the worker puts their tone curve around it (targetCurve).
+    case 'gaussian':
+    case 'gamma-blur':
+    case 'srgb-blur': return { op: 'gaussian', ksize: k, sigma: Number(ui.sigma.value) || 0 };
     case 'random': return { op: 'kernel', kernel: randomKernel(k, Number(ui.seed.value) || 0) };
     case 'custom': return { op: 'kernel', kernel: parseKernelRows(ui.custom.value) };
     default: throw new Error(`unknown filter ${f}`);
@@ -144,7 +153,7 @@ function syncControls(): void {
     const keep = sizes.includes(ui.fsize.value) ? ui.fsize.value : '3';
     ui.fsize.replaceChildren(...sizes.map((s) => new Option(s, s, false, s === keep)));
   }
-  ui.sigmaRow.hidden = f !== 'gaussian';
+  ui.sigmaRow.hidden = f !== 'gaussian' && f !== 'gamma-blur' && f !== 'srgb-blur';
   ui.customRow.hidden = f !== 'custom';
   const src = source();
   ui.syntheticRow.hidden = src !== 'synthetic';
@@ -157,8 +166,9 @@ function syncControls(): void {
 
 ui.form.addEventListener('change', (ev) => {
   const id = (ev.target as HTMLElement).id;
-  // The architecture follows the filter: the magnitude stage for Sobel magnitude, else one convolution.
-  if (id === 'filter') ui.arch.value = ui.filter.value === 'sobel-mag' ? 'magnitude' : 'linear';
+  // The architecture follows the filter: the magnitude stage for Sobel magnitude, a curve after the
+  // kernel for gamma, curves on both sides for a blur in linear light, else one convolution.
+  if (id === 'filter') ui.arch.value = ARCH_OF_FILTER[ui.filter.value] ?? 'linear';
   if (id === 'filter' || id === 'fsize' || id === 'custom' || (ev.target as HTMLInputElement).name === 'source') syncControls();
 });
 syncControls();
@@ -236,6 +246,25 @@ function showKernels(learned: KernelView[] | null, bias: number[] | null): void 
   }
 }
 
+/** The curves of a curve-stage model beside its kernel: one plot per channel and side, named when known. */
+function showCurves(curves: CurvesRecord | null): void {
+  const sides = curves ? ([['before', curves.before], ['after', curves.after]] as const) : [];
+  const figures = sides.flatMap(([side, list]) =>
+    (list ?? []).map((c, ch) => {
+      const fig = document.createElement('figure');
+      const canvas = document.createElement('canvas');
+      canvas.className = 'curve';
+      const cap = document.createElement('figcaption');
+      cap.textContent = `curve ${side} the kernel${list!.length > 1 ? `, channel ${ch}` : ''}: ${c.name || 'no known curve'}`;
+      fig.append(canvas, cap);
+      return { fig, canvas, c };
+    }),
+  );
+  ui.curves.hidden = figures.length === 0;
+  ui.curves.replaceChildren(...figures.map((f) => f.fig));
+  for (const f of figures) drawCurve(f.canvas, f.c);
+}
+
 /** Input and target (and, when given, prediction and error) of the first pair. */
 function showImages(m: { stem: string; pairs: number; input: ImageView; target: ImageView; prediction?: ImageView }): void {
   drawImage(ui.views.input, m.input, 'plain');
@@ -287,6 +316,7 @@ function finish(m: DoneMessage): void {
   if (m.solver === 'exact') maxSteps = 1;
   redrawLoss();
   showKernels(m.learned, m.bias);
+  showCurves(m.curves);
   showImages(m);
   setDownload(ui.downloadJson, m.modelJson, 'application/json');
   setDownload(ui.downloadOnnx, m.onnx as Uint8Array<ArrayBuffer> | null, 'application/octet-stream');
@@ -433,7 +463,8 @@ async function train(): Promise<void> {
       source: imageSource,
       filter,
       magnitudeTarget: filter !== null && ui.filter.value === 'sobel-mag',
-      arch: magnitudeRun ? 'magnitude' : 'linear',
+      targetCurve: filter === null ? null : ui.filter.value === 'gamma-blur' ? 'gamma' : ui.filter.value === 'srgb-blur' ? 'srgb' : null,
+      arch: ui.arch.value as TrainJob['arch'],
       ksize: ks === 'auto' ? 'auto' : Number(ks),
       solver: ui.solver.value as TrainJob['solver'],
       seed: Number(ui.seed.value) || 0,

@@ -4,6 +4,7 @@
  */
 import type { Image } from '../../src/image.js';
 import type { FilterSpec } from '../../src/filters/spec.js';
+import type { CurvesRecord } from '../../src/nn/curve.js';
 import type { Alignment } from '../../src/train/align.js';
 import type { Support } from '../../src/train/support.js';
 
@@ -22,8 +23,16 @@ export interface TrainJob {
    * dy swapped (Sobel magnitude: filter is Sobel dx); the true kernels shown are f and g.
    */
   magnitudeTarget: boolean;
-  /** 'magnitude': trainFilter's linear arch with the magnitude stage (two convs, sqrt of the sum of squares). */
-  arch: 'linear' | 'magnitude';
+  /**
+   * A tone curve around the filter for the targets it makes: 'gamma' = 255 (blur / 255)^(1/2.2) in
+   * float32; 'srgb' = the blur done in linear light (sRGB decode, blur, encode), rounded to 8 bits.
+   */
+  targetCurve: 'gamma' | 'srgb' | null;
+  /**
+   * 'magnitude': trainFilter's linear arch with the magnitude stage (two convs, sqrt of the sum of
+   * squares); 'curve-after' and 'curves': the curve stages (pointwise curves around the kernel).
+   */
+  arch: 'linear' | 'magnitude' | 'curve-after' | 'curves';
   ksize: number | 'auto';
   solver: 'exact' | 'adam' | 'sgd';
   seed: number;
@@ -62,6 +71,8 @@ export interface DoneMessage {
   exactLoss: number | null;
   learned: KernelView[];
   bias: number[] | null;
+  /** The curves around the kernel of a curve-stage model (training.curves), or null. */
+  curves: CurvesRecord | null;
   trueKernels: KernelView[] | null;
   border: string;
   /** The network's layers in words: "conv 3x3", "conv 3x3 (2 outputs) → magnitude", ... */

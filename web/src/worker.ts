@@ -11,7 +11,8 @@ import { applyFilter } from '../../src/filters/ops.js';
 import type { FilterSpec } from '../../src/filters/spec.js';
 import type { Image } from '../../src/image.js';
 import { applyAligned } from '../../src/nn/apply.js';
-import { serializeModel, type Model } from '../../src/nn/model.js';
+import { kernelLayer, serializeModel, type Model } from '../../src/nn/model.js';
+import { srgbDecode, srgbEncode } from '../../src/train/curve.js';
 import { trainFilter, type ProgressEvent } from '../../src/train/index.js';
 import type { DoneMessage, FromWorker, ImageView, KernelView, ToWorker, TrainJob } from './protocol.js';
 
@@ -46,15 +47,32 @@ function kernelViews(flat: ArrayLike<number>, cout: number, cin: number, kh: num
   return views;
 }
 
-/** The filter's output, or for a magnitude target sqrt(f^2 + g^2) with g = f with dx and dy swapped (float32). */
+/**
+ * The filter's output; for a magnitude target sqrt(f^2 + g^2) with g = f with dx and dy swapped
+ * (float32); with a target curve, the filter with that tone curve around it (protocol.ts).
+ */
 function makeTarget(input: Image, job: TrainJob): Image {
   const spec = job.filter!;
+  if (job.targetCurve) return curvedTarget(input, spec, job.targetCurve);
   if (!job.magnitudeTarget) return applyFilter(input, spec);
   const gx = applyFilter(input, { ...spec, depth: 'f32' });
   const gy = applyFilter(input, { ...spec, dx: spec.dy ?? 0, dy: spec.dx ?? 1, depth: 'f32' });
   const data = new Float32Array(gx.data.length);
   for (let i = 0; i < data.length; i++) data[i] = Math.sqrt(gx.data[i] * gx.data[i] + gy.data[i] * gy.data[i]);
   return { ...gx, depth: 'f32', data };
+}
+
+/** A float32 image with a pointwise map applied. */
+function mapped(img: Image, f: (v: number) => number): Image {
+  return { ...img, depth: 'f32', data: Float32Array.from(img.data, f) };
+}
+
+/** gamma: 255 (f(x) / 255)^(1/2.2), float32; srgb: encode(f(decode(x))) on [0, 255], rounded to 8 bits. */
+function curvedTarget(input: Image, spec: FilterSpec, curve: 'gamma' | 'srgb'): Image {
+  if (curve === 'gamma') return mapped(applyFilter(input, { ...spec, depth: 'f32' }), (v) => 255 * (Math.max(v, 0) / 255) ** (1 / 2.2));
+  const linear = applyFilter(mapped(input, (v) => 255 * srgbDecode(v / 255)), { ...spec, depth: 'f32' });
+  const out = mapped(linear, (v) => Math.min(255, Math.max(0, Math.round(255 * srgbEncode(Math.max(v, 0) / 255)))));
+  return { ...out, depth: 'u8' };
 }
 
 /** The true kernels: the filter's per-channel kernels, or for a magnitude target f and g (two outputs, one input). */
@@ -114,10 +132,11 @@ function run(job: TrainJob): void {
     post({ type: 'progress', solver: e.solver, step: e.step, maxSteps: e.maxSteps, trainLoss: e.trainLoss, valLoss: e.valLoss, kernel });
   };
   const magnitude = job.arch === 'magnitude';
-  const result = trainFilter(pairs, { arch: 'linear', magnitude, ksize: job.ksize, solver: job.solver, border: 'auto', seed: job.seed, onProgress });
+  const arch = job.arch === 'magnitude' ? 'linear' : job.arch;
+  const result = trainFilter(pairs, { arch, magnitude, ksize: job.ksize, solver: job.solver, border: 'auto', seed: job.seed, onProgress });
   const { model } = result;
-  const conv = model.layers[0];
-  if (conv.type !== 'conv2d') throw new Error(`unexpected first layer ${conv.type}`);
+  const conv = kernelLayer(model)?.conv;
+  if (!conv) throw new Error('the model has no kernel layer');
   const [kh, kw] = conv.kernelSize;
   const flat: number[] = [];
   for (const o of conv.weights) for (const i of o) for (const row of i) flat.push(...row);
@@ -148,6 +167,7 @@ function run(job: TrainJob): void {
     exactLoss: result.exactLoss ?? null,
     learned: kernelViews(flat, conv.outChannels, cin, kh, kw),
     bias: conv.bias ? Array.from(conv.bias) : null,
+    curves: model.training.curves ?? null,
     trueKernels: truth,
     border: model.border,
     layers: layersText(model),

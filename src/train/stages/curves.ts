@@ -32,10 +32,10 @@
 import { KernelLearnError } from '../../errors.js';
 import type { Image } from '../../image.js';
 import { crossStats, gramStats, type GramPair, type GramStats } from '../../kernels/gram.js';
-import { dot } from '../../kernels/linalg.js';
+import { addWeightedRows, mirrored, normalEquations } from '../../kernels/linalg.js';
 import { curveLayers, evaluate, identityCurve, inverse, monotony, slopeAt, type Curve, type CurvesRecord } from '../../nn/curve.js';
 import type { LayerSpec } from '../../nn/network.js';
-import { curveName, fitCurve, knownScale, quantileKnots, srgbDecode } from '../curve.js';
+import { curveName, extent, fitCurve, knownScale, quantileKnots, srgbDecode } from '../curve.js';
 import { solveExact, type ExactSolution } from '../exact.js';
 import { clampLayer } from './clamp.js';
 import { LINEAR } from './linear.js';
@@ -135,8 +135,8 @@ const BINS = 64;
 
 function sampleWindows(pairs: GramPair[], k: number): Samples {
   const a = k >> 1;
-  const values = pairs.flatMap((p) => [...channelValues([p], 0, 'target')]);
-  const lo = Math.min(...values), span = Math.max(...values) - lo || 1;
+  const [lo, hi] = extent(channelValues(pairs, 0, 'target'));
+  const span = hi - lo || 1;
   const binOf = (p: GramPair, y: number, x: number): number => {
     const t = p.target, plane = t.width * t.height;
     let v = 0;
@@ -308,7 +308,7 @@ const START_ROUNDS = 2;
 
 /** The linear fit of f(x) (the identity without f), with g the identity on the targets' range. */
 function initial(data: StageData, win: Windows, f: Curve[] | null, after: boolean): State {
-  const g = after ? win.targets.map((y) => identityCurve(Math.min(...y), Math.max(...y))) : null;
+  const g = after ? win.targets.map((y) => identityCurve(...extent(y))) : null;
   const start = { size: win.size, f, g: null, coef: win.targets.map(() => new Float64Array(win.taps + (win.bias ? 1 : 0))), loss: Infinity };
   const coef = fitK(win, start);
   return { ...start, g, coef, loss: windowLoss(win, { ...start, g, coef }) };
@@ -392,33 +392,33 @@ function fitF(win: Windows, s: State): Curve[] {
   const f = s.f!, { j, lam } = hatsOf(win, f), per = win.taps / win.cin;
   const offset = f.map((_, c) => f.slice(0, c).reduce((n, k) => n + k.knots.length, 0));
   const q = offset[win.cin - 1] + f[win.cin - 1].knots.length;
-  const ata = new Float64Array(q * q), aty = new Float64Array(q), feat = new Float64Array(q);
-  const used = new Int32Array(q), isUsed = new Uint8Array(q);
   const tapOffset = Int32Array.from({ length: win.taps }, (_, t) => offset[Math.floor(t / per)]);
   const rows = rowsThrough(win, f);
+  const eq = normalEquations(q, false);
+  // Each window's features (its taps spread over their knots' hats, weighed by the taps), a block
+  // of windows at a time, as rows of the same weighted least squares as the K step's.
+  const BLOCK = 1024, feat = new Float64Array(BLOCK * q), target = new Float64Array(BLOCK);
   win.targets.forEach((y, o) => {
     const coef = s.coef[o], { want, w } = linearised(win, s.g?.[o], y, responses(win, rows, coef));
     const b = win.bias ? coef[win.taps] : 0;
-    for (let r = 0; r < win.n; r++) {
-      if (w[r] === 0) continue;
-      let nnz = 0;
-      for (let t = 0, v = r * win.taps; t < win.taps; t++, v++) {
-        const k = tapOffset[t] + j[v];
-        if (!isUsed[k]) (isUsed[k] = 1), (used[nnz++] = k);
-        if (!isUsed[k + 1]) (isUsed[k + 1] = 1), (used[nnz++] = k + 1);
-        feat[k] += coef[t] * (1 - lam[v]);
-        feat[k + 1] += coef[t] * lam[v];
+    for (let r0 = 0; r0 < win.n; r0 += BLOCK) {
+      const m = Math.min(BLOCK, win.n - r0);
+      feat.fill(0);
+      for (let i = 0; i < m; i++) {
+        const r = r0 + i;
+        target[i] = want[r] - b;
+        if (w[r] === 0) continue;
+        for (let t = 0, v = r * win.taps; t < win.taps; t++, v++) {
+          const k = i * q + tapOffset[t] + j[v];
+          feat[k] += coef[t] * (1 - lam[v]);
+          feat[k + 1] += coef[t] * lam[v];
+        }
       }
-      const target = want[r] - b;
-      for (let a = 0; a < nnz; a++) {
-        const ia = used[a], wa = w[r] * feat[ia];
-        aty[ia] += wa * target;
-        for (let c = 0; c < nnz; c++) ata[ia * q + used[c]] += wa * feat[used[c]];
-      }
-      for (let a = 0; a < nnz; a++) (feat[used[a]] = 0), (isUsed[used[a]] = 0);
+      addWeightedRows(eq, feat, 0, m, q, w.subarray(r0, r0 + m), target);
     }
   });
-  const st: GramStats = { cin: 1, cout: 1, kh: 1, kw: q, bias: false, p: q, xtx: ata, xty: aty, yty: new Float64Array(1), n: 1 };
+  const { xtx, xty } = mirrored(eq);
+  const st: GramStats = { cin: 1, cout: 1, kh: 1, kw: q, bias: false, p: q, xtx, xty, yty: new Float64Array(1), n: 1 };
   const u = solveExact(st, { condition: false }).coef[0];
   return f.map((c, ch) => normalised(c.knots, Array.from(u.subarray(offset[ch], offset[ch] + c.knots.length))));
 }
@@ -435,25 +435,13 @@ function normalised(t: number[], u: number[]): Curve {
  * rows of f(x) (a Gram of sqrt(w)-scaled columns, each entry one dot product), by the exact solver.
  */
 function fitK(win: Windows, s: State): Float64Array[] {
-  const { n, taps } = win, p = taps + (win.bias ? 1 : 0);
   const rows = rowsThrough(win, s.f);
   return win.targets.map((y, o) => {
     const { want, w } = linearised(win, s.g?.[o], y, responses(win, rows, s.coef[o]));
-    const cols = new Float64Array(p * n), yc = new Float64Array(n);
-    let total = 0;
-    for (let r = 0; r < n; r++) {
-      const sw = Math.sqrt(w[r]);
-      for (let t = 0; t < taps; t++) cols[t * n + r] = sw * rows[r * taps + t];
-      if (win.bias) cols[taps * n + r] = sw;
-      yc[r] = sw * want[r];
-      total += w[r];
-    }
-    const xtx = new Float64Array(p * p), xty = new Float64Array(p);
-    for (let a = 0; a < p; a++) {
-      xty[a] = dot(cols, a * n, yc, 0, n);
-      for (let b = a; b < p; b++) xtx[a * p + b] = xtx[b * p + a] = dot(cols, a * n, cols, b * n, n);
-    }
-    const st: GramStats = { cin: win.cin, cout: 1, kh: win.size.kh, kw: win.size.kw, bias: win.bias, p, xtx, xty, yty: Float64Array.of(dot(yc, 0, yc, 0, n)), n: Math.max(total, 1e-300) };
+    const eq = normalEquations(win.taps, win.bias);
+    addWeightedRows(eq, rows, 0, win.n, win.taps, w, want);
+    const { xtx, xty, yty, total } = mirrored(eq);
+    const st: GramStats = { cin: win.cin, cout: 1, kh: win.size.kh, kw: win.size.kw, bias: win.bias, p: xty.length, xtx, xty, yty: Float64Array.of(yty), n: Math.max(total, 1e-300) };
     return solveExact(st, { condition: false }).coef[0];
   });
 }
