@@ -8,8 +8,9 @@
 // the columns near the left and right border, where taps fall outside the row, separately) or
 // padded copies. Output row r starts at out + r * outStride samples.
 //
-//   out[r*outStride + x] = init + sum over ky, kx of w[ky*kw + kx] * row[r + ky][x + kx]
+//   out[r*outStride + x] = init + sum over ky, kx of w[ky*kw + kx] * row[r + d*ky][x + d*kx]
 //   for r < rows, x < ow, where init = bias (accumulate == 0) or the output's value (accumulate != 0)
+//   and d is the dilation (1 for an ordinary kernel; rowPtrs then holds rows + d*(kh-1) rows)
 //
 // Every output sample is summed in float32 in one fixed order, init first, then taps in (ky, kx)
 // order, each product rounded to float32 and then added (WebAssembly has no fused multiply-add
@@ -66,8 +67,8 @@ function conv3x3(rowPtrs: usize, out: usize, outStride: i32, ow: i32, rows: i32,
       v128.store(o2 + p, s1);
     }
     if (x < ow) {
-      scalarTail(rowPtrs, r, o, ow, x, w, 3, 3, bias, accumulate);
-      scalarTail(rowPtrs, r + 1, o2, ow, x, w, 3, 3, bias, accumulate);
+      scalarTail(rowPtrs, r, o, ow, x, w, 3, 3, bias, accumulate, 1);
+      scalarTail(rowPtrs, r + 1, o2, ow, x, w, 3, 3, bias, accumulate, 1);
     }
   }
   if (r < rows) {
@@ -90,7 +91,7 @@ function conv3x3(rowPtrs: usize, out: usize, outStride: i32, ow: i32, rows: i32,
       s0 = f32x4.add(s0, f32x4.mul(w8, v128.load(c + p, 8)));
       v128.store(o + p, s0);
     }
-    if (x < ow) scalarTail(rowPtrs, r, o, ow, x, w, 3, 3, bias, accumulate);
+    if (x < ow) scalarTail(rowPtrs, r, o, ow, x, w, 3, 3, bias, accumulate, 1);
   }
 }
 
@@ -100,9 +101,10 @@ function conv3x3(rowPtrs: usize, out: usize, outStride: i32, ow: i32, rows: i32,
   return <usize>load<u32>(rowPtrs + (<usize>i << 2));
 }
 
-/** Any kh x kw: four output vectors (16 samples) a step, taps streamed from memory. */
-function convGeneral(rowPtrs: usize, out: usize, outStride: i32, ow: i32, rows: i32, w: usize, kh: i32, kw: i32, bias: f32, accumulate: i32): void {
+/** Any kh x kw, taps d apart: four output vectors (16 samples) a step, taps streamed from memory. */
+function convGeneral(rowPtrs: usize, out: usize, outStride: i32, ow: i32, rows: i32, w: usize, kh: i32, kw: i32, bias: f32, accumulate: i32, d: i32): void {
   const vb = f32x4.splat(bias);
+  const tapStep = <usize>d << 2;
   for (let r = 0; r < rows; r++) {
     const o = out + (<usize>r * <usize>outStride << 2);
     let x = 0;
@@ -113,11 +115,11 @@ function convGeneral(rowPtrs: usize, out: usize, outStride: i32, ow: i32, rows: 
       let s2 = accumulate ? v128.load(o + p, 32) : vb;
       let s3 = accumulate ? v128.load(o + p, 48) : vb;
       for (let ky = 0; ky < kh; ky++) {
-        const src = rowPtr(rowPtrs, r + ky) + p;
+        const src = rowPtr(rowPtrs, r + d * ky) + p;
         const wr = w + (<usize>(ky * kw) << 2);
         for (let kx = 0; kx < kw; kx++) {
           const wv = f32x4.splat(load<f32>(wr + (<usize>kx << 2)));
-          const q = src + (<usize>kx << 2);
+          const q = src + <usize>kx * tapStep;
           s0 = f32x4.add(s0, f32x4.mul(wv, v128.load(q)));
           s1 = f32x4.add(s1, f32x4.mul(wv, v128.load(q, 16)));
           s2 = f32x4.add(s2, f32x4.mul(wv, v128.load(q, 32)));
@@ -133,33 +135,33 @@ function convGeneral(rowPtrs: usize, out: usize, outStride: i32, ow: i32, rows: 
       const p = <usize>x << 2;
       let s0 = accumulate ? v128.load(o + p) : vb;
       for (let ky = 0; ky < kh; ky++) {
-        const src = rowPtr(rowPtrs, r + ky) + p;
+        const src = rowPtr(rowPtrs, r + d * ky) + p;
         const wr = w + (<usize>(ky * kw) << 2);
         for (let kx = 0; kx < kw; kx++) {
-          s0 = f32x4.add(s0, f32x4.mul(f32x4.splat(load<f32>(wr + (<usize>kx << 2))), v128.load(src + (<usize>kx << 2))));
+          s0 = f32x4.add(s0, f32x4.mul(f32x4.splat(load<f32>(wr + (<usize>kx << 2))), v128.load(src + <usize>kx * tapStep)));
         }
       }
       v128.store(o + p, s0);
     }
-    if (x < ow) scalarTail(rowPtrs, r, o, ow, x, w, kh, kw, bias, accumulate);
+    if (x < ow) scalarTail(rowPtrs, r, o, ow, x, w, kh, kw, bias, accumulate, d);
   }
 }
 
-/** Samples x0..ow-1 of one output row, one at a time, in the same order as the SIMD lanes. */
-function scalarTail(rowPtrs: usize, r: i32, o: usize, ow: i32, x0: i32, w: usize, kh: i32, kw: i32, bias: f32, accumulate: i32): void {
+/** Samples x0..ow-1 of one output row, one at a time, in the same order as the SIMD lanes (taps d apart). */
+function scalarTail(rowPtrs: usize, r: i32, o: usize, ow: i32, x0: i32, w: usize, kh: i32, kw: i32, bias: f32, accumulate: i32, d: i32): void {
   for (let x = x0; x < ow; x++) {
     const p = <usize>x << 2;
     let s: f32 = accumulate ? load<f32>(o + p) : bias;
     for (let ky = 0; ky < kh; ky++) {
       for (let kx = 0; kx < kw; kx++) {
-        s += load<f32>(w + (<usize>(ky * kw + kx) << 2)) * load<f32>(rowPtr(rowPtrs, r + ky) + p + (<usize>kx << 2));
+        s += load<f32>(w + (<usize>(ky * kw + kx) << 2)) * load<f32>(rowPtr(rowPtrs, r + d * ky) + p + (<usize>(d * kx) << 2));
       }
     }
     store<f32>(o + p, s);
   }
 }
 
-export function convRows(rowPtrs: usize, out: usize, outStride: i32, ow: i32, rows: i32, w: usize, kh: i32, kw: i32, bias: f32, accumulate: i32): void {
-  if (kh == 3 && kw == 3) conv3x3(rowPtrs, out, outStride, ow, rows, w, bias, accumulate);
-  else convGeneral(rowPtrs, out, outStride, ow, rows, w, kh, kw, bias, accumulate);
+export function convRows(rowPtrs: usize, out: usize, outStride: i32, ow: i32, rows: i32, w: usize, kh: i32, kw: i32, bias: f32, accumulate: i32, dil: i32): void {
+  if (kh == 3 && kw == 3 && dil == 1) conv3x3(rowPtrs, out, outStride, ow, rows, w, bias, accumulate);
+  else convGeneral(rowPtrs, out, outStride, ow, rows, w, kh, kw, bias, accumulate, dil);
 }

@@ -22,13 +22,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { readImage, writeImage } from '../src/io/index.js';
-import {
-  conv2dForward, conv2dForwardRows, conv2dForwardSeparable, conv2dBackwardWeights, tensor,
-} from '../src/kernels/conv2d.js';
+import { conv2dForwardRows, conv2dForwardSeparable, tensor } from '../src/kernels/conv2d.js';
 import { conv2dForwardF32, conv2dForwardF32Reference, conv2dForwardF32Rows, heapAlloc, heapFree } from '../src/kernels/simd.js';
-import { Adam } from '../src/train/gd.js';
 import { serializeModel, type Model } from '../src/nn/model.js';
 import * as threads from '../src/kernels/threads.js';
+import { adamBench } from './adam-bench.js';
 import { trainOptionsBench } from './cli-bench.js';
 import { stageBench } from './stage-bench.js';
 import { gramBench } from './gram-bench.js';
@@ -286,32 +284,14 @@ async function main(): Promise<void> {
   }
   results.conv = conv;
 
-  // ---- Adam step ---------------------------------------------------------------------------
+  // ---- Adam step (bench/adam-bench.ts), and TensorFlow.js's on the same batch -----------------
   {
-    const batch = 4, size = 256;
-    const xb = tensor(batch, 1, size, size, randomPlane(batch * size * size, 3));
-    const yb = randomPlane(batch * (size - 2) * (size - 2), 4);
-    const w = new Float32Array(9);
-    const master = [new Float64Array(9), new Float64Array(1)];
-    const bias = new Float32Array(1);
-    const adam = new Adam();
-    const step = (): void => {
-      const out = conv2dForward(xb, w, bias, 1, 3, 3, 'valid');
-      const g = tensor(out.n, out.c, out.h, out.w);
-      const scale = 2 / out.data.length;
-      for (let i = 0; i < g.data.length; i++) g.data[i] = scale * (out.data[i] - yb[i]);
-      const { dWeights, dBias } = conv2dBackwardWeights(xb, g, 1, 3, 3);
-      adam.step(master, [dWeights, dBias], 1e-3);
-      for (let i = 0; i < 9; i++) w[i] = master[0][i];
-      bias[0] = master[1][0];
-    };
-    step();
-    const ours = timeRuns(QUICK ? 5 : 11, step);
-    const adamRes: Record<string, unknown> = { batch: `${batch}x1x${size}x${size}`, oursMs: ours.ms };
-    rows.push({ group: 'Adam step', what: `3x3 conv, MSE, ${batch}x${size}^2 batch`, ours: `${fmt(ours.ms, 2)} ms`, other: '', ratio: '' });
+    const adam = await adamBench({ quick: QUICK, rows, notes });
+    results.adam = adam;
     if (tf) {
-      const xt = tf.tensor4d(xb.data, [batch, size, size, 1]);
-      const yt = tf.tensor4d(yb, [batch, size - 2, size - 2, 1]);
+      const batch = 4, size = 256;
+      const xt = tf.tensor4d(randomPlane(batch * size * size, 3), [batch, size, size, 1]);
+      const yt = tf.tensor4d(randomPlane(batch * (size - 2) * (size - 2), 4), [batch, size - 2, size - 2, 1]);
       const kv = tf.variable(tf.zeros([3, 3, 1, 1]));
       const bv = tf.variable(tf.zeros([1]));
       const opt = tf.train.adam(1e-3);
@@ -322,16 +302,11 @@ async function main(): Promise<void> {
       };
       tstep();
       const r = timeRuns(QUICK ? 3 : 5, tstep, 1);
-      adamRes.tfjsMs = r.ms;
-      rows.push({ group: 'Adam step', what: 'TensorFlow.js cpu backend, same batch', ours: `${fmt(ours.ms, 2)} ms`, other: `${fmt(r.ms, 1)} ms`, ratio: ratioText(r.ms / ours.ms) });
+      const ours = (adam.ours as Record<string, { ms: number }>).oneThread.ms;
+      (results.adam as Record<string, unknown>).tfjsMs = r.ms;
+      rows.push({ group: 'Adam step', what: 'TensorFlow.js cpu backend, same batch (vs ours on 1 thread)', ours: `${fmt(ours, 2)} ms`, other: `${fmt(r.ms, 1)} ms`, ratio: ratioText(r.ms / ours) });
       xt.dispose(); yt.dispose(); kv.dispose(); bv.dispose();
     }
-    if (caps.torch) {
-      const r = await python(['torch_adam', String(batch), String(size), QUICK ? '5' : '11', '2']);
-      adamRes.torchMs = r.ms;
-      rows.push({ group: 'Adam step', what: 'PyTorch (2 threads), same batch', ours: `${fmt(ours.ms, 2)} ms`, other: `${fmt(r.ms as number, 1)} ms`, ratio: ratioText((r.ms as number) / ours.ms) });
-    }
-    results.adam = adamRes;
   }
 
   // ---- whole-process apply: .npy -> .npy -----------------------------------------------------

@@ -9,7 +9,11 @@ subcommand imports only what it needs, so a missing package fails only its own m
                                           fresh output each call (ms) and into a reused dst (msDst)
   apply      IN.npy OUT.npy KERNEL_JSON   the whole-process baseline: np.load + cv2.filter2D + np.save
   torch_conv IN.npy KERNEL_JSON RUNS THREADS   F.pad(reflect) + F.conv2d in process, median ms
-  torch_adam BATCH SIZE RUNS THREADS      one Adam step (3x3 conv, MSE) on a BATCHx1xSIZExSIZE batch, median ms
+  torch_adam BATCH SIZE RUNS THREADS [MKLDNN]   one Adam step (3x3 conv, MSE) on a BATCHx1xSIZExSIZE batch,
+                                          median ms; parts: medians of zero_grad + forward + loss, backward,
+                                          opt.step. THREADS: torch.set_num_threads; MKLDNN 1 (default) or 0:
+                                          torch.backends.mkldnn.enabled (oneDNN's conv, or ATen's im2col + BLAS
+                                          one, which is faster for one channel on some machines)
   torch_train INPUT_DIR TARGET_DIR THREADS CAP_S   Adam on whole images until the 3x3 kernel is
                                           within 1e-4 of Sobel dx (or CAP_S seconds): seconds, steps
   torch_stage STAGE INPUT_DIR TARGET_DIR THREADS CAP_S GOAL   the nonlinear output stages as a
@@ -102,21 +106,29 @@ def main():
         import torch.nn.functional as F
         batch, size, runs, threads = (int(a) for a in sys.argv[2:6])
         torch.set_num_threads(threads)
+        torch.backends.mkldnn.enabled = len(sys.argv) < 7 or sys.argv[6] != '0'
         g = torch.Generator().manual_seed(0)
         x = torch.rand(batch, 1, size, size, generator=g) * 255
         y = torch.rand(batch, 1, size - 2, size - 2, generator=g) * 255
         w = torch.zeros(1, 1, 3, 3, requires_grad=True)
         b = torch.zeros(1, requires_grad=True)
         opt = torch.optim.Adam([w, b], lr=1e-3)
-        times = []
+        times, fwd, bwd, upd = [], [], [], []
         for _ in range(runs):
             t = time.perf_counter()
-            opt.zero_grad()
+            opt.zero_grad(set_to_none=True)  # no memset of the old gradients
             loss = F.mse_loss(F.conv2d(x, w, b), y)
+            t1 = time.perf_counter()
             loss.backward()
+            t2 = time.perf_counter()
             opt.step()
-            times.append((time.perf_counter() - t) * 1000)
-        print(json.dumps({'ms': median(times[1:] if len(times) > 2 else times), 'times': times}))
+            t3 = time.perf_counter()
+            times.append((t3 - t) * 1000)
+            fwd.append((t1 - t) * 1000)
+            bwd.append((t2 - t1) * 1000)
+            upd.append((t3 - t2) * 1000)
+        k = min(5, len(times) - 1)  # warm-up: the first step allocates Adam's state, the next few warm caches
+        print(json.dumps({'ms': median(times[k:]), 'times': times, 'parts': {'forward': median(fwd[k:]), 'backward': median(bwd[k:]), 'step': median(upd[k:])}}))
     elif cmd == 'torch_train':
         import os
         import cv2
@@ -141,7 +153,7 @@ def main():
         steps = 0
         err = float('inf')
         while True:
-            opt.zero_grad()
+            opt.zero_grad(set_to_none=True)  # no memset of the old gradients
             loss = F.mse_loss(F.conv2d(x, w, b), y)
             loss.backward()
             opt.step()

@@ -480,17 +480,45 @@ test('--arch auto: linear when the residual is rounding; otherwise the output st
   }
 });
 
-test('--arch deep: conv-relu-conv learns a rectified Sobel (max(0, Gx)) that no linear kernel can, and its model file round-trips', async () => {
+test('--arch deep: a small CNN learns a rectified Sobel (max(0, Gx)) that no linear kernel can, and its model file round-trips', async () => {
   const { parseModel, serializeModel } = await import('../src/nn/model.js');
   const ims = syntheticImages(3, { width: 64, height: 48, seed: 61 });
   const pairs = ims.map((input, i) => ({ stem: `r${i}`, input, target: mapImage(applyFilter(input, { op: 'sobel', dx: 1, dy: 0 }), (v) => Math.max(0, v)) }));
-  const r = trainFilter(pairs, base({ arch: 'deep', ksize: 3, solver: 'auto', maxSteps: 120 }));
+  const r = trainFilter(pairs, base({ arch: 'deep', ksize: 3, solver: 'auto', maxSteps: 150, learningRate: 0.05, deep: { depth: 2, width: 8 } }));
   assert.equal(r.model.arch, 'deep');
-  assert.deepEqual(r.model.layers.map((l) => l.type), ['conv2d', 'relu', 'conv2d']);
+  assert.deepEqual(r.model.layers.map((l) => l.type), ['conv2d', 'relu', 'conv2d', 'relu', 'conv2d']);
+  assert.deepEqual(r.kernelSize, [5, 5], 'receptive field: 3x3, then 3x3');
   const [linear, deep] = r.forms;
   assert.deepEqual([linear.form, deep.form], ['full', 'deep']);
   assert.ok(deep.mse < linear.mse / 10, `deep ${deep.mse} vs linear ${linear.mse}`);
-  assert.equal(deep.params, 8 * 10 + 8 * 9 + 1);
+  assert.equal(deep.params, 8 * 10 + 8 * (9 * 8 + 1) + 9);
   const text = serializeModel(r.model);
   assert.equal(serializeModel(parseModel(text, 'deep.json')), text);
+});
+
+test('--arch deep: CAN dilations by default (1, 2, 4, ..., 1), a format-3 model that applies as trained; the same bytes on 1 or 2 threads', async () => {
+  const { parseModel, serializeModel } = await import('../src/nn/model.js');
+  const ims = syntheticImages(3, { width: 40, height: 36, seed: 62 });
+  const pairs = ims.map((input, i) => ({ stem: `d${i}`, input, target: applyFilter(input, { op: 'gaussian', ksize: 5 }) }));
+  const opts = base({ arch: 'deep', ksize: 3, solver: 'adam', maxSteps: 30, deep: { depth: 4, width: 6 } });
+  const saved = process.env.KERNEL_LEARN_THREADS;
+  const texts: string[] = [];
+  try {
+    for (const threads of ['1', '2']) {
+      process.env.KERNEL_LEARN_THREADS = threads;
+      texts.push(serializeModel(trainFilter(pairs, opts).model));
+    }
+  } finally {
+    if (saved === undefined) delete process.env.KERNEL_LEARN_THREADS;
+    else process.env.KERNEL_LEARN_THREADS = saved;
+  }
+  assert.equal(texts[1], texts[0], 'thread count changes nothing');
+  const m = parseModel(texts[0], 'can.json');
+  assert.equal(m.version, 3);
+  const convs = m.layers.filter((l): l is Conv2dSpec => l.type === 'conv2d');
+  assert.deepEqual(convs.map((c) => c.dilation ?? 1), [1, 2, 4, 1, 1]);
+  assert.deepEqual(convs.map((c) => c.kernelSize[0]), [3, 3, 3, 3, 1]);
+  assert.equal(serializeModel(m), texts[0]);
+  assert.throws(() => trainFilter(pairs, base({ arch: 'deep', deep: { depth: 2, dilations: [1] } })), /dilations has 1 entries but depth is 2/);
+  assert.throws(() => trainFilter(pairs, base({ arch: 'deep', deep: { width: 1 } })), /width of at least 2/);
 });

@@ -295,3 +295,23 @@ test('a reader that closes the pipe early (| head) ends the command quietly, exi
   assert.equal(code, 0, stderr);
   assert.doesNotMatch(stderr, /EPIPE|at /);
 });
+
+test('train --arch deep takes --depth, --width and --dilations; apply runs the dilated model; the flags without --arch deep are a usage error', () => {
+  const dir = tmp();
+  const data = path.join(dir, 'data');
+  assert.equal(run(['dataset', '--synthetic', '3', '--size', '48x40', '--seed', '3', '--out', data, '--op', 'gaussian', '--ksize', '5']).code, 0);
+  const model = path.join(dir, 'can.json');
+  const args = ['train', '--input', path.join(data, 'input'), '--target', path.join(data, 'target'), '--out', model, '--no-report'];
+  const trained = run([...args, '--arch', 'deep', '--depth', '3', '--width', '4', '--dilations', '1,3,1', '--max-steps', '10', '--json']);
+  assert.equal(trained.code, 0, trained.stderr);
+  const m = JSON.parse(readFileSync(model, 'utf8'));
+  assert.equal(m.version, 3);
+  assert.deepEqual(m.layers.filter((l: { type: string }) => l.type === 'conv2d').map((l: { dilation?: number }) => l.dilation ?? 1), [1, 3, 1, 1]);
+  assert.deepEqual(JSON.parse(trained.stdout).kernelSize, [11, 11], 'receptive field 3 + 2 (3 + 1)');
+  const applied = run(['apply', '--model', model, path.join(data, 'input', 'synthetic-0.png'), path.join(dir, 'out.npy')]);
+  assert.equal(applied.code, 0, applied.stderr);
+  const misuse = run([...args, '--depth', '3']);
+  assert.equal(misuse.code, 2);
+  assert.match(misuse.stderr, /^kernel-learn: error: --depth, --width and --dilations shape --arch deep/);
+  assert.equal(run([...args, '--arch', 'deep', '--dilations', '1,x']).code, 2);
+});

@@ -75,6 +75,14 @@ function models(border: BorderMode): Named[] {
       2,
     ),
     makeModel('sobel magnitude: 1->2 3x3, magnitude of one group', [conv(1, 2, 3, 3, false), { type: 'magnitude', groupSize: 2 }], border, 1, 1),
+    // --arch deep's shape: dilated 3x3 convs (Conv's dilations attribute, pads of each extent), then 1x1.
+    makeModel(
+      'CAN: 3x3 convs dilated 1, 2, 3, relu after each, then 1x1',
+      [conv(1, 4, 3, 3, true), { type: 'relu' }, { ...conv(4, 4, 3, 3, true), dilation: 2 }, { type: 'relu' }, { ...conv(4, 4, 3, 3, true), dilation: 3 }, { type: 'relu' }, conv(4, 1, 1, 1, true)],
+      border,
+      1,
+      1,
+    ),
     // A curves model (train --arch curves): per-channel curves before and after the kernel, each a
     // 1x1 conv, a relu and a 1x1 conv, then the clamp of 8-bit targets.
     makeModel('curves: decode-like before, 3->3 5x5, encode-like after, clamp', [...curveLayers(curves(3, 2.2)), conv(3, 3, 5, 5, true), ...curveLayers(curves(3, 1 / 2.2)), { type: 'clamp', min: 0, max: 255 }], border, 3, 3),

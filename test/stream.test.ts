@@ -58,6 +58,8 @@ function models(border: BorderMode): Network[] {
     makeModel([conv(1, 1, 1, 3, true)], border, 1, 1),
     makeModel([conv(3, 2, 3, 3, true)], border, 3, 2),
     makeModel([conv(1, 3, 3, 3, true), { type: 'relu' }, conv(3, 2, 5, 5, true), { type: 'abs' }, { type: 'magnitude', groupSize: 2 }], border, 1, 1),
+    // --arch deep's shape: dilated 3x3 convs (the halo must reach over each one's extent), then 1x1.
+    makeModel([conv(1, 4, 3, 3, true), { type: 'relu' }, { ...conv(4, 4, 3, 3, true), dilation: 2 }, { type: 'relu' }, { ...conv(4, 4, 3, 3, true), dilation: 4 }, { type: 'relu' }, conv(4, 1, 1, 1, true)], border, 1, 1),
     // a curves model: curves (1x1 conv, relu, 1x1 conv) around a 5x5 kernel
     makeModel(
       [...curveLayers([{ knots: [0, 20, 90, 255], values: [0, 5, 60, 255] }]), conv(1, 1, 5, 5, true), ...curveLayers([{ knots: [-50, 0, 40, 300], values: [0, 10, 80, 255] }])],
@@ -135,6 +137,7 @@ test('modelHalo sums each conv layer\'s reach in rows', () => {
   assert.equal(modelHalo(makeModel([conv(1, 1, 4, 2, true)], 'reflect101', 1, 1)), 2);
   assert.equal(modelHalo(makeModel([conv(1, 1, 1, 5, true)], 'reflect101', 1, 1)), 0);
   assert.equal(modelHalo(makeModel([conv(1, 2, 3, 3, true), { type: 'relu' }, conv(2, 1, 5, 5, true)], 'reflect101', 1, 1)), 3);
+  assert.equal(modelHalo(makeModel([conv(1, 2, 3, 3, true), { type: 'relu' }, { ...conv(2, 1, 3, 3, true), dilation: 4 }], 'reflect101', 1, 1)), 5);
 });
 
 test('banded apply equals whole-image apply: every border, kernel shape, band height and image height', async () => {

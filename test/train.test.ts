@@ -448,7 +448,9 @@ test('model JSON: parseModel rejects broken and foreign files with the file name
   const cases: [string, string, RegExp][] = [
     ['{ not json', 'invalid JSON', /invalid JSON/],
     [mutate((m) => { m.format = 'onnx'; }), 'format', /not a kernel-learn model/],
-    [mutate((m) => { m.version = 3; }), 'version', /version 3 is not supported.*upgrade/],
+    [mutate((m) => { m.version = 4; }), 'version', /version 4 is not supported.*upgrade/],
+    [mutate((m) => { m.layers[0].dilation = 2; }), 'dilation in version 1', /layers\[0\]\.dilation needs format version 3/],
+    [mutate((m) => { m.version = 3; m.layers[0].dilation = 0; }), 'dilation 0', /layers\[0\]\.dilation must be an integer >= 1/],
     [mutate((m) => { m.border = 'mirror'; }), 'border', /unknown border/],
     [mutate((m) => { m.layers[0].weights[0][0][1].pop(); }), 'row length', /weights\[0\]\[0\]\[1\] has 2 entries, expected 3/],
     [mutate((m) => { m.layers[0].weights[0][0][0][0] = 'x'; }), 'non-number', /must be a finite number/],

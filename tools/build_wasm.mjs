@@ -6,6 +6,9 @@
 //                       one a private memory (browsers without cross-origin isolation have no shared one)
 //   assembly/gram.ts -> src/kernels/gram-wasm.generated.ts   the Gram's lag sums and the exact
 //                       solver's dense algebra, one build importing a private memory
+//   assembly/train.ts -> src/kernels/train-wasm.generated.ts  the training convolutions (forward and
+//                       weight gradient, float64 or float32 sums), one build importing a private
+//                       memory (each thread its own)
 // `node tools/build_wasm.mjs --check` exits 1 when a committed file differs from a fresh build
 // (test/simd.test.ts and test/gram.test.ts run the same comparison).
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
@@ -32,6 +35,11 @@ const MODULES = [
     target: 'src/kernels/gram-wasm.generated.ts',
     builds: [{ name: 'GRAM_WASM_BASE64', flags: [], memory: 'a private memory' }],
   },
+  {
+    source: 'assembly/train.ts',
+    target: 'src/kernels/train-wasm.generated.ts',
+    builds: [{ name: 'TRAIN_WASM_BASE64', flags: [], memory: 'a private memory' }],
+  },
 ];
 
 async function compile(source, flags) {
@@ -43,7 +51,7 @@ async function compile(source, flags) {
   return Buffer.from(wasm);
 }
 
-/** The text of one generated module (`source`: assembly/conv.ts or assembly/gram.ts), compiled afresh. */
+/** The text of one generated module (`source`: assembly/conv.ts, gram.ts or train.ts), compiled afresh. */
 export async function buildWasmModule(source) {
   const m = MODULES.find((x) => x.source === source);
   if (!m) throw new Error(`no WebAssembly module is built from ${source}`);

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
 
 type Experiments = typeof import('../experiments/index.js');
 let loaded: Experiments | undefined;
@@ -26,18 +27,20 @@ export function register(program: Command): void {
     .argument('<name>', `one of: ${names.join(', ')} (or "list")`)
     .option('--quick', 'smaller sizes and fewer seeds (a few seconds each; what the tests run)')
     .option('--json', 'print one JSON object on stdout: name, question, table, claims')
+    .option('--record <file.json>', 'also write a run record (the result, machine, versions, load, date): what docs/answers.md is generated from')
     .addHelpText('after', '\nExamples:\n  $ kernel-learn experiment list\n  $ kernel-learn experiment fully-convolutional\n  $ kernel-learn experiment edges --quick --json')
-    .action(async (name: string, flags: { quick?: boolean; json?: boolean }) => {
-      const { EXPERIMENTS, findExperiment, markdownTable } = loaded ?? (await import('../experiments/index.js'));
+    .action(async (name: string, flags: { quick?: boolean; json?: boolean; record?: string }) => {
+      const { EXPERIMENTS, findExperiment, markdownTable, recordRun } = loaded ?? (await import('../experiments/index.js'));
       if (name === 'list') {
         for (const e of EXPERIMENTS) process.stdout.write(`${e.name}: ${e.question}\n`);
         return;
       }
       const exp = findExperiment(name);
       if (!exp) throw new UsageError(`unknown experiment "${name}"; choose one of: ${EXPERIMENTS.map((e) => e.name).join(', ')}`);
-      const t0 = performance.now();
-      const result = await exp.run({ quick: flags.quick === true });
-      const seconds = (performance.now() - t0) / 1000;
+      const record = await recordRun(exp, flags.quick === true, process.cwd());
+      const { seconds, table, claims, notes } = record;
+      const result = { table, claims, notes };
+      if (flags.record) await writeFileAtomic(flags.record, JSON.stringify(record, null, 2) + '\n');
       if (flags.json) {
         process.stdout.write(JSON.stringify({ name: exp.name, question: exp.question, quick: flags.quick === true, seconds, ...result }, null, 2) + '\n');
         return;

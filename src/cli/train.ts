@@ -11,7 +11,7 @@ import { trainFromStats } from '../train/stats.js';
 import { assertSameProblem, mergeStats } from '../train/stats-file.js';
 import { UsageError } from '../errors.js';
 import { startTrainWorker } from './train-worker.js';
-import { createProgress, describeMatches, formatKernels, formatPsnr, formatStdErrors, loadStatsFiles, maxPixelsOption, notice, parseInteger, parseKsize } from './shared.js';
+import { createProgress, describeMatches, formatKernels, formatPsnr, formatStdErrors, loadStatsFiles, maxPixelsOption, notice, parseInteger, parseKsize, parsePositiveInteger } from './shared.js';
 
 interface TrainFlags {
   input?: string;
@@ -36,6 +36,23 @@ interface TrainFlags {
   magnitude?: boolean;
   /** A folder for the run report; false with --no-report; undefined: beside the model. */
   report?: string | false;
+  depth?: number;
+  width?: number;
+  dilations?: number[];
+}
+
+/** --dilations: one positive integer per relu layer, comma-separated (e.g. 1,2,4,1). */
+function parseDilations(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  if (parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1)) throw new InvalidArgumentError(`--dilations ${value}: give one whole number >= 1 per layer, comma-separated, like 1,2,4,1.`);
+  return parts.map(Number);
+}
+
+/** TrainOptions.deep from --depth, --width and --dilations (only --arch deep takes them). */
+function deepFlags(flags: TrainFlags): TrainOptions['deep'] {
+  const given = flags.depth !== undefined || flags.width !== undefined || flags.dilations !== undefined;
+  if (given && flags.arch !== 'deep') throw new UsageError('--depth, --width and --dilations shape --arch deep; add --arch deep or leave them out');
+  return given ? { depth: flags.depth, width: flags.width, dilations: flags.dilations } : undefined;
 }
 
 function parseBorderOrAuto(value: string): BorderMode | 'auto' {
@@ -65,7 +82,8 @@ export function register(program: Command): void {
         '--arch <arch>',
         'network: linear = one convolution; separable = the same fit as rank-r (kh x 1 then 1 x kw) convolutions; ' +
           'curve-after / curve-before / curves = the kernel with a pointwise curve after it (gamma, sigmoid), before it (sRGB decode), or both; ' +
-          'auto = linear, or linear with the output stage (clamp, abs, magnitude, curves) the data needs; deep = conv-relu-conv (Adam) for nonlinear filters',
+          'auto = linear, or linear with the output stage (clamp, abs, magnitude, curves) the data needs; ' +
+          'deep = a small CNN of dilated convolutions (Adam, identity start) for nonlinear filters, the exact linear fit reported beside it',
       )
         .choices([...TRAIN_ARCHS])
         .default('auto'),
@@ -103,6 +121,9 @@ export function register(program: Command): void {
         .default('auto'),
     )
     .option('--snap', 'store the kernel as scale x small integers when that is exact within noise (e.g. Sobel as [-1 0 1; -2 0 2; -1 0 1])')
+    .option('--depth <n>', '--arch deep: relu layers (conv --ksize first, then dilated 3x3 convs; a 1x1 conv last); default 4', parsePositiveInteger)
+    .option('--width <n>', '--arch deep: channels of each relu layer (at least twice the input channels); default 16', parsePositiveInteger)
+    .option('--dilations <list>', '--arch deep: dilation of each relu layer, e.g. 1,2,4,1 (default: 1, 2, 4, ... doubling, the last 1, as in CAN)', parseDilations)
     .addHelpText(
       'after',
       `
@@ -121,6 +142,7 @@ Examples:
       // In a worker thread, so Ctrl-C stops training at once (see train-worker.ts); started first,
       // so that it boots and loads the trainer while the images are decoded here, and given each
       // pair as soon as it is read: it computes the pair's Gram statistics while the next decode.
+      const deep = deepFlags(flags);
       const fixed = flags.ksize === 'auto' ? null : typeof flags.ksize === 'number' ? [flags.ksize, flags.ksize] : flags.ksize;
       const worker = startTrainWorker(fixed ? { kh: fixed[0], kw: fixed[1], bias: true } : undefined);
       let pairs;
@@ -145,6 +167,7 @@ Examples:
         seed: flags.seed,
         maxSteps: flags.maxSteps,
         patience: flags.patience,
+        ...(deep ? { deep } : {}),
         onProgress: (e) => progress.update(e.step / e.maxSteps, `${e.solver} step ${e.step}  loss ${e.trainLoss.toExponential(3)}`),
       });
       // The report's modules (vega: ~0.25 s of start-up) load while the worker trains.
@@ -232,6 +255,7 @@ function pixelOnlyFlag(flags: TrainFlags): string | null {
   if (flags.abs) return '--abs';
   if (flags.magnitude) return '--magnitude';
   if (flags.snap) return '--snap';
+  if (flags.depth !== undefined || flags.width !== undefined || flags.dilations !== undefined) return '--depth/--width/--dilations (they shape --arch deep)';
   return null;
 }
 

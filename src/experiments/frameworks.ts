@@ -9,23 +9,14 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { tensor } from '../kernels/conv2d.js';
 import { conv2dForwardF32 } from '../kernels/simd.js';
 import { createRng } from '../random.js';
 import { defineExperiment, type Row } from './types.js';
+import { packageRoot } from './util.js';
 
 const execFileP = promisify(execFile);
-/** The package root, from dist/src/experiments/ (or src/experiments/ under a TS loader). */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    dir = path.dirname(dir);
-  }
-  return dir;
-}
 const PY = '/usr/bin/python3';
 
 interface TorchCase {

@@ -21,3 +21,4 @@ export function findExperiment(name: string): Experiment | undefined {
 }
 export type { Experiment, ExperimentResult, Row } from './types.js';
 export { markdownTable } from './types.js';
+export { recordRun, type RunRecord } from './record.js';

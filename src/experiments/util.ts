@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { syntheticImages } from '../data/synthetic.js';
 import type { Model } from '../nn/model.js';
 import { trainFilter } from '../train/index.js';
@@ -39,3 +42,13 @@ export function trainSobelOnCrops(): Model {
 }
 
 export const ms = (t0: number): number => Math.round((performance.now() - t0) * 10) / 10;
+
+/** The package root, from dist/src/experiments/ (or src/experiments/ under a TS loader). */
+export function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    dir = path.dirname(dir);
+  }
+  return dir;
+}

@@ -23,7 +23,7 @@ import { KernelLearnError } from '../errors.js';
 import type { BorderMode } from '../filters/border.js';
 import { alignedCrop, edgeRing, type Margins } from '../nn/alignment.js';
 import { KERNEL_LEARN_VERSION, type Arch, type ModelAlignment } from '../nn/model.js';
-import type { Conv2dSpec, Network } from '../nn/network.js';
+import { convExtent, dilationOf, type Conv2dSpec, type Network } from '../nn/network.js';
 
 export const ONNX_OPSET = 19;
 /** IR version 9 is the one that goes with opset 19 (ONNX 1.14). */
@@ -74,16 +74,18 @@ function bytes(field: number, value: Bytes | string | Bytes[]): Bytes {
 const TENSOR = { dims: 1, dataType: 2, name: 8, rawData: 9 };
 const DTYPE_FLOAT = 1;
 const DTYPE_INT64 = 7;
-const ATTR = { name: 1, i: 3, s: 4, type: 20 };
+const ATTR = { name: 1, i: 3, s: 4, ints: 8, type: 20 };
 const ATTR_INT = 2;
 const ATTR_STRING = 3;
+const ATTR_INTS = 7;
 const NODE = { input: 1, output: 2, name: 3, opType: 4, attribute: 5 };
 const GRAPH = { node: 1, name: 2, initializer: 5, docString: 10, input: 11, output: 12 };
 const MODEL = { irVersion: 1, producerName: 2, producerVersion: 3, docString: 6, graph: 7, opsetImport: 8, metadataProps: 14 };
 
-type Attr = { name: string; int: number } | { name: string; string: string };
+type Attr = { name: string; int: number } | { name: string; string: string } | { name: string; ints: number[] };
 
 function attribute(a: Attr): Bytes {
+  if ('ints' in a) return concat([bytes(ATTR.name, a.name), ...a.ints.map((v) => int(ATTR.ints, v)), int(ATTR.type, ATTR_INTS)]);
   return 'int' in a
     ? concat([bytes(ATTR.name, a.name), int(ATTR.i, a.int), int(ATTR.type, ATTR_INT)])
     : concat([bytes(ATTR.name, a.name), bytes(ATTR.s, a.string), int(ATTR.type, ATTR_STRING)]);
@@ -146,9 +148,9 @@ class Graph {
   }
 }
 
-/** Padding of a conv as applyModel does it: the anchor at kh>>1, kw>>1 (so even kernels pad one less after). */
+/** Padding of a conv as applyModel does it: the anchor at kh>>1, kw>>1 of its extent (so even kernels pad one less after). */
 function convPads(l: Conv2dSpec): { top: number; bottom: number; left: number; right: number } {
-  const [kh, kw] = l.kernelSize;
+  const [kh, kw] = convExtent(l);
   return { top: kh >> 1, bottom: kh - 1 - (kh >> 1), left: kw >> 1, right: kw - 1 - (kw >> 1) };
 }
 
@@ -253,7 +255,8 @@ export function exportOnnx(model: Network & { arch?: Arch; alignment?: ModelAlig
         const w = g.floats(`${prefix}.weight`, [l.outChannels, l.inChannels, ...l.kernelSize], l.weights.flat(3));
         const inputs = l.bias ? [padded, w, g.floats(`${prefix}.bias`, [l.outChannels], l.bias)] : [padded, w];
         // No pads attribute: a 'valid' conv over the padded input (kernel_shape comes from the weight).
-        x = g.node('Conv', inputs, `${prefix}.conv`);
+        const d = dilationOf(l);
+        x = g.node('Conv', inputs, `${prefix}.conv`, d > 1 ? [{ name: 'dilations', ints: [d, d] }] : []);
         channels = l.outChannels;
         break;
       }

@@ -18,7 +18,7 @@ import { KernelLearnError } from '../errors.js';
 import { encodeSafetensors } from '../io/safetensors.js';
 import type { BorderMode } from '../filters/border.js';
 import { KERNEL_LEARN_VERSION, type Arch, type ModelAlignment } from '../nn/model.js';
-import type { Network } from '../nn/network.js';
+import { convExtent, dilationOf, type Network } from '../nn/network.js';
 
 export interface SafetensorsTensor {
   dtype: 'F32';
@@ -53,12 +53,14 @@ export function exportSafetensors(model: Network & { arch?: Arch; alignment?: Mo
     if (l.bias) tensors.push([`${prefix}bias`, [l.outChannels], l.bias]);
   }
   // The layers without their weights (those are the tensors). torch_pad is F.pad's [left, right,
-  // top, bottom] for the anchor at (kh>>1, kw>>1), so even kernels pad one less after than before.
+  // top, bottom] for the anchor at (kh>>1, kw>>1) of the kernel's extent, so even kernels pad one
+  // less after than before; a dilated conv says its dilation (torch's conv2d dilation argument).
   const layers = model.layers.map((l) => {
     if (l.type !== 'conv2d') return l;
-    const [kh, kw] = l.kernelSize;
+    const [kh, kw] = convExtent(l);
     const torchPad = [kw >> 1, kw - 1 - (kw >> 1), kh >> 1, kh - 1 - (kh >> 1)];
-    return { type: l.type, inChannels: l.inChannels, outChannels: l.outChannels, kernelSize: l.kernelSize, bias: l.bias !== null, torch_pad: torchPad };
+    const dilation = dilationOf(l) > 1 ? { dilation: dilationOf(l) } : {};
+    return { type: l.type, inChannels: l.inChannels, outChannels: l.outChannels, kernelSize: l.kernelSize, ...dilation, bias: l.bias !== null, torch_pad: torchPad };
   });
   const metadata: Record<string, string> = {
     format: 'kernel-learn',

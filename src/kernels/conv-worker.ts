@@ -26,6 +26,8 @@ export interface ConvJob {
   separable: boolean;
   /** This thread's scratch block in the shared module memory; undefined on the main thread. */
   scratch?: Scratch;
+  /** Taps this many samples apart. */
+  dilation: number;
 }
 
 function view(t: JobTensor): Tensor {
@@ -38,7 +40,7 @@ export function runConvJob(j: ConvJob): void {
   const x = view(j.x);
   const out = view(j.out);
   if (j.separable && conv2dForwardSeparable(x, j.weights, j.bias, j.cout, j.kh, j.kw, j.padding, out, j.y0, j.y1)) return;
-  conv2dForwardF32Rows(x, j.weights, j.bias, j.cout, j.kh, j.kw, j.padding, out, j.y0, j.y1, j.scratch);
+  conv2dForwardF32Rows(x, j.weights, j.bias, j.cout, j.kh, j.kw, j.padding, out, j.y0, j.y1, j.scratch, j.dilation);
 }
 
 // Only in a worker that threads.ts started (not whenever this module loads inside some worker).

@@ -44,16 +44,20 @@ export function tensor(n: number, c: number, h: number, w: number, data?: Float3
 /** Padding: 'valid' (no padding, output shrinks by k-1) or a border mode (output keeps h x w). */
 export type Padding = BorderMode | 'valid';
 
-function checkForward(x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding): { oh: number; ow: number } {
+/** The extent of a kernel of size k with taps `dilation` apart: dilation * (k - 1) + 1. */
+export const extent = (k: number, dilation: number): number => dilation * (k - 1) + 1;
+
+function checkForward(x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding, dilation = 1): { oh: number; ow: number } {
   if (!(kh >= 1 && kw >= 1 && cout >= 1)) throw new KernelLearnError(`conv2d: bad kernel ${cout}x${kh}x${kw}`);
+  if (!(Number.isInteger(dilation) && dilation >= 1)) throw new KernelLearnError(`conv2d: dilation must be a positive integer, got ${dilation}`);
   if (weights.length !== cout * x.c * kh * kw) {
     throw new KernelLearnError(`conv2d: weights have ${weights.length} values, expected ${cout}x${x.c}x${kh}x${kw}`);
   }
   if (bias && bias.length !== cout) throw new KernelLearnError(`conv2d: bias has ${bias.length} values, expected ${cout}`);
   if (padding !== 'valid') return { oh: x.h, ow: x.w };
-  const oh = x.h - kh + 1;
-  const ow = x.w - kw + 1;
-  if (oh < 1 || ow < 1) throw new KernelLearnError(`conv2d: ${kh}x${kw} kernel is larger than the ${x.h}x${x.w} input with 'valid' padding`);
+  const oh = x.h - extent(kh, dilation) + 1;
+  const ow = x.w - extent(kw, dilation) + 1;
+  if (oh < 1 || ow < 1) throw new KernelLearnError(`conv2d: ${kh}x${kw} kernel${dilation > 1 ? ` (dilation ${dilation})` : ''} is larger than the ${x.h}x${x.w} input with 'valid' padding`);
   return { oh, ow };
 }
 
@@ -80,9 +84,9 @@ export function forwardAllRows(rows: ConvRows, x: Tensor, weights: Float32Array,
   return out;
 }
 
-/** The output shape of conv2dForward (and the argument checks it makes). */
-export function conv2dOutputShape(x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding): { oh: number; ow: number } {
-  return checkForward(x, weights, bias, cout, kh, kw, padding);
+/** The output shape of conv2dForward (and the argument checks it makes); `dilation`: taps that many samples apart. */
+export function conv2dOutputShape(x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding, dilation = 1): { oh: number; ow: number } {
+  return checkForward(x, weights, bias, cout, kh, kw, padding, dilation);
 }
 
 /**
@@ -233,18 +237,21 @@ function accumulateRow(acc: Float64Array, src: Float32Array, o: number, weights:
  * Reference for conv2dForward: one output sample at a time, borders through borderInterpolate,
  * bias first, then taps in (ci, ky, kx) order. `sums` 'f64' (conv2dForward's) adds in float64;
  * 'f32' rounds every product and every sum to float32 (the WebAssembly kernel's, simd.ts).
+ * `dilation` d: tap (ky, kx) reads the input d*ky rows and d*kx columns on, and the anchor is tap
+ * (kh >> 1, kw >> 1), as in torch's conv2d with dilation and padding d*(k-1)/2.
  */
 export function conv2dForwardReference(
   x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding,
-  sums: 'f64' | 'f32' = 'f64',
+  sums: 'f64' | 'f32' = 'f64', dilation = 1,
 ): Tensor {
-  const { oh, ow } = checkForward(x, weights, bias, cout, kh, kw, padding);
+  const { oh, ow } = checkForward(x, weights, bias, cout, kh, kw, padding, dilation);
   const { c: cin, h, w } = x;
   const out = tensor(x.n, cout, oh, ow);
   const f32 = sums === 'f32';
-  // 'valid' output (y, x) reads input (y+ky, x+kx); padded output reads (y+ky-ay, x+kx-ax).
-  const ay = padding === 'valid' ? 0 : kh >> 1;
-  const ax = padding === 'valid' ? 0 : kw >> 1;
+  const d = dilation;
+  // 'valid' output (y, x) reads input (y+d*ky, x+d*kx); padded output reads (y+d*ky-ay, x+d*kx-ax).
+  const ay = padding === 'valid' ? 0 : d * (kh >> 1);
+  const ax = padding === 'valid' ? 0 : d * (kw >> 1);
   for (let n = 0; n < x.n; n++) {
     for (let co = 0; co < cout; co++) {
       for (let y = 0; y < oh; y++) {
@@ -253,8 +260,8 @@ export function conv2dForwardReference(
           for (let ci = 0; ci < cin; ci++) {
             for (let ky = 0; ky < kh; ky++) {
               for (let kx = 0; kx < kw; kx++) {
-                let iy = y + ky - ay;
-                let ix = xx + kx - ax;
+                let iy = y + d * ky - ay;
+                let ix = xx + d * kx - ax;
                 if (padding !== 'valid') {
                   iy = borderInterpolate(iy, h, padding);
                   ix = borderInterpolate(ix, w, padding);
@@ -274,10 +281,10 @@ export function conv2dForwardReference(
 }
 
 /** The sizes of a weight-gradient computation, checked: input channels and size, gradient (output) size. */
-function backwardShape(x: Tensor, gradOut: Tensor, cout: number, kh: number, kw: number): { cin: number; h: number; w: number; oh: number; ow: number } {
-  if (gradOut.n !== x.n || gradOut.c !== cout || gradOut.h !== x.h - kh + 1 || gradOut.w !== x.w - kw + 1) {
+export function backwardShape(x: Tensor, gradOut: Tensor, cout: number, kh: number, kw: number, dilation = 1): { cin: number; h: number; w: number; oh: number; ow: number } {
+  if (gradOut.n !== x.n || gradOut.c !== cout || gradOut.h !== x.h - extent(kh, dilation) + 1 || gradOut.w !== x.w - extent(kw, dilation) + 1) {
     throw new KernelLearnError(
-      `conv2d backward: gradient ${gradOut.n}x${gradOut.c}x${gradOut.h}x${gradOut.w} does not match a 'valid' ${cout}x${kh}x${kw} conv of ${x.n}x${x.c}x${x.h}x${x.w}`,
+      `conv2d backward: gradient ${gradOut.n}x${gradOut.c}x${gradOut.h}x${gradOut.w} does not match a 'valid' ${cout}x${kh}x${kw}${dilation > 1 ? ` (dilation ${dilation})` : ''} conv of ${x.n}x${x.c}x${x.h}x${x.w}`,
     );
   }
   return { cin: x.c, h: x.h, w: x.w, oh: gradOut.h, ow: gradOut.w };
@@ -333,9 +340,10 @@ export function conv2dBackwardWeights(x: Tensor, gradOut: Tensor, cout: number, 
   return { dWeights: Float32Array.from(dW), dBias: Float32Array.from(dB) };
 }
 
-/** Reference for conv2dBackwardWeights: each weight's sum written out directly. */
-export function conv2dBackwardWeightsReference(x: Tensor, gradOut: Tensor, cout: number, kh: number, kw: number): { dWeights: Float32Array; dBias: Float32Array } {
-  const { cin, h, w, oh, ow } = backwardShape(x, gradOut, cout, kh, kw);
+/** Reference for conv2dBackwardWeights: each weight's sum written out directly (taps `dilation` apart). */
+export function conv2dBackwardWeightsReference(x: Tensor, gradOut: Tensor, cout: number, kh: number, kw: number, dilation = 1): { dWeights: Float32Array; dBias: Float32Array } {
+  const { cin, h, w, oh, ow } = backwardShape(x, gradOut, cout, kh, kw, dilation);
+  const d = dilation;
   const dWeights = new Float32Array(cout * cin * kh * kw);
   const dBias = new Float32Array(cout);
   for (let co = 0; co < cout; co++) {
@@ -351,7 +359,7 @@ export function conv2dBackwardWeightsReference(x: Tensor, gradOut: Tensor, cout:
           for (let n = 0; n < x.n; n++) {
             for (let y = 0; y < oh; y++) {
               for (let xx = 0; xx < ow; xx++) {
-                s += gradOut.data[((n * cout + co) * oh + y) * ow + xx] * x.data[((n * cin + ci) * h + y + ky) * w + xx + kx];
+                s += gradOut.data[((n * cout + co) * oh + y) * ow + xx] * x.data[((n * cin + ci) * h + y + d * ky) * w + xx + d * kx];
               }
             }
           }
@@ -364,13 +372,13 @@ export function conv2dBackwardWeightsReference(x: Tensor, gradOut: Tensor, cout:
 }
 
 /** The sizes of an input-gradient computation, checked, and the zeroed gradient tensor (x's shape) to fill. */
-function backwardInputShape(gradOut: Tensor, weights: Float32Array, cin: number, kh: number, kw: number): { nb: number; cout: number; oh: number; ow: number; h: number; w: number; dx: Tensor } {
+export function backwardInputShape(gradOut: Tensor, weights: Float32Array, cin: number, kh: number, kw: number, dilation = 1): { nb: number; cout: number; oh: number; ow: number; h: number; w: number; dx: Tensor } {
   if (weights.length !== gradOut.c * cin * kh * kw) {
     throw new KernelLearnError(`conv2d backward: weights have ${weights.length} values, expected ${gradOut.c}x${cin}x${kh}x${kw}`);
   }
   const { n: nb, c: cout, h: oh, w: ow } = gradOut;
-  const h = oh + kh - 1;
-  const w = ow + kw - 1;
+  const h = oh + extent(kh, dilation) - 1;
+  const w = ow + extent(kw, dilation) - 1;
   return { nb, cout, oh, ow, h, w, dx: tensor(nb, cin, h, w) };
 }
 
@@ -434,9 +442,10 @@ function backwardRow3(acc: Float64Array, g: Float32Array, gr: number, w0: number
   }
 }
 
-/** Reference for conv2dBackwardInput: each input sample's gradient gathered directly. */
-export function conv2dBackwardInputReference(gradOut: Tensor, weights: Float32Array, cin: number, kh: number, kw: number): Tensor {
-  const { nb, cout, oh, ow, h, w, dx } = backwardInputShape(gradOut, weights, cin, kh, kw);
+/** Reference for conv2dBackwardInput: each input sample's gradient gathered directly (taps `dilation` apart). */
+export function conv2dBackwardInputReference(gradOut: Tensor, weights: Float32Array, cin: number, kh: number, kw: number, dilation = 1): Tensor {
+  const { nb, cout, oh, ow, h, w, dx } = backwardInputShape(gradOut, weights, cin, kh, kw, dilation);
+  const d = dilation;
   for (let n = 0; n < nb; n++) {
     for (let ci = 0; ci < cin; ci++) {
       for (let iy = 0; iy < h; iy++) {
@@ -445,8 +454,8 @@ export function conv2dBackwardInputReference(gradOut: Tensor, weights: Float32Ar
           for (let co = 0; co < cout; co++) {
             for (let ky = 0; ky < kh; ky++) {
               for (let kx = 0; kx < kw; kx++) {
-                const y = iy - ky;
-                const xx = ix - kx;
+                const y = iy - d * ky;
+                const xx = ix - d * kx;
                 if (y < 0 || y >= oh || xx < 0 || xx >= ow) continue;
                 s += gradOut.data[((n * cout + co) * oh + y) * ow + xx] * weights[((co * cin + ci) * kh + ky) * kw + kx];
               }

@@ -23,10 +23,10 @@
 
 import { KernelLearnError } from '../errors.js';
 import { borderIndexTable } from '../filters/border.js';
-import { conv2dForwardReference, conv2dOutputShape, forwardAllRows, type Padding, type Tensor } from './conv2d.js';
+import { conv2dForwardReference, conv2dOutputShape, extent, tensor, type Padding, type Tensor } from './conv2d.js';
 import { CONV_WASM_BASE64, CONV_WASM_SHARED_BASE64 } from './conv-wasm.generated.js';
 
-type ConvRows = (rowPtrs: number, out: number, outStride: number, ow: number, rows: number, w: number, kh: number, kw: number, bias: number, accumulate: number) => void;
+type ConvRows = (rowPtrs: number, out: number, outStride: number, ow: number, rows: number, w: number, kh: number, kw: number, bias: number, accumulate: number, dil: number) => void;
 
 interface Wasm {
   memory: WebAssembly.Memory;
@@ -184,27 +184,32 @@ function interiorColumns(ow: number, kw: number, padding: Padding): { xa: number
   return xb > xa ? { xa, xb } : { xa: ow, xb: ow };
 }
 
-/** How a call is cut into bands, and the scratch it needs (bytes). */
-export function planConv(x: Tensor, cout: number, kh: number, kw: number, padding: Padding, rowsWanted: number, where: Placement): { rows: number; bytes: number } {
+/**
+ * How a call is cut into bands, and the scratch it needs (bytes). With dilation d the geometry
+ * (band rows, padded fragments, border columns) is that of the kernel's extent d(k - 1) + 1.
+ */
+export function planConv(x: Tensor, cout: number, kh: number, kw: number, padding: Padding, rowsWanted: number, where: Placement, dilation = 1): { rows: number; bytes: number } {
   // Shapes as conv2dOutputShape gives them (the callers have checked the arguments with it).
-  const oh = padding === 'valid' ? x.h - kh + 1 : x.h;
-  const ow = padding === 'valid' ? x.w - kw + 1 : x.w;
+  const eh = extent(kh, dilation), ew = extent(kw, dilation);
+  const oh = padding === 'valid' ? x.h - eh + 1 : x.h;
+  const ow = padding === 'valid' ? x.w - ew + 1 : x.w;
   const w = x.w;
   const copyPerRow = (where.inPlaceIn ? 0 : x.c * (w + 8)) + (where.inPlaceOut ? 0 : ow);
   let rows = where.inPlaceIn && where.inPlaceOut ? IN_PLACE_ROWS : Math.max(1, Math.floor(BAND_SAMPLES / Math.max(1, copyPerRow)));
   rows = Math.max(1, Math.min(rows, rowsWanted, oh));
-  return { rows, bytes: scratchLayout(x.c, cout, kh, kw, w, ow, rows, where, interiorColumns(ow, kw, padding)).bytes };
+  return { rows, bytes: scratchLayout(x.c, cout, kh, kw, w, ow, rows, where, interiorColumns(ow, ew, padding), dilation).bytes };
 }
 
 /** Float offsets within the scratch block. */
-function scratchLayout(cin: number, cout: number, kh: number, kw: number, w: number, ow: number, rows: number, where: Placement, cols: { xa: number; xb: number }) {
-  const bandRows = rows + kh - 1;
+function scratchLayout(cin: number, cout: number, kh: number, kw: number, w: number, ow: number, rows: number, where: Placement, cols: { xa: number; xb: number }, dilation: number) {
+  const eh = extent(kh, dilation), ew = extent(kw, dilation);
+  const bandRows = rows + eh - 1;
   const up4 = (n: number): number => (n + 3) & ~3;
-  const fragW = up4(Math.max(cols.xa, ow - cols.xb) + kw - 1 + 4); // the longer padded fragment, plus room
+  const fragW = up4(Math.max(cols.xa, ow - cols.xb) + ew - 1 + 4); // the longer padded fragment, plus room
   const rowSlot = up4(w + 8);
   let at = 0;
   const weights = at; at += up4(cout * cin * kh * kw);
-  const zeros = at; at += up4(w + kw);
+  const zeros = at; at += up4(w + ew);
   const ptrs = at; at += up4(3 * cin * bandRows); // interior, left and right row tables
   const copies = at; at += where.inPlaceIn ? 0 : cin * bandRows * rowSlot;
   const frags = at; at += 2 * cin * bandRows * fragW;
@@ -234,38 +239,41 @@ function ownScratch(bytes: number): Scratch {
  * Output rows [y0, y1) of conv2dForwardF32 written into `out` (its output shape; other rows are
  * left alone). Bit-identical to conv2dForwardF32's rows whatever the band: the worker threads
  * and the streaming apply run this on their bands. `scratch` is for worker threads (a block of the
- * shared memory the main thread gave them); on the main thread it is found here.
+ * shared memory the main thread gave them); on the main thread it is found here. `dilation` d > 1
+ * (odd kernels only): taps d samples apart, anchor d*(k >> 1), the centre of the extent.
  */
 export function conv2dForwardF32Rows(
   x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding,
-  out: Tensor, y0: number, y1: number, scratch?: Scratch,
+  out: Tensor, y0: number, y1: number, scratch?: Scratch, dilation = 1,
 ): void {
-  const { oh, ow } = conv2dOutputShape(x, weights, bias, cout, kh, kw, padding);
+  const { oh, ow } = conv2dOutputShape(x, weights, bias, cout, kh, kw, padding, dilation);
   if (out.n !== x.n || out.c !== cout || out.h !== oh || out.w !== ow) throw new KernelLearnError('conv2d: output tensor has the wrong shape');
+  if (dilation > 1 && (kh % 2 === 0 || kw % 2 === 0)) throw new KernelLearnError(`conv2d: a dilated kernel must have odd sides, got ${kh}x${kw}`);
   if (y1 <= y0) return;
   const { convRows, memory } = getWasm();
   const where: Placement = { inPlaceIn: inHeap(x.data), inPlaceOut: inHeap(out.data) };
-  const plan = planConv(x, cout, kh, kw, padding, y1 - y0, where);
+  const plan = planConv(x, cout, kh, kw, padding, y1 - y0, where, dilation);
   if (scratch && scratch.bytes < plan.bytes) throw new KernelLearnError(`conv2d: scratch of ${scratch.bytes} bytes, ${plan.bytes} needed`);
   const s = scratch ?? ownScratch(plan.bytes);
   const rows = plan.rows;
   const { c: cin, h, w } = x;
-  const { xa, xb } = interiorColumns(ow, kw, padding);
-  const L = scratchLayout(cin, cout, kh, kw, w, ow, rows, where, { xa, xb });
-  const bandRows = rows + kh - 1;
+  const eh = extent(kh, dilation), ew = extent(kw, dilation); // the window the kernel covers
+  const { xa, xb } = interiorColumns(ow, ew, padding);
+  const L = scratchLayout(cin, cout, kh, kw, w, ow, rows, where, { xa, xb }, dilation);
+  const bandRows = rows + eh - 1;
   const base = s.offset >> 2; // float offset of the scratch block
   const mem = new Float32Array(memory.buffer);
   const ptr = new Uint32Array(memory.buffer, (base + L.ptrs) * 4, 3 * cin * bandRows);
   mem.set(weights, base + L.weights);
-  mem.fill(0, base + L.zeros, base + L.zeros + w + kw);
+  mem.fill(0, base + L.zeros, base + L.zeros + w + ew);
 
   const padded = padding !== 'valid';
-  const ay = padded ? kh >> 1 : 0;
-  const ax = padded ? kw >> 1 : 0;
-  const rowTable = padded ? borderIndexTable(h, ay, kh - 1 - ay, padding) : null;
-  const colTable = padded ? borderIndexTable(w, ax, kw - 1 - ax, padding) : null;
-  const leftW = xa + kw - 1; // padded columns [0, xa + kw - 1) give outputs [0, xa)
-  const rightW = ow - xb + kw - 1; // padded columns [xb, ow + kw - 1) give outputs [xb, ow)
+  const ay = padded ? eh >> 1 : 0;
+  const ax = padded ? ew >> 1 : 0;
+  const rowTable = padded ? borderIndexTable(h, ay, eh - 1 - ay, padding) : null;
+  const colTable = padded ? borderIndexTable(w, ax, ew - 1 - ax, padding) : null;
+  const leftW = xa + ew - 1; // padded columns [0, xa + ew - 1) give outputs [0, xa)
+  const rightW = ow - xb + ew - 1; // padded columns [xb, ow + ew - 1) give outputs [xb, ow)
 
   const src = x.data;
   const srcAlign = src.byteOffset >> 2;
@@ -275,10 +283,10 @@ export function conv2dForwardF32Rows(
   for (let n = 0; n < x.n; n++) {
     for (let ys = y0; ys < y1; ys += rows) {
       const r = Math.min(rows, y1 - ys);
-      // Row tables for the band's input rows ys .. ys + r + kh - 2 (padded row indices), every channel.
+      // Row tables for the band's input rows ys .. ys + r + eh - 2 (padded row indices), every channel.
       for (let ci = 0; ci < cin; ci++) {
         const plane = (n * cin + ci) * h * w;
-        for (let i = 0; i < r + kh - 1; i++) {
+        for (let i = 0; i < r + eh - 1; i++) {
           const row = padded ? rowTable![ys + i] : ys + i;
           const t = ci * bandRows + i;
           const start = plane + row * w; // float index of the row in x.data
@@ -320,9 +328,9 @@ export function conv2dForwardF32Rows(
           const wp = (base + L.weights + (co * cin + ci) * kh * kw) * 4;
           const acc = ci > 0 ? 1 : 0;
           const tables = (base + L.ptrs) * 4 + ci * bandRows * 4;
-          if (xb > xa) convRows(tables, o + xa * 4, ow, xb - xa, r, wp, kh, kw, b, acc);
-          if (xa > 0) convRows(tables + cin * bandRows * 4, o, ow, xa, r, wp, kh, kw, b, acc);
-          if (xb < ow) convRows(tables + 2 * cin * bandRows * 4, o + xb * 4, ow, ow - xb, r, wp, kh, kw, b, acc);
+          if (xb > xa) convRows(tables, o + xa * 4, ow, xb - xa, r, wp, kh, kw, b, acc, dilation);
+          if (xa > 0) convRows(tables + cin * bandRows * 4, o, ow, xa, r, wp, kh, kw, b, acc, dilation);
+          if (xb < ow) convRows(tables + 2 * cin * bandRows * 4, o + xb * 4, ow, ow - xb, r, wp, kh, kw, b, acc, dilation);
         }
         if (!where.inPlaceOut) out.data.set(mem.subarray(o >> 2, (o >> 2) + r * ow), at);
       }
@@ -332,10 +340,13 @@ export function conv2dForwardF32Rows(
 
 /**
  * Correlation of `x` with `weights` plus `bias`, like conv2dForward (same shapes, padding and
- * anchor), summed in float32 with WebAssembly SIMD.
+ * anchor), summed in float32 with WebAssembly SIMD; taps `dilation` apart.
  */
-export function conv2dForwardF32(x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding): Tensor {
-  return forwardAllRows(conv2dForwardF32Rows, x, weights, bias, cout, kh, kw, padding);
+export function conv2dForwardF32(x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding, dilation = 1): Tensor {
+  const { oh, ow } = conv2dOutputShape(x, weights, bias, cout, kh, kw, padding, dilation);
+  const out = tensor(x.n, cout, oh, ow);
+  conv2dForwardF32Rows(x, weights, bias, cout, kh, kw, padding, out, 0, oh, undefined, dilation);
+  return out;
 }
 
 /**
@@ -343,7 +354,7 @@ export function conv2dForwardF32(x: Tensor, weights: Float32Array, bias: Float32
  * a time, every product and sum rounded to float32 in the kernel's order.
  */
 export function conv2dForwardF32Reference(
-  x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding,
+  x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding, dilation = 1,
 ): Tensor {
-  return conv2dForwardReference(x, weights, bias, cout, kh, kw, padding, 'f32');
+  return conv2dForwardReference(x, weights, bias, cout, kh, kw, padding, 'f32', dilation);
 }

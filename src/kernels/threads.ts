@@ -9,8 +9,8 @@
  * Workers start on first use, stay for later calls, and do not keep the process alive when idle.
  * Node only: the browser build never imports this module.
  */
-import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { defaultThreadCount } from './cpus.js';
 import { conv2dForward, conv2dForwardSeparable, conv2dOutputShape, tensor, type Padding, type Tensor } from './conv2d.js';
 import { conv2dForwardF32, conv2dForwardF32Rows, heapAlloc, heapFree, inHeap, planConv, sharedConvMemory, type Scratch } from './simd.js';
 import { runConvJob, type ConvJob, type JobTensor } from './conv-worker.js';
@@ -18,13 +18,7 @@ import { runConvJob, type ConvJob, type JobTensor } from './conv-worker.js';
 /** Below this many output samples a call stays on one thread (posting work costs ~0.1 ms). */
 export const MIN_PARALLEL_SAMPLES = 1 << 18;
 
-/** Threads to use: $KERNEL_LEARN_THREADS, else the number of CPUs (at most 8). */
-export function defaultThreadCount(): number {
-  const env = Number(process.env.KERNEL_LEARN_THREADS);
-  if (Number.isInteger(env) && env >= 1) return Math.min(env, 64);
-  const n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return Math.max(1, Math.min(8, n));
-}
+export { defaultThreadCount };
 
 /** Thread counts worth measuring on this machine: 1, 2, ... up to the CPU count. */
 export function threadCounts(): number[] {
@@ -92,8 +86,10 @@ export function toShared(data: Float32Array): Float32Array {
 export interface ThreadOptions {
   /** Thread count (default defaultThreadCount()); 1 runs conv2dForwardF32 on this thread. */
   threads?: number;
-  /** Use the (float64, JavaScript) separable path when the kernel is rank 1 (1 -> 1 channel). Default false. */
+  /** Use the (float64, JavaScript) separable path when the kernel is rank 1 (1 -> 1 channel, no dilation). Default false. */
   separable?: boolean;
+  /** Taps this many samples apart (default 1; odd kernels only when > 1). */
+  dilation?: number;
   /**
    * Write the output here (its first n*cout*oh*ow samples) instead of a new array; must not
    * overlap the input. When it is in shared memory (like an input in shared memory) the threads
@@ -148,15 +144,16 @@ async function threadedOnce(
   x: Tensor, weights: Float32Array, bias: Float32Array | null, cout: number, kh: number, kw: number, padding: Padding,
   opts: ThreadOptions,
 ): Promise<Tensor> {
-  const { oh, ow } = conv2dOutputShape(x, weights, bias, cout, kh, kw, padding);
-  const separable = !!opts.separable && x.c === 1 && cout === 1;
+  const dilation = opts.dilation ?? 1;
+  const { oh, ow } = conv2dOutputShape(x, weights, bias, cout, kh, kw, padding, dilation);
+  const separable = !!opts.separable && x.c === 1 && cout === 1 && dilation === 1;
   const threads = Math.max(1, Math.min(opts.threads ?? defaultThreadCount(), oh));
   const size = x.n * cout * oh * ow;
   const into = opts.into && opts.into.length >= size ? opts.into.subarray(0, size) : null;
   if (threads === 1 || (size < MIN_PARALLEL_SAMPLES && opts.threads === undefined)) {
-    if (!into) return (separable && conv2dForwardSeparable(x, weights, bias, cout, kh, kw, padding)) || conv2dForwardF32(x, weights, bias, cout, kh, kw, padding);
+    if (!into) return (separable && conv2dForwardSeparable(x, weights, bias, cout, kh, kw, padding)) || conv2dForwardF32(x, weights, bias, cout, kh, kw, padding, dilation);
     const out = tensor(x.n, cout, oh, ow, into);
-    if (!(separable && conv2dForwardSeparable(x, weights, bias, cout, kh, kw, padding, out))) conv2dForwardF32Rows(x, weights, bias, cout, kh, kw, padding, out, 0, oh);
+    if (!(separable && conv2dForwardSeparable(x, weights, bias, cout, kh, kw, padding, out))) conv2dForwardF32Rows(x, weights, bias, cout, kh, kw, padding, out, 0, oh, undefined, dilation);
     return out;
   }
   // Workers read the input from shared memory: an input elsewhere is copied into the arena.
@@ -180,12 +177,12 @@ async function threadedOnce(
     if (jobs.length > 0) {
       // A worker's scratch: a block of the shared memory only it uses during the call.
       const k = jobs.length - 1;
-      const plan = planConv(xShared, cout, kh, kw, padding, y1 - y0, { inPlaceIn: inHeap(xs), inPlaceOut: inHeap(outShared.data) });
+      const plan = planConv(xShared, cout, kh, kw, padding, y1 - y0, { inPlaceIn: inHeap(xs), inPlaceOut: inHeap(outShared.data) }, dilation);
       while (scratchArenas.length <= k) scratchArenas.push(new Arena());
       const block = scratchArenas[k].get(Math.ceil(plan.bytes / 4));
       scratch = { offset: block.byteOffset, bytes: block.byteLength };
     }
-    jobs.push({ id: nextId++, x: shape(xShared), out: shape(outShared), weights, bias, cout, kh, kw, padding, y0, y1, separable, scratch });
+    jobs.push({ id: nextId++, x: shape(xShared), out: shape(outShared), weights, bias, cout, kh, kw, padding, y0, y1, separable, scratch, dilation });
   }
   const done = jobs.slice(1).map((j, i) => post(getWorker(i), j));
   try {

@@ -6,7 +6,7 @@
 
 import type { Rect } from '../image.js';
 import type { ModelAlignment } from './model.js';
-import type { Network } from './network.js';
+import { convExtent, type Network } from './network.js';
 
 /** Pixels to add on each side of an image. */
 export interface Margins {
@@ -44,7 +44,7 @@ export function edgeRing(model: Network): Margins {
   const ring = { top: 0, bottom: 0, left: 0, right: 0 };
   for (const l of model.layers) {
     if (l.type !== 'conv2d') continue;
-    const [kh, kw] = l.kernelSize;
+    const [kh, kw] = convExtent(l);
     ring.top += kh >> 1;
     ring.bottom += kh - 1 - (kh >> 1);
     ring.left += kw >> 1;
@@ -58,7 +58,7 @@ export function networkHalo(model: Network): number {
   let r = 0;
   for (const l of model.layers) {
     if (l.type !== 'conv2d') continue;
-    const [kh, kw] = l.kernelSize;
+    const [kh, kw] = convExtent(l);
     r += Math.max(kh >> 1, kh - 1 - (kh >> 1), kw >> 1, kw - 1 - (kw >> 1));
   }
   return r;

@@ -29,19 +29,19 @@ import { applyModel, convArrays, keepEdge } from './apply.js';
 import { alignedWindow } from './alignment.js';
 import { Abs, Clamp, Magnitude, Relu, type Layer } from './layers.js';
 import type { ModelAlignment } from './model.js';
-import type { Network } from './network.js';
+import { convExtent, dilationOf, type Network } from './network.js';
 
 /** The CLI streams images of this many pixels and more when it can (a .npy or 8/16-bit PNG into a .npy). */
 export const STREAM_MIN_PIXELS = 1 << 24;
 
-/** Rows above and below a band that the model's output rows depend on. */
+/** Rows above and below a band that the model's output rows depend on (a dilated kernel reaches over its whole extent). */
 export function modelHalo(model: Network): number {
   let r = 0;
   for (const l of model.layers) {
     if (l.type !== 'conv2d') continue;
-    const kh = l.kernelSize[0];
-    const ay = kh >> 1;
-    r += Math.max(ay, kh - 1 - ay);
+    const eh = convExtent(l)[0];
+    const ay = eh >> 1;
+    r += Math.max(ay, eh - 1 - ay);
   }
   return r;
 }
@@ -83,7 +83,7 @@ export async function applyModelThreaded(model: Network, image: Image, file = 't
     if (l.type === 'conv2d') {
       const { weights, bias } = convArrays(l);
       // `into` only for a last layer: earlier outputs are the next layer's input.
-      x = await conv2dForwardThreaded(x, weights, bias, l.outChannels, l.kernelSize[0], l.kernelSize[1], model.border, { threads, into: i === last ? into : undefined });
+      x = await conv2dForwardThreaded(x, weights, bias, l.outChannels, l.kernelSize[0], l.kernelSize[1], model.border, { threads, into: i === last ? into : undefined, dilation: dilationOf(l) });
     } else {
       const layer: Layer =
         l.type === 'relu' ? new Relu() : l.type === 'abs' ? new Abs() : l.type === 'magnitude' ? new Magnitude(l.groupSize) : new Clamp(l.min, l.max);

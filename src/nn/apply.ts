@@ -14,7 +14,7 @@ import { Abs, Clamp, Magnitude, Relu, type Layer } from './layers.js';
 import { alignedWindow, edgeRing } from './alignment.js';
 import { pointwiseForward, pointwiseRunEnd } from './pointwise.js';
 import type { ModelAlignment } from './model.js';
-import type { Conv2dSpec, Network } from './network.js';
+import { dilationOf, type Conv2dSpec, type Network } from './network.js';
 
 /** A conv layer's weights as the flat float32 arrays conv2d takes. */
 export function convArrays(l: Conv2dSpec): { weights: Float32Array; bias: Float32Array | null } {
@@ -72,7 +72,7 @@ function applyNetwork(model: Network, image: Image, file: string, fused: boolean
     const l = layers[at];
     if (l.type === 'conv2d') {
       const { weights, bias } = convArrays(l);
-      x = conv2dForwardF32(x, weights, bias, l.outChannels, l.kernelSize[0], l.kernelSize[1], model.border);
+      x = conv2dForwardF32(x, weights, bias, l.outChannels, l.kernelSize[0], l.kernelSize[1], model.border, dilationOf(l));
     } else {
       const layer: Layer =
         l.type === 'relu' ? new Relu() : l.type === 'abs' ? new Abs() : l.type === 'magnitude' ? new Magnitude(l.groupSize) : new Clamp(l.min, l.max);

@@ -12,7 +12,8 @@
  */
 
 import { KernelLearnError } from '../errors.js';
-import { type Tensor, tensor, conv2dForward, conv2dBackwardWeights, conv2dBackwardInput } from '../kernels/conv2d.js';
+import { type Tensor, tensor, extent } from '../kernels/conv2d.js';
+import { convBackwardInput, convBackwardWeights, convForward, type Sums } from '../kernels/train-wasm.js';
 
 export interface Param {
   name: string;
@@ -54,15 +55,29 @@ export interface Conv2dOptions {
   kh: number;
   kw: number;
   bias: boolean;
+  /** Taps this many samples apart (default 1): a 3x3 kernel with dilation d sees a (2d+1)^2 window. */
+  dilation?: number;
+  /**
+   * How the convolutions sum (kernels/train-wasm.ts): 'f64' (default) float64, the forward equal
+   * to conv2dForward bit for bit, for fits certified against the exact optimum; 'f32' float32, twice
+   * as fast, for the deep arch's hidden layers.
+   */
+  sums?: Sums;
 }
 
-/** A 2-D correlation with 'valid' padding (training sees only pixels whose whole window is real data). Weights start at zero: see initConv. */
+/**
+ * A 2-D correlation with 'valid' padding (training sees only pixels whose whole window is real
+ * data), taps `dilation` apart. Weights start at zero: see initConv. Runs on the WebAssembly SIMD
+ * training kernels (kernels/train-wasm.ts).
+ */
 export class Conv2d implements Layer {
   readonly type = 'conv2d';
   readonly inChannels: number;
   readonly outChannels: number;
   readonly kh: number;
   readonly kw: number;
+  readonly dilation: number;
+  readonly sums: Sums;
   /** [outChannels][inChannels][kh][kw] */
   readonly weight: Param;
   readonly bias: Param | null;
@@ -72,10 +87,14 @@ export class Conv2d implements Layer {
     for (const k of ['inChannels', 'outChannels', 'kh', 'kw'] as const) {
       if (!Number.isInteger(o[k]) || o[k] < 1) throw new KernelLearnError(`Conv2d: ${k} must be a positive integer, got ${o[k]}`);
     }
+    const dilation = o.dilation ?? 1;
+    if (!Number.isInteger(dilation) || dilation < 1) throw new KernelLearnError(`Conv2d: dilation must be a positive integer, got ${dilation}`);
     this.inChannels = o.inChannels;
     this.outChannels = o.outChannels;
     this.kh = o.kh;
     this.kw = o.kw;
+    this.dilation = dilation;
+    this.sums = o.sums ?? 'f64';
     this.weight = param('weight', o.outChannels * o.inChannels * o.kh * o.kw);
     this.bias = o.bias ? param('bias', o.outChannels) : null;
   }
@@ -83,15 +102,15 @@ export class Conv2d implements Layer {
   forward(x: Tensor): Tensor {
     if (x.c !== this.inChannels) throw new KernelLearnError(`Conv2d: input has ${x.c} channels, layer expects ${this.inChannels}`);
     this.input = x;
-    return conv2dForward(x, this.weight.value, this.bias ? this.bias.value : null, this.outChannels, this.kh, this.kw, 'valid');
+    return convForward(x, this.weight.value, this.bias ? this.bias.value : null, this.outChannels, this.kh, this.kw, this.dilation, this.sums);
   }
 
   backward(gradOut: Tensor, needInputGrad = true): Tensor {
     const x = saved('Conv2d', this.input, gradOut);
-    const { dWeights, dBias } = conv2dBackwardWeights(x, gradOut, this.outChannels, this.kh, this.kw);
+    const { dWeights, dBias } = convBackwardWeights(x, gradOut, this.outChannels, this.kh, this.kw, this.dilation, this.sums);
     addInto(this.weight.grad, dWeights);
     if (this.bias) addInto(this.bias.grad, dBias);
-    return needInputGrad ? conv2dBackwardInput(gradOut, this.weight.value, this.inChannels, this.kh, this.kw) : EMPTY_TENSOR;
+    return needInputGrad ? convBackwardInput(gradOut, this.weight.value, this.inChannels, this.kh, this.kw, this.dilation, this.sums) : EMPTY_TENSOR;
   }
 
   params(): Param[] {
@@ -99,7 +118,7 @@ export class Conv2d implements Layer {
   }
 }
 
-function addInto(dst: Float32Array, src: Float32Array): void {
+function addInto(dst: Float32Array, src: ArrayLike<number>): void {
   for (let i = 0; i < dst.length; i++) dst[i] += src[i];
 }
 
@@ -269,10 +288,11 @@ export function zeroGrad(params: Param[]): void {
 /**
  * The window of input one output pixel sees: a net of 'valid' convs maps h x w to
  * (h - kh + 1) x (w - kw + 1), so the trainer crops targets by (kh >> 1, kw >> 1) on the top/left.
+ * A dilated conv counts with its extent, dilation * (k - 1) + 1.
  * (For odd sizes that is the centre; elementwise layers and Magnitude do not change it.)
  */
 export function receptiveField(net: Layer): { kh: number; kw: number } {
-  if (net instanceof Conv2d) return { kh: net.kh, kw: net.kw };
+  if (net instanceof Conv2d) return { kh: extent(net.kh, net.dilation), kw: extent(net.kw, net.dilation) };
   if (net instanceof Sequential) {
     let kh = 1;
     let kw = 1;
@@ -301,4 +321,35 @@ export function initConv(net: Layer, rng: () => number, gain = Math.SQRT2): void
   const w = net.weight.value;
   for (let i = 0; i < w.length; i++) w[i] = (2 * rng() - 1) * bound;
   net.bias?.value.fill(0);
+}
+
+/** A net's layers as plain data (kinds and shapes, no values): what a worker thread needs to build the same net. */
+export type LayerDesc =
+  | { type: 'conv2d'; options: Conv2dOptions }
+  | { type: 'relu' } | { type: 'abs' }
+  | { type: 'clamp'; min: number; max: number }
+  | { type: 'magnitude'; groupSize: number };
+
+export function describeLayers(net: Sequential): LayerDesc[] {
+  return net.layers.map((l): LayerDesc => {
+    if (l instanceof Conv2d) return { type: 'conv2d', options: { inChannels: l.inChannels, outChannels: l.outChannels, kh: l.kh, kw: l.kw, bias: l.bias !== null, dilation: l.dilation, sums: l.sums } };
+    if (l instanceof Relu) return { type: 'relu' };
+    if (l instanceof Abs) return { type: 'abs' };
+    if (l instanceof Clamp) return { type: 'clamp', min: l.min, max: l.max };
+    if (l instanceof Magnitude) return { type: 'magnitude', groupSize: l.groupSize };
+    throw new KernelLearnError(`describeLayers: no description for a ${l.type} layer`);
+  });
+}
+
+/** The net describeLayers described, its parameters zero. */
+export function buildLayers(desc: LayerDesc[]): Sequential {
+  return new Sequential(desc.map((d): Layer => {
+    switch (d.type) {
+      case 'conv2d': return new Conv2d(d.options);
+      case 'relu': return new Relu();
+      case 'abs': return new Abs();
+      case 'clamp': return new Clamp(d.min, d.max);
+      case 'magnitude': return new Magnitude(d.groupSize);
+    }
+  }));
 }

@@ -20,9 +20,16 @@ export const MODEL_FORMAT = 'kernel-learn-model';
  * The newest format version this kernel-learn reads and writes. A model is written at the lowest
  * version that holds it: 1, or 2 for a model with an alignment or a kept edge (outputs of another
  * size, or an unfiltered ring, which a version-1 reader would silently get wrong; it refuses
- * version 2 instead).
+ * version 2 instead), or 3 for a model with a dilated conv (a version-2 reader would ignore the
+ * dilation and compute another filter; it refuses version 3).
  */
-export const MODEL_VERSION = 2;
+export const MODEL_VERSION = 3;
+
+/** The lowest format version that holds the network (see MODEL_VERSION). */
+export function formatVersion(n: Network & { alignment?: ModelAlignment }): 1 | 2 | 3 {
+  if (n.layers.some((l) => l.type === 'conv2d' && (l.dilation ?? 1) > 1)) return 3;
+  return n.alignment || n.edge ? 2 : 1;
+}
 /** Written into createdBy; keep equal to package.json's version (a test checks). */
 export const KERNEL_LEARN_VERSION = '0.1.0';
 
@@ -97,7 +104,7 @@ export function fittedKernelShape(arch: Arch, layers: LayerSpec[], kernelIndex =
 /**
  * How the network was built: one conv (linear, with any output stage after it), the same kernel as
  * two thin convs (separable), one conv with pointwise curves before and/or after it (curves: each
- * curve three layers, nn/curve.ts), or a conv-relu-conv stack trained by gradient descent (deep).
+ * curve three layers, nn/curve.ts), or a small CNN of dilated convs and relus trained by gradient descent (deep).
  */
 export type Arch = 'linear' | 'separable' | 'curves' | 'deep';
 export const ARCHS: readonly Arch[] = ['linear', 'separable', 'curves', 'deep'];
@@ -124,8 +131,8 @@ export interface ModelAlignment {
 /** The model file's record: a Network and how it was trained. */
 export interface Model extends Network {
   format: typeof MODEL_FORMAT;
-  /** 1, or 2 when the model has an alignment (see MODEL_VERSION). */
-  version: 1 | 2;
+  /** 1, 2 when the model has an alignment or a kept edge, 3 when it has a dilated conv (see MODEL_VERSION). */
+  version: 1 | 2 | 3;
   arch: Arch;
   /** Present when the targets were not the inputs' size or place (absent: 'same'). */
   alignment?: ModelAlignment;
@@ -137,7 +144,7 @@ export interface Model extends Network {
 /** A model of this kernel-learn version. */
 export function createModel(arch: Arch, network: Network, training: TrainingSummary, metrics: ModelMetrics): Model {
   const { inputChannels, outputChannels, border, layers, edge } = network;
-  return { format: MODEL_FORMAT, version: edge ? 2 : 1, arch, inputChannels, outputChannels, border, ...(edge ? { edge } : {}), layers, training, metrics, createdBy: `kernel-learn ${KERNEL_LEARN_VERSION}` };
+  return { format: MODEL_FORMAT, version: formatVersion(network), arch, inputChannels, outputChannels, border, ...(edge ? { edge } : {}), layers, training, metrics, createdBy: `kernel-learn ${KERNEL_LEARN_VERSION}` };
 }
 
 /** The learned kernel of a one-kernel model: its conv layer and index (after the input curves of a curves model). */
@@ -204,6 +211,7 @@ function layerJson(l: LayerSpec): Json {
         inChannels: num(l.inChannels),
         outChannels: num(l.outChannels),
         kernelSize: [num(l.kernelSize[0]), num(l.kernelSize[1])],
+        ...((l.dilation ?? 1) > 1 ? { dilation: num(l.dilation!) } : {}),
         weights: f32Grid(l.weights),
         bias: l.bias === null ? null : l.bias.map(f32),
       };
@@ -264,7 +272,7 @@ export function serializeModel(model: Model): string {
   if (model.metrics.exactLoss !== undefined) metrics.exactLoss = num(model.metrics.exactLoss);
   const doc: Json = {
     format: MODEL_FORMAT,
-    version: num(model.alignment || model.edge ? 2 : 1),
+    version: num(formatVersion(model)),
     arch: model.arch,
     inputChannels: num(model.inputChannels),
     outputChannels: num(model.outputChannels),
@@ -360,10 +368,10 @@ export function parseModel(json: string, file: string): Model {
   if (doc.format !== MODEL_FORMAT) {
     throw new KernelLearnError(`${file}: not a kernel-learn model (format is ${String(JSON.stringify(doc.format)).slice(0, 60)}, expected "${MODEL_FORMAT}"); ${MODEL_FIX}`);
   }
-  if (doc.version !== 1 && doc.version !== 2) {
+  if (doc.version !== 1 && doc.version !== 2 && doc.version !== 3) {
     const newer = typeof doc.version === 'number' && doc.version > MODEL_VERSION;
     throw new KernelLearnError(
-      `${file}: model format version ${String(JSON.stringify(doc.version)).slice(0, 60)} is not supported (this kernel-learn reads versions 1 and ${MODEL_VERSION})` +
+      `${file}: model format version ${String(JSON.stringify(doc.version)).slice(0, 60)} is not supported (this kernel-learn reads versions 1 to ${MODEL_VERSION})` +
         (newer ? '; upgrade kernel-learn' : '; train the model again with this version'),
     );
   }
@@ -390,8 +398,9 @@ export function parseModel(json: string, file: string): Model {
         const kw = r.int(ks[1], `${where}.kernelSize[1]`, 1);
         const weights = r.grid4(l.weights, `${where}.weights`, [cout, cin, kh, kw], (v, at) => r.f32(v, at));
         const bias = l.bias === null ? null : r.arr(l.bias, `${where}.bias`, cout).map((v, o) => r.f32(v, `${where}.bias[${o}]`));
+        const dilation = parseDilation(r, l.dilation, where, doc.version, kh, kw);
         channels = cout;
-        return { type, inChannels: cin, outChannels: cout, kernelSize: [kh, kw], weights, bias };
+        return { type, inChannels: cin, outChannels: cout, kernelSize: [kh, kw], weights, bias, ...(dilation > 1 ? { dilation } : {}) };
       }
       case 'relu':
       case 'abs':
@@ -433,8 +442,18 @@ export function parseModel(json: string, file: string): Model {
   };
 }
 
+/** A conv's dilation (1 when absent); above 1 it needs format version 3 and odd kernel sides. */
+function parseDilation(r: Reader, v: unknown, where: string, version: unknown, kh: number, kw: number): number {
+  if (v === undefined) return 1;
+  const d = r.int(v, `${where}.dilation`, 1);
+  if (d > 1 && version !== 3) r.fail(`${where}.dilation needs format version 3`);
+  if (d > 1 && (kh % 2 === 0 || kw % 2 === 0)) r.fail(`${where}: a dilated kernel must have odd sides, not ${kh}x${kw}`);
+  if (d > 1024) r.fail(`${where}.dilation ${d} is larger than 1024`);
+  return d;
+}
+
 function parseEdge(r: Reader, v: unknown, version: unknown): 'kept' {
-  if (version !== 2) r.fail('edge needs format version 2');
+  if (version !== 2 && version !== 3) r.fail('edge needs format version 2');
   if (v !== 'kept') r.fail(`edge ${String(JSON.stringify(v)).slice(0, 40)} is not "kept"`);
   return 'kept';
 }
@@ -442,7 +461,7 @@ function parseEdge(r: Reader, v: unknown, version: unknown): 'kept' {
 const ALIGNMENT_MODES = ['same', 'valid', 'full', 'offset'] as const;
 
 function parseAlignment(r: Reader, v: unknown, version: unknown): ModelAlignment {
-  if (version !== 2) r.fail('alignment needs format version 2');
+  if (version !== 2 && version !== 3) r.fail('alignment needs format version 2');
   const a = r.obj(v, 'alignment');
   const mode = r.str(a.mode, 'alignment.mode');
   if (!(ALIGNMENT_MODES as readonly string[]).includes(mode)) r.fail(`alignment.mode "${mode}" is not ${ALIGNMENT_MODES.join(', ')}`);

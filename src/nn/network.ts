@@ -7,6 +7,7 @@
  */
 
 import type { BorderMode } from '../filters/border.js';
+import { extent } from '../kernels/conv2d.js';
 
 export interface Conv2dSpec {
   type: 'conv2d';
@@ -18,6 +19,11 @@ export interface Conv2dSpec {
   weights: number[][][][];
   /** [outChannels] float32 values, or null for no bias. */
   bias: number[] | null;
+  /**
+   * Taps this many pixels apart (absent: 1). A 3x3 kernel with dilation d reads a (2d+1)^2 window,
+   * anchored at its centre; only odd kernel sizes take a dilation above 1.
+   */
+  dilation?: number;
 }
 
 export type LayerSpec =
@@ -68,7 +74,15 @@ export interface ConvShape {
   kh: number;
   kw: number;
   bias: boolean;
+  /** Taps this many pixels apart (default 1). */
+  dilation?: number;
 }
+
+/** A conv layer's dilation (1 when the spec has none). */
+export const dilationOf = (l: Conv2dSpec): number => l.dilation ?? 1;
+
+/** The window a conv layer reads, [rows, columns]: its kernel size, or with dilation d, d(k - 1) + 1. */
+export const convExtent = (l: Conv2dSpec): [number, number] => [extent(l.kernelSize[0], dilationOf(l)), extent(l.kernelSize[1], dilationOf(l))];
 
 /**
  * A conv layer from per-output coefficient vectors (cin*kh*kw taps in weight order, then the bias
@@ -81,5 +95,6 @@ export function convLayer(coef: ArrayLike<number>[], s: ConvShape): Conv2dSpec {
     type: 'conv2d', inChannels: s.cin, outChannels: s.cout, kernelSize: [s.kh, s.kw],
     weights: nestWeights(flat, s.cout, s.cin, s.kh, s.kw),
     bias: s.bias ? coef.map((c) => toF32(c[per])) : null,
+    ...((s.dilation ?? 1) > 1 ? { dilation: s.dilation } : {}),
   };
 }

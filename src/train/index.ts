@@ -5,7 +5,7 @@
  *   arch linear / separable   one output stage through the pipeline (pipeline.ts): the plain
  *                             linear fit, or the stage --clamp auto / --abs / --magnitude asks for
  *   arch auto                 the linear fit and every stage worth trying (arch.ts)
- *   arch deep                 a conv-relu-conv stack by gradient descent (deep.ts)
+ *   arch deep                 a small CAN (dilated 3x3 convs, identity start) by Adam (deep.ts)
  *
  * docs/architecture.md shows where each step lives and how to add a stage.
  */

@@ -13,6 +13,7 @@ import type { ChannelChoice } from './channels.js';
 import type { ResidualDiagnostics } from './diagnostics.js';
 import type { FormReport } from './forms.js';
 import type { SplitRecord } from './regions.js';
+import { DEEP_MAX_DEPTH, DEEP_MAX_DILATION, DEEP_MAX_WIDTH } from './limits.js';
 import { KSIZE_MAX, type Support, type ZeroTaps } from './support.js';
 import type { HistoryEntry, ProgressEvent } from './trainer.js';
 
@@ -27,10 +28,16 @@ export interface TrainOptions {
    * least halves the linear one's (see chooseArch); `archChoice` says what was tried and why.
    * 'curve-after', 'curve-before', 'curves': the kernel with a pointwise curve after it, before
    * it, or both, y = g(k * f(x) + b) (stages/curves.ts); auto tries them too.
-   * 'deep': conv (k x k, 8 channels) - relu - conv (3 x 3) trained by Adam, for filters that are
-   * not linear (deep.ts); the linear fit's held-out MSE is reported beside it (forms).
+   * 'deep': a small context-aggregation network (conv k x k, then dilated 3x3 convs, relu after
+   * each, then a 1x1 conv; identity-initialised) trained by Adam, for filters that are not linear
+   * (deep.ts; its shape in `deep`); the exact linear fit's held-out MSE is reported beside it (forms).
    */
   arch: TrainArch;
+  /**
+   * arch 'deep' only: `depth` relu layers (default 4) of `width` channels (default 16, at least
+   * twice the input channels), layer i dilated by dilations[i] (default CAN's 1, 2, 4, ..., then 1).
+   */
+  deep?: { depth?: number; width?: number; dilations?: number[] };
   /**
    * Store the kernel snapped to scale * integers when that is within noise of the fit and keeps the
    * held-out MSE (see forms.ts); otherwise the fitted kernel, with a warning. Default false.
@@ -202,4 +209,19 @@ export function checkOptions(o: TrainOptions): void {
   if (o.abs && o.magnitude) throw new UsageError('abs and magnitude output stages exclude each other; choose one');
   if ((o.abs || o.magnitude) && o.arch.startsWith('curve')) throw new UsageError(`--arch ${o.arch} has its own output curve; leave out --${o.abs ? 'abs' : 'magnitude'}`);
   if (o.align !== undefined && !['auto', 'off'].includes(o.align)) throw new UsageError(`align "${String(o.align)}": use auto or off`);
+  checkDeepOptions(o.deep);
+}
+
+/** Usage errors in TrainOptions.deep (channel counts are checked when the data is known, in deep.ts). */
+function checkDeepOptions(o: TrainOptions['deep']): void {
+  if (o === undefined) return;
+  const int = (v: number | undefined, name: string, max: number): void => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= max)) throw new UsageError(`deep ${name} must be an integer from 1 to ${max}, got ${v}`);
+  };
+  int(o.depth, 'depth', DEEP_MAX_DEPTH);
+  int(o.width, 'width', DEEP_MAX_WIDTH);
+  if (o.dilations === undefined) return;
+  if (!Array.isArray(o.dilations) || o.dilations.length === 0) throw new UsageError('deep dilations must be a list of integers, one per relu layer');
+  for (const d of o.dilations) int(d, 'dilation', DEEP_MAX_DILATION);
+  if (o.depth !== undefined && o.dilations.length !== o.depth) throw new UsageError(`deep dilations has ${o.dilations.length} entries but depth is ${o.depth}: give one per relu layer`);
 }

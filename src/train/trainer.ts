@@ -20,15 +20,18 @@
  *   relative to the target variance, is below `tolerance`; (2) when the validation loss has not
  *   improved for `patience` evaluations; (3) after maxSteps. Plateau and max-steps stops restore
  *   the weights with the best validation loss.
- * - Determinism: seeded init and crops, no threads, fixed summation orders: same seed, same bytes.
+ * - Threads: each crop's loss and gradient is computed on its own (parallel.ts) and the crops are
+ *   summed in order, on worker threads when a step has enough work; the result is the same for any
+ *   thread count.
+ * - Determinism: seeded init and crops, fixed summation orders: same seed, same bytes.
  */
 
-import { tensor, type Tensor } from '../kernels/conv2d.js';
 import type { GramStats } from '../kernels/gram.js';
-import { Conv2d, initConv, receptiveField, zeroGrad, type Param, type Sequential } from '../nn/layers.js';
+import { Conv2d, describeLayers, initConv, receptiveField, type Param, type Sequential } from '../nn/layers.js';
 import { createRng } from '../random.js';
 import { excessLoss } from './exact.js';
 import { Adam, Sgd, type Optimizer } from './gd.js';
+import { GradientEngine, itemWork, threadsFor, type Item, type ItemSet } from './parallel.js';
 import { regionHeight, regionWidth, type Region } from './regions.js';
 
 export interface ProgressEvent {
@@ -68,6 +71,10 @@ export interface GdOptions {
   cropSize?: number;
   /** Crops per step (default: ~32k valid outputs per step, at most 64). */
   batchSize?: number;
+  /** Sets the net's starting weights from the seeded rng and the data's scaling (default: initConv with gain 1, biases 0). */
+  initialise?: (net: Sequential, rng: () => number, sc: Scaling) => void;
+  /** Threads (default: threadsFor the step's work). Any count gives the same result (parallel.ts). */
+  threads?: number;
   onProgress?: (e: ProgressEvent) => void;
 }
 
@@ -86,7 +93,8 @@ export interface GdResult {
   stop: 'converged' | 'plateau' | 'max-steps' | 'diverged';
 }
 
-interface Scaling {
+/** The data's scaling: x' = (x - mean) / std per input channel, y' = y / targetRms (see the header). */
+export interface Scaling {
   mean: Float64Array; // per input channel (zeros when the first conv has no bias)
   std: Float64Array; // per input channel
   targetRms: number;
@@ -122,51 +130,42 @@ function measureScaling(regions: Region[], cin: number, cout: number, center: bo
   return { mean, std, targetRms: rms > 0 ? rms : 1 };
 }
 
-/** Copies a (ch x cw) window at (x0, y0) of `pair` into the batch, scaled; and its valid target window. */
-function extract(
-  r: Region, x0: number, y0: number, ch: number, cw: number, kh: number, kw: number,
-  sc: Scaling, x: Tensor, xi: number, t: Tensor, ti: number,
-): void {
+/**
+ * Copies the (it.h x it.w) window at (x0, y0) of the region's pair into `data` at the item's
+ * place, scaled, and its valid target window (it.oh x it.ow, offset by the anchor (kh >> 1, kw >> 1)).
+ * Exported for bench/adam-bench.ts.
+ */
+export function extract(r: Region, x0: number, y0: number, it: Item, kh: number, kw: number, sc: Scaling, data: Float32Array): void {
   const { input, target } = r.pair;
   const W = input.width, H = input.height;
-  for (let c = 0; c < x.c; c++) {
+  for (let c = 0; c < input.channels; c++) {
     const m = sc.mean[c], inv = 1 / sc.std[c];
-    for (let y = 0; y < ch; y++) {
+    for (let y = 0; y < it.h; y++) {
       const src = (c * H + y0 + y) * W + x0;
-      const dst = ((xi * x.c + c) * ch + y) * cw;
-      for (let j = 0; j < cw; j++) x.data[dst + j] = (input.data[src + j] - m) * inv;
+      const dst = it.xAt + (c * it.h + y) * it.w;
+      for (let j = 0; j < it.w; j++) data[dst + j] = (input.data[src + j] - m) * inv;
     }
   }
-  const oh = ch - kh + 1, ow = cw - kw + 1, ay = kh >> 1, ax = kw >> 1;
+  const ay = kh >> 1, ax = kw >> 1;
   const invT = 1 / sc.targetRms;
-  for (let c = 0; c < t.c; c++) {
-    for (let y = 0; y < oh; y++) {
+  for (let c = 0; c < target.channels; c++) {
+    for (let y = 0; y < it.oh; y++) {
       const src = (c * H + y0 + ay + y) * W + x0 + ax;
-      const dst = ((ti * t.c + c) * oh + y) * ow;
-      for (let j = 0; j < ow; j++) t.data[dst + j] = target.data[src + j] * invT;
+      const dst = it.tAt + (c * it.oh + y) * it.ow;
+      for (let j = 0; j < it.ow; j++) data[dst + j] = target.data[src + j] * invT;
     }
   }
 }
 
-/** Mean squared difference (float64), and optionally its gradient 2 (out - t) / N. */
-function mse(out: Tensor, t: Tensor, grad?: Tensor): number {
-  const n = out.data.length;
-  let s = 0;
-  for (let i = 0; i < n; i++) {
-    const d = out.data[i] - t.data[i];
-    s += d * d;
-    if (grad) grad.data[i] = (2 * d) / n;
-  }
-  return s / n;
-}
+interface Tile { r: Region; x0: number; y0: number; h: number; w: number }
 
 /**
  * The validation set: each region cut into tiles of at most 128 x 128 valid outputs (tiles
  * overlap by the kernel margin so their outputs cover the region once), at most ~256k outputs in
  * all (an evenly spaced subset of tiles beyond that). Fixed for the whole run.
  */
-function validationTiles(regions: Region[], kh: number, kw: number, cin: number, cout: number, sc: Scaling): { x: Tensor; t: Tensor }[] {
-  const tiles: { r: Region; x0: number; y0: number; h: number; w: number }[] = [];
+function validationTiles(regions: Region[], kh: number, kw: number): Tile[] {
+  const tiles: Tile[] = [];
   const side = 128;
   for (const r of regions) {
     if (regionHeight(r) < kh || regionWidth(r) < kw) continue;
@@ -179,17 +178,19 @@ function validationTiles(regions: Region[], kh: number, kw: number, cin: number,
   const budget = 262144;
   const outputs = (tl: { h: number; w: number }): number => (tl.h - kh + 1) * (tl.w - kw + 1);
   const total = tiles.reduce((s, tl) => s + outputs(tl), 0);
-  let chosen = tiles;
-  if (total > budget) {
-    const keep = Math.max(1, Math.floor((tiles.length * budget) / total));
-    chosen = Array.from({ length: keep }, (_, i) => tiles[Math.floor((i * tiles.length) / keep)]);
-  }
-  return chosen.map((tl) => {
-    const x = tensor(1, cin, tl.h, tl.w);
-    const t = tensor(1, cout, tl.h - kh + 1, tl.w - kw + 1);
-    extract(tl.r, tl.x0, tl.y0, tl.h, tl.w, kh, kw, sc, x, 0, t, 0);
-    return { x, t };
+  if (total <= budget) return tiles;
+  const keep = Math.max(1, Math.floor((tiles.length * budget) / total));
+  return Array.from({ length: keep }, (_, i) => tiles[Math.floor((i * tiles.length) / keep)]);
+}
+
+/** Items for `shapes` (input h x w each) laid out one after another from float `at`: each input, then its target. */
+export function layItems(shapes: { h: number; w: number }[], cin: number, cout: number, kh: number, kw: number, at: number): ItemSet {
+  const items = shapes.map(({ h, w }) => {
+    const it: Item = { xAt: at, h, w, tAt: at + cin * h * w, oh: h - kh + 1, ow: w - kw + 1 };
+    at = it.tAt + cout * it.oh * it.ow;
+    return it;
   });
+  return { items, count: items.reduce((s, it) => s + cout * it.oh * it.ow, 0) };
 }
 
 /**
@@ -250,7 +251,7 @@ function planCrops(train: Region[], kh: number, kw: number, side: number): { ch:
   return { ch, cw, usable, positions, total: positions.reduce((a, b) => a + b, 0) };
 }
 
-/** One gradient-descent run's state: the scaled data, the batch tensors, the parameters and their float64 masters. */
+/** One gradient-descent run's state: the scaled data's items (in the engine's memory), the parameters and their float64 masters. */
 class Descent {
   readonly convs: Conv2d[];
   readonly cout: number;
@@ -259,10 +260,8 @@ class Descent {
   private readonly flatParams: Param[];
   readonly flatMasters: Float64Array[];
   private readonly crops: ReturnType<typeof planCrops>;
-  private readonly x: Tensor;
-  private readonly t: Tensor;
-  private readonly grad: Tensor;
-  private readonly valTiles: { x: Tensor; t: Tensor }[];
+  readonly engine: GradientEngine;
+  private readonly batch: ItemSet;
   private readonly cropRng: () => number;
   private readonly optimizer: Optimizer;
   private readonly kh: number;
@@ -270,7 +269,7 @@ class Descent {
   trainAcc = 0;
   trainCount = 0;
 
-  constructor(private readonly net: Sequential, train: Region[], val: Region[], opt: GdOptions) {
+  constructor(net: Sequential, train: Region[], val: Region[], opt: GdOptions) {
     this.convs = net.layers.filter((l): l is Conv2d => l instanceof Conv2d);
     const first = this.convs[0];
     const cin = first.inChannels;
@@ -281,17 +280,20 @@ class Descent {
     this.sc = measureScaling(train, cin, this.cout, first.bias !== null);
     this.crops = planCrops(train, kh, kw, opt.cropSize ?? 64);
     const { ch, cw } = this.crops;
-    const oh = ch - kh + 1, ow = cw - kw + 1;
     // ~32k valid outputs per step: enough pixels that the gradient is smooth, few enough for ~1 ms steps
     // (opt.batchSize overrides; `kernel-learn experiment batch-crop` measures the choice).
-    const batch = opt.batchSize ?? Math.max(1, Math.min(64, Math.round(32768 / (oh * ow))));
-    this.x = tensor(batch, cin, ch, cw);
-    this.t = tensor(batch, this.cout, oh, ow);
-    this.grad = tensor(batch, this.cout, oh, ow);
+    const size = opt.batchSize ?? Math.max(1, Math.min(64, Math.round(32768 / ((ch - kh + 1) * (cw - kw + 1)))));
+    this.batch = layItems(Array.from({ length: size }, () => ({ h: ch, w: cw })), cin, this.cout, kh, kw, 0);
     // Validation regions too small for the kernel leave no tiles: then the training regions stand in.
-    this.valTiles = validationTiles(val, kh, kw, cin, this.cout, this.sc);
-    if (this.valTiles.length === 0) this.valTiles = validationTiles(train, kh, kw, cin, this.cout, this.sc);
-    initConv(net, createRng(opt.seed), 1);
+    let tiles = validationTiles(val, kh, kw);
+    if (tiles.length === 0) tiles = validationTiles(train, kh, kw);
+    const last = this.batch.items[size - 1];
+    const valSet = layItems(tiles, cin, this.cout, kh, kw, last.tAt + this.cout * last.oh * last.ow);
+    (opt.initialise ?? ((n, rng) => initConv(n, rng, 1)))(net, createRng(opt.seed), this.sc);
+    const layers = describeLayers(net);
+    const work = itemWork(layers, ch, cw) * size;
+    this.engine = new GradientEngine(net, cin, this.cout, [this.batch, valSet], [true, false], opt.threads ?? threadsFor(work, size));
+    tiles.forEach((tl, i) => extract(tl.r, tl.x0, tl.y0, valSet.items[i], kh, kw, this.sc, this.engine.data));
     this.cropRng = createRng((opt.seed ^ 0x6a09e667) >>> 0);
     const params = this.convs.map((c) => c.params());
     this.masters = params.map((ps) => ps.map((p) => Float64Array.from(p.value)));
@@ -302,34 +304,26 @@ class Descent {
 
   /** One optimizer step at learning rate lr on a fresh batch of random crops. */
   step(lr: number): void {
-    const { x, t, grad, crops, kh, kw, sc } = this;
-    const { ch, cw, usable, positions, total } = crops;
-    for (let b = 0; b < x.n; b++) {
+    const { crops, kh, kw, sc } = this;
+    const { cw, usable, positions, total } = crops;
+    for (const it of this.batch.items) {
       let k = Math.floor(this.cropRng() * total);
       let ri = 0;
       while (k >= positions[ri]) k -= positions[ri++];
       const r = usable[ri];
       const span = regionWidth(r) - cw + 1;
-      extract(r, r.x0 + (k % span), r.y0 + Math.floor(k / span), ch, cw, kh, kw, sc, x, b, t, b);
+      extract(r, r.x0 + (k % span), r.y0 + Math.floor(k / span), it, kh, kw, sc, this.engine.data);
     }
-    zeroGrad(this.flatParams);
-    const out = this.net.forward(x);
-    this.trainAcc += mse(out, t, grad);
+    const { loss, grads } = this.engine.run(0, true);
+    this.trainAcc += loss;
     this.trainCount++;
-    this.net.backward(grad, false);
-    this.optimizer.step(this.flatMasters, this.flatParams.map((p) => p.grad), lr);
+    this.optimizer.step(this.flatMasters, grads!, lr);
     for (let i = 0; i < this.flatParams.length; i++) this.flatParams[i].value.set(this.flatMasters[i]);
   }
 
   /** MSE on the validation tiles (scaled units). */
   evaluate(): number {
-    let s = 0, n = 0;
-    for (const tile of this.valTiles) {
-      const out = this.net.forward(tile.x);
-      s += mse(out, tile.t) * out.data.length;
-      n += out.data.length;
-    }
-    return s / n;
+    return this.engine.run(1, false).loss;
   }
 
   /** The mean training loss since the last call, in the data's units. */
@@ -354,6 +348,15 @@ class Descent {
 
 export function trainGd(net: Sequential, train: Region[], val: Region[], opt: GdOptions): GdResult {
   const d = new Descent(net, train, val, opt);
+  try {
+    return descend(d, opt);
+  } finally {
+    d.engine.close();
+  }
+}
+
+/** The steps, evaluations and stopping rules of trainGd. */
+function descend(d: Descent, opt: GdOptions): GdResult {
   const first = d.convs[0];
   const lr0 = opt.learningRate ?? (opt.solver === 'adam' ? 0.1 : 0.5 / (first.inChannels * first.kh * first.kw + 1));
   const warmup = Math.min(50, Math.max(1, Math.floor(opt.maxSteps / 10)));
