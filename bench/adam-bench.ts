@@ -13,8 +13,7 @@
  *   node dist/bench/adam-bench.js [--quick] [--json] [--record docs/records/adam-step.json]
  */
 import { execFile } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,31 +26,13 @@ import { GradientEngine } from '../src/train/parallel.js';
 import { extract, layItems, type Scaling } from '../src/train/trainer.js';
 import { wholeRegion } from '../src/train/regions.js';
 import type { BenchRow } from './gram-bench.js';
+import { gitState, writeBenchRecord } from './record.js';
 
 const execFileP = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PY = '/usr/bin/python3';
 const PY_BENCH = path.join(ROOT, 'bench/py_bench.py');
 const BATCH = 4, SIZE = 256, OUT = SIZE - 2;
-
-/** The checkout's commit and whether it had uncommitted changes (nulls outside a git checkout). */
-function gitState(): { commit: string | null; dirty: boolean | null } {
-  try {
-    const git = (args: string[]): string => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return { commit: git(['rev-parse', 'HEAD']).trim(), dirty: git(['status', '--porcelain', '--untracked-files=no']).trim().length > 0 };
-  } catch {
-    return { commit: null, dirty: null };
-  }
-}
-
-/** PyTorch's version, or null. */
-async function torchVersion(): Promise<string | null> {
-  try {
-    return (await execFileP(PY, ['-c', 'import torch; print(torch.__version__)'])).stdout.trim();
-  } catch {
-    return null;
-  }
-}
 
 /** Median and range of a list of milliseconds. */
 export function spread(times: number[]): { ms: number; min: number; max: number } {
@@ -220,15 +201,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   for (const n of notes) console.log(`note: ${n}`);
   if (process.argv.includes('--json')) console.log(JSON.stringify(res));
   const at = process.argv.indexOf('--record');
-  if (at > 0) {
-    // A run record as experiments write them (src/experiments/record.ts): docs/performance.md's Adam rows are generated from it.
-    const cpus = os.cpus();
-    const record = {
-      experiment: 'adam-step', quick: process.argv.includes('--quick'), date: new Date().toISOString(),
-      machine: { cpus: cpus.length, cpu: cpus[0]?.model.trim() ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), platform: os.platform(), release: os.release(), arch: os.arch() },
-      versions: { node: process.version, torch: await torchVersion(), ...git },
-      load: { before: res.loadBefore, after: res.loadAfter }, rows, notes, result: res,
-    };
-    writeFileSync(process.argv[at + 1], JSON.stringify(record, null, 2) + '\n');
-  }
+  // docs/performance.md's Adam rows are generated from this record.
+  if (at > 0) await writeBenchRecord(process.argv[at + 1], 'adam-step', { quick: process.argv.includes('--quick'), rows, notes, result: res, git, loadBefore: res.loadBefore as number[] });
 }

@@ -5,7 +5,7 @@
  * wall time, and the CPU time (user + system) beside it. Part of `npm run bench` (bench.ts calls
  * trainOptionsBench); alone:
  *
- *   node dist/bench/cli-bench.js [--quick] [--photos DIR] [--runs N]
+ *   node dist/bench/cli-bench.js [--quick] [--photos DIR] [--runs N] [--record docs/records/train-options.json]
  *
  * Data: the photographs of --photos DIR (the first six PNG/JPEG files, centre-cropped to 512x512)
  * or the project's photo-like synthetic images (bench/gram-bench.ts sixInputs).
@@ -22,6 +22,7 @@ import { promisify } from 'node:util';
 import { applyFilter } from '../src/filters/ops.js';
 import { writeImage } from '../src/io/index.js';
 import { median, range, sixInputs, type BenchRow } from './gram-bench.js';
+import { gitState, writeBenchRecord } from './record.js';
 
 const execFileP = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -106,6 +107,7 @@ export async function trainOptionsBench(opts: { quick: boolean; photos?: string 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const rows: BenchRow[] = [];
   const notes: string[] = [];
+  const git = gitState(), loadBefore = os.loadavg(); // the checkout and the machine as the run started
   const arg = (name: string): string | null => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : null);
   const runs = arg('--runs');
   const res = await trainOptionsBench({ quick: process.argv.includes('--quick'), photos: arg('--photos'), runs: runs ? Number(runs) : undefined, rows, notes, scratch: path.join(os.tmpdir(), 'kernel-learn-bench') });
@@ -113,4 +115,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   for (const r of rows) console.log((['what', 'ours', 'other', 'ratio'] as const).map((k) => r[k].padEnd(width(k))).join(' | '));
   for (const n of notes) console.log(`note: ${n}`);
   console.log(JSON.stringify({ loadAverage: res.loadAverage }));
+  const record = arg('--record'); // docs/performance.md's train-options section is generated from it
+  if (record) await writeBenchRecord(record, 'train-options', { quick: process.argv.includes('--quick'), rows, notes, result: res, git, loadBefore });
 }

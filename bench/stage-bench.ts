@@ -5,7 +5,7 @@
  * kernel-learn builds, trained until its training MSE reaches the goal below). Part of
  * `npm run bench` (bench.ts calls stageBench); alone:
  *
- *   node dist/bench/stage-bench.js [--quick] [--photos DIR] [--runs N] [--no-torch]
+ *   node dist/bench/stage-bench.js [--quick] [--photos DIR] [--runs N] [--no-torch] [--record docs/records/output-stages.json]
  *
  * Targets, made by the project's own filters (src/filters) from the u8 inputs:
  *   linear       cv2.Sobel dx, float32                                  (--arch linear)
@@ -29,6 +29,7 @@ import { applyFilter } from '../src/filters/ops.js';
 import type { Image } from '../src/image.js';
 import { writeImage } from '../src/io/index.js';
 import { median, range, sixInputs, type BenchRow } from './gram-bench.js';
+import { gitState, writeBenchRecord } from './record.js';
 
 const execFileP = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -178,6 +179,7 @@ export async function stageBench(opts: { quick: boolean; photos?: string | null;
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const rows: BenchRow[] = [];
   const notes: string[] = [];
+  const git = gitState(), loadBefore = os.loadavg(); // the checkout and the machine as the run started
   const arg = (name: string): string | null => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : null);
   const runs = arg('--runs');
   const res = await stageBench({
@@ -188,4 +190,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   for (const r of rows) console.log((['what', 'ours', 'other', 'ratio'] as const).map((k) => r[k].padEnd(width(k))).join(' | '));
   for (const n of notes) console.log(`note: ${n}`);
   console.log(JSON.stringify({ loadAverage: res.loadAverage, variants: res.variants, torch: res.torch }));
+  const record = arg('--record'); // docs/performance.md's output-stages section is generated from it
+  if (record) await writeBenchRecord(record, 'output-stages', { quick: process.argv.includes('--quick'), rows, notes, result: res, git, loadBefore });
 }

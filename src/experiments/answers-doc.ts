@@ -145,10 +145,22 @@ export function adamSection(rec: BenchRecord): string {
       `so ours takes ${(ours / f.ms).toFixed(2)}x its time: the goal (at least as fast) is ${ours <= f.ms ? 'met' : '**not met**'}. ` +
       `The machine was shared and loaded, and PyTorch's times spread more than ours: its fastest single step was ${Math.min(...rec.result.torch.map((t) => t.min)).toFixed(2)} ms, ours ${rec.result.ours.oneThread.min.toFixed(2)} ms.`
     : 'PyTorch was not available when this was recorded.';
+  return `${table}\n\n${verdict} ${benchWhere(rec)}`;
+}
+
+/** Where and when a bench record ran, in a sentence. */
+function benchWhere(rec: Pick<BenchRecord, 'date' | 'machine' | 'versions' | 'load' | 'experiment'>): string {
   const m = rec.machine, load = (l: number[]): string => l.map((x) => x.toFixed(1)).join(' / ');
-  const where = `Recorded ${rec.date.slice(0, 10)} on ${m.cpus} x ${m.cpu}, Node ${rec.versions.node}${rec.versions.commit ? ` at ${rec.versions.commit.slice(0, 7)}${rec.versions.dirty ? ' (with uncommitted changes)' : ''}` : ''}; ` +
+  return `Recorded ${rec.date.slice(0, 10)} on ${m.cpus} x ${m.cpu}, Node ${rec.versions.node}${rec.versions.commit ? ` at ${rec.versions.commit.slice(0, 7)}${rec.versions.dirty ? ' (with uncommitted changes)' : ''}` : ''}; ` +
     `load average ${load(rec.load.before)} before, ${load(rec.load.after)} after (\`docs/records/${rec.experiment}.json\`).`;
-  return `${table}\n\n${verdict} ${where}`;
+}
+
+/** A bench's rows as a table (its goals are in the rows' ratios), its notes and where it ran: bench/cli-bench.ts, bench/stage-bench.ts. */
+export function benchSection(rec: BenchRecord): string {
+  const esc = (t: string): string => t.replace(/\|/g, '/');
+  const table = ['| measured | ours | beside | ratio |', '| --- | --- | --- | --- |',
+    ...rec.rows.map((r) => `| ${esc(r.what.trim())} | ${r.ours} | ${esc(r.other)} | ${r.ratio} |`)].join('\n');
+  return `${table}\n\n${rec.notes.map((n) => `${n}.`).join(' ')}${rec.notes.length ? ' ' : ''}${benchWhere(rec)}`;
 }
 
 type AnyRecord = RunRecord | BenchRecord;
@@ -169,6 +181,8 @@ export const SECTIONS: Record<string, { doc: string; record: string; render(rec:
   },
   'depth-width-prose': { doc: 'docs/answers.md', record: 'depth-width', render: (rec) => depthWidthProse(rec as RunRecord) },
   'adam-step': { doc: 'docs/performance.md', record: 'adam-step', render: (rec) => adamSection(rec as BenchRecord) },
+  'train-options': { doc: 'docs/performance.md', record: 'train-options', render: (rec) => benchSection(rec as BenchRecord) },
+  'output-stages': { doc: 'docs/performance.md', record: 'output-stages', render: (rec) => benchSection(rec as BenchRecord) },
 };
 
 /** The docs that hold generated sections, relative to the package root. */
