@@ -108,7 +108,8 @@ function learnedKernels(model: Model): { label: string; rows: number[][] }[] {
 /** The matched known filter's kernel (scale applied), when the match is close (1% of the largest tap). */
 function matchedReference(model: Model, matches: FilterMatch[]): { name: string; error: number; rows: number[][] } | undefined {
   let largest = 0;
-  for (const layer of model.layers) if (layer.type === 'conv2d') for (const v of layer.weights.flat(3)) largest = Math.max(largest, Math.abs(v));
+  // The kernel's taps only: a curve's 1x1 convs hold values in the images' units.
+  for (const v of kernelLayer(model)?.conv.weights.flat(3) ?? []) largest = Math.max(largest, Math.abs(v));
   const best = matches[0];
   if (!best || best.maxAbsError > 0.01 * largest) return undefined;
   const m = /^(?:out \d+ in \d+: )?(.*?)(?: x(-?[0-9.e+-]+))?$/.exec(best.name);
