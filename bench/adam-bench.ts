@@ -25,7 +25,7 @@ import { Adam } from '../src/train/gd.js';
 import { GradientEngine } from '../src/train/parallel.js';
 import { extract, layItems, type Scaling } from '../src/train/trainer.js';
 import { wholeRegion } from '../src/train/regions.js';
-import type { BenchRow } from './gram-bench.js';
+import { randomPlane, type BenchRow } from './gram-bench.js';
 import { gitState, writeBenchRecord } from './record.js';
 
 const execFileP = promisify(execFile);
@@ -42,16 +42,6 @@ export function spread(times: number[]): { ms: number; min: number; max: number 
 }
 
 const show = (t: { ms: number; min: number; max: number }): string => `${t.ms.toFixed(2)} ms (${t.min.toFixed(2)}-${t.max.toFixed(2)})`;
-
-function plane(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s >>> 24; // 0..255 like an 8-bit image
-  }
-  return a;
-}
 
 /** Each call of the result is one timed run of fn (ms); `warm` untimed calls first. */
 function timer(fn: () => void, warm = 3): () => number {
@@ -107,7 +97,7 @@ function partTimers(x: Float32Array, y: Float32Array): Record<string, () => numb
   const w = Float32Array.from([-1, 0, 1, -2, 0, 2, -1, 0, 1]), b = new Float32Array(1);
   const adam = new Adam();
   const masters = [new Float64Array(9), new Float64Array(1)], grads = [new Float64Array(9).fill(1e-3), new Float64Array(1)];
-  const big = { width: 512, height: 512, channels: 1, depth: 'u8' as const, data: plane(512 * 512, 9) };
+  const big = { width: 512, height: 512, channels: 1, depth: 'u8' as const, data: randomPlane(512 * 512, 9) };
   const region = wholeRegion({ stem: 'b', input: big, target: big });
   const set = layItems(Array.from({ length: BATCH }, () => ({ h: SIZE, w: SIZE })), 1, 1, 3, 3, 0);
   const data = new Float32Array(BATCH * (SIZE * SIZE + OUT * OUT));
@@ -152,7 +142,7 @@ async function torchStep(runs: number, threads: number, mkldnn: boolean): Promis
 
 export async function adamBench(opts: { quick: boolean; rows: BenchRow[]; notes: string[] }): Promise<Record<string, unknown>> {
   const { quick, rows, notes } = opts;
-  const x = plane(BATCH * SIZE * SIZE, 3), y = plane(BATCH * OUT * OUT, 4);
+  const x = randomPlane(BATCH * SIZE * SIZE, 3), y = randomPlane(BATCH * OUT * OUT, 4);
   const loadBefore = os.loadavg();
   const one = engineStep(x, y, 1), two = engineStep(x, y, 2);
   const timers: Record<string, () => number> = { oneThread: timer(one.step), twoThreads: timer(two.step), javascript: timer(javascriptStep(x, y)), ...partTimers(x, y) };

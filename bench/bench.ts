@@ -29,7 +29,7 @@ import * as threads from '../src/kernels/threads.js';
 import { adamBench } from './adam-bench.js';
 import { trainOptionsBench } from './cli-bench.js';
 import { stageBench } from './stage-bench.js';
-import { gramBench } from './gram-bench.js';
+import { gramBench, randomPlane } from './gram-bench.js';
 
 const execFileP = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -116,16 +116,6 @@ async function runChild(cmd: string, args: string[]): Promise<{ ms: number; peak
 async function python(args: string[]): Promise<Record<string, number | boolean | number[]>> {
   const { stdout } = await execFileP(PY, [PY_BENCH, ...args], { maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split('\n').pop()!);
-}
-
-function randomPlane(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s >>> 24; // 0..255 like an 8-bit image
-  }
-  return a;
 }
 
 function linearModel(): Model {

@@ -13,21 +13,16 @@
  * most 1.2x), and --ksize auto against --ksize 3 (auto is the default because it costs at most
  * 1.5x a 3x3 fit).
  */
-import { execFile } from 'node:child_process';
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { applyFilter } from '../src/filters/ops.js';
 import { writeImage } from '../src/io/index.js';
 import { median, range, sixInputs, type BenchRow } from './gram-bench.js';
+import { busyNote, interleaved, timedCli } from './processes.js';
 import { gitState, writeBenchRecord } from './record.js';
 
-const execFileP = promisify(execFile);
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI = path.join(ROOT, 'dist/src/cli/main.js');
-const TIME = '/usr/bin/time';
 
 interface Variant {
   name: string;
@@ -42,14 +37,9 @@ const VARIANTS: Variant[] = [
 ];
 
 /** One train process: wall ms, and CPU seconds (user + system) when /usr/bin/time is there. */
-async function trainOnce(dir: string, flags: string[]): Promise<{ ms: number; cpuS: number | null }> {
-  const args = [CLI, 'train', '--input', path.join(dir, 'input'), '--target', path.join(dir, 'target'), '--out', path.join(dir, 'm.json'), ...flags];
-  const timed = existsSync(TIME);
-  const t = performance.now();
-  const { stderr } = timed ? await execFileP(TIME, ['-f', '__CPU__ %U %S', process.execPath, ...args]) : await execFileP(process.execPath, args);
-  const ms = performance.now() - t;
-  const m = /__CPU__ ([\d.]+) ([\d.]+)/.exec(stderr);
-  return { ms, cpuS: m ? Number(m[1]) + Number(m[2]) : null };
+/** One whole `train` process on the bench's pairs with `flags`. */
+function trainOnce(dir: string, flags: string[]): Promise<{ ms: number; cpuS: number | null }> {
+  return timedCli(['train', '--input', path.join(dir, 'input'), '--target', path.join(dir, 'target'), '--out', path.join(dir, 'm.json'), ...flags]);
 }
 
 export async function trainOptionsBench(opts: { quick: boolean; photos?: string | null; runs?: number; rows: BenchRow[]; notes: string[]; scratch: string }): Promise<Record<string, unknown>> {
@@ -65,18 +55,8 @@ export async function trainOptionsBench(opts: { quick: boolean; photos?: string 
   }
   const data = opts.photos ? `six 512^2 photographs (${opts.photos})` : 'six 512^2 photo-like synthetic images';
   const runs = opts.runs ?? (opts.quick ? 3 : 9);
-  const load = [os.loadavg()[0]];
-  const times = VARIANTS.map(() => [] as number[]);
-  const cpu = VARIANTS.map(() => [] as number[]);
   await trainOnce(dir, VARIANTS[0].flags); // a first run warms the file cache for all
-  for (let r = 0; r < runs; r++) {
-    for (const [v, variant] of VARIANTS.entries()) {
-      const { ms, cpuS } = await trainOnce(dir, variant.flags);
-      times[v].push(ms);
-      if (cpuS !== null) cpu[v].push(cpuS);
-    }
-    load.push(os.loadavg()[0]);
-  }
+  const { times, cpu, load } = await interleaved(VARIANTS.length, runs, (v) => trainOnce(dir, VARIANTS[v].flags));
   const ms = times.map(median);
   const group = 'train options (whole process)';
   const cpuText = (v: number): string => (cpu[v].length ? `, CPU ${median(cpu[v]).toFixed(2)} s` : '');
@@ -94,8 +74,8 @@ export async function trainOptionsBench(opts: { quick: boolean; photos?: string 
   ratio(3, 2, 'ksize auto: with the run report vs --no-report', '1.2x');
   ratio(2, 0, '--no-report: ksize auto vs ksize 3', '1.5x');
   ratio(3, 1, 'with the report: ksize auto vs ksize 3', '1.5x');
-  const busy = Math.max(...load) > os.cpus().length;
-  if (busy) opts.notes.push(`train options: the machine was busy (1-minute load ${Math.min(...load).toFixed(1)}-${Math.max(...load).toFixed(1)} on ${os.cpus().length} CPUs); the variants ran interleaved, so their ratios are fairer than their times`);
+  const busy = busyNote('train options', load);
+  if (busy) opts.notes.push(busy);
   return {
     data,
     runs,

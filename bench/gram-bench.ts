@@ -40,6 +40,17 @@ export const median = (xs: number[]): number => {
 const fmt = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 export const range = (xs: number[]): string => `${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}`;
 
+/** n pseudo-random integers in 0..255 (an LCG from `seed`), like an 8-bit image's pixels. */
+export function randomPlane(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s >>> 24;
+  }
+  return a;
+}
+
 function timeRuns<T>(runs: number, fn: () => T, warm = 1): { ms: number; times: number[]; out: T } {
   let out = fn();
   for (let i = 1; i < warm; i++) out = fn();

@@ -29,14 +29,13 @@ import { applyFilter } from '../src/filters/ops.js';
 import type { Image } from '../src/image.js';
 import { writeImage } from '../src/io/index.js';
 import { median, range, sixInputs, type BenchRow } from './gram-bench.js';
+import { busyNote, interleaved, timedCli } from './processes.js';
 import { gitState, writeBenchRecord } from './record.js';
 
 const execFileP = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI = path.join(ROOT, 'dist/src/cli/main.js');
 const PY = '/usr/bin/python3';
 const PY_BENCH = path.join(ROOT, 'bench/py_bench.py');
-const TIME = '/usr/bin/time';
 
 interface Task {
   stage: string;
@@ -86,14 +85,9 @@ interface Variant {
 }
 
 /** One train process: wall ms, and CPU seconds (user + system) when /usr/bin/time is there. */
-async function trainOnce(dir: string, target: string, flags: string[]): Promise<{ ms: number; cpuS: number | null }> {
-  const args = [CLI, 'train', '--input', path.join(dir, 'input'), '--target', path.join(dir, target), '--out', path.join(dir, `${target}.json`), '--ksize', 'auto', '--no-report', ...flags];
-  const timed = existsSync(TIME);
-  const t = performance.now();
-  const { stderr } = timed ? await execFileP(TIME, ['-f', '__CPU__ %U %S', process.execPath, ...args]) : await execFileP(process.execPath, args);
-  const ms = performance.now() - t;
-  const m = /__CPU__ ([\d.]+) ([\d.]+)/.exec(stderr);
-  return { ms, cpuS: m ? Number(m[1]) + Number(m[2]) : null };
+/** One whole `train` process on the inputs and one task's targets, --ksize auto, no report, with `flags`. */
+function trainOnce(dir: string, target: string, flags: string[]): Promise<{ ms: number; cpuS: number | null }> {
+  return timedCli(['train', '--input', path.join(dir, 'input'), '--target', path.join(dir, target), '--out', path.join(dir, `${target}.json`), '--ksize', 'auto', '--no-report', ...flags]);
 }
 
 /** The inputs as u8 PNGs and each task's targets (u8 as PNG, float as .npy) under dir; the targets' images by task. */
@@ -122,18 +116,8 @@ export async function stageBench(opts: { quick: boolean; photos?: string | null;
     if (task.stage !== 'linear') variants.push({ name: `${task.stage} targets, --arch auto`, task, flags: [] });
   }
   const runs = opts.runs ?? (opts.quick ? 2 : 5);
-  const load = [os.loadavg()[0]];
-  const times = variants.map(() => [] as number[]);
-  const cpu = variants.map(() => [] as number[]);
   await trainOnce(dir, 'linear', TASKS[0].flags); // a first run warms the file cache
-  for (let r = 0; r < runs; r++) {
-    for (const [v, variant] of variants.entries()) {
-      const { ms, cpuS } = await trainOnce(dir, variant.task.stage, variant.flags);
-      times[v].push(ms);
-      if (cpuS !== null) cpu[v].push(cpuS);
-    }
-    load.push(os.loadavg()[0]);
-  }
+  const { times, cpu, load } = await interleaved(variants.length, runs, (v) => trainOnce(dir, variants[v].task.stage, variants[v].flags));
   const ms = times.map(median);
   const group = 'output stages (train, whole process, --ksize auto)';
   const cpuText = (v: number): string => (cpu[v].length ? `, CPU ${median(cpu[v]).toFixed(2)} s` : '');
@@ -167,9 +151,8 @@ export async function stageBench(opts: { quick: boolean; photos?: string | null;
       }
     }
   }
-  if (Math.max(...load) > os.cpus().length) {
-    opts.notes.push(`output stages: the machine was busy (1-minute load ${Math.min(...load).toFixed(1)}-${Math.max(...load).toFixed(1)} on ${os.cpus().length} CPUs); the variants ran interleaved, so their ratios are fairer than their times`);
-  }
+  const busy = busyNote('output stages', load);
+  if (busy) opts.notes.push(busy);
   return {
     data, runs, loadAverage: load, torch,
     variants: variants.map((v, i) => ({ name: v.name, stage: v.task.stage, flags: v.flags, ms: ms[i], times: times[i], cpuS: cpu[i].length ? median(cpu[i]) : null })),
