@@ -165,3 +165,67 @@ export function convRows(rowPtrs: usize, out: usize, outStride: i32, ow: i32, ro
   if (kh == 3 && kw == 3 && dil == 1) conv3x3(rowPtrs, out, outStride, ow, rows, w, bias, accumulate);
   else convGeneral(rowPtrs, out, outStride, ow, rows, w, kh, kw, bias, accumulate, dil);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Per-pixel layers (src/nn/pointwise.ts): a block of n pixels, channel-major, `stride` samples
+// from one channel to the next. Same arithmetic as that file's JavaScript reference, so the same
+// bits: each output starts at its float32 bias (0 without one), then the input channels are added
+// in order, each product and each sum rounded to float32.
+
+/** out[o][p] = bias[o] + sum over i in order of w[o*cin + i] * a[i][p], for p < n. */
+export function pointwiseConv(a: usize, out: usize, w: usize, bias: usize, hasBias: i32, cin: i32, cout: i32, stride: i32, n: i32): void {
+  const chan = <usize>stride << 2;
+  for (let o = 0; o < cout; o++) {
+    const ob = out + <usize>o * chan;
+    const wo = w + (<usize>(o * cin) << 2);
+    const b: f32 = hasBias ? load<f32>(bias + (<usize>o << 2)) : 0;
+    const vb = f32x4.splat(b);
+    let p = 0;
+    for (; p + 16 <= n; p += 16) {
+      const q = <usize>p << 2;
+      let s0 = vb, s1 = vb, s2 = vb, s3 = vb;
+      for (let i = 0; i < cin; i++) {
+        const wv = f32x4.splat(load<f32>(wo + (<usize>i << 2)));
+        const src = a + <usize>i * chan + q;
+        s0 = f32x4.add(s0, f32x4.mul(wv, v128.load(src)));
+        s1 = f32x4.add(s1, f32x4.mul(wv, v128.load(src, 16)));
+        s2 = f32x4.add(s2, f32x4.mul(wv, v128.load(src, 32)));
+        s3 = f32x4.add(s3, f32x4.mul(wv, v128.load(src, 48)));
+      }
+      v128.store(ob + q, s0);
+      v128.store(ob + q, s1, 16);
+      v128.store(ob + q, s2, 32);
+      v128.store(ob + q, s3, 48);
+    }
+    for (; p < n; p++) {
+      const q = <usize>p << 2;
+      let s = b;
+      for (let i = 0; i < cin; i++) s += load<f32>(wo + (<usize>i << 2)) * load<f32>(a + <usize>i * chan + q);
+      store<f32>(ob + q, s);
+    }
+  }
+}
+
+/**
+ * The elementwise layers on the first n values at a, in place: kind 0 relu (x > 0 ? x : 0, so
+ * -0 and NaN give +0: pmax(0, x) is exactly that), 1 abs, 2 clamp (x < lo ? lo : x > hi ? hi : x,
+ * by comparisons, so -0 and NaN pass through as in the reference).
+ */
+export function pointwiseElementwise(a: usize, n: i32, kind: i32, lo: f32, hi: f32): void {
+  const zero = f32x4.splat(0), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
+  let p = 0;
+  for (; p + 4 <= n; p += 4) {
+    const q = a + (<usize>p << 2);
+    const x = v128.load(q);
+    let y = x;
+    if (kind == 0) y = f32x4.pmax(zero, x);
+    else if (kind == 1) y = f32x4.abs(x);
+    else y = v128.bitselect(vlo, v128.bitselect(vhi, x, f32x4.gt(x, vhi)), f32x4.lt(x, vlo));
+    v128.store(q, y);
+  }
+  for (; p < n; p++) {
+    const q = a + (<usize>p << 2);
+    const x = load<f32>(q);
+    store<f32>(q, kind == 0 ? (x > 0 ? x : 0) : kind == 1 ? abs<f32>(x) : x < lo ? lo : x > hi ? hi : x);
+  }
+}

@@ -384,3 +384,53 @@ export function responses(src: usize, W: i32, plane: i32, cin: i32, kh: i32, kw:
     }
   }
 }
+
+/**
+ * The weighted normal equations of the curve stages' rounds (src/kernels/linalg.ts
+ * addWeightedRows): rows of P doubles at x (P even: the taps, a 1 for the bias, the target, zero
+ * padding) and the same rows times their weights at wx, n rows (n even), taken in pairs (r, r + 1):
+ *
+ *   out[a * P + b] += wx[r][a] * x[r][b] + wx[r + 1][a] * x[r + 1][b]
+ *
+ * for every a and b >= a (and b = a - 1 for odd a: below the diagonal, unused), pair after pair in
+ * order, the pair's two products added first and then to the sum: the order of linalg.ts's
+ * JavaScript loop (addWeightedRowsReference), so the same bits. The lanes run over b; eight
+ * entries (four registers) of one row a a step, summed over all the pairs.
+ */
+export function weightedRowPairs(x: usize, wx: usize, n: i32, P: i32, out: usize): void {
+  const rowBytes = <usize>P << 3;
+  const pairBytes = rowBytes << 1;
+  const end = <usize>n * rowBytes;
+  for (let a = 0; a < P; a++) {
+    const oa = out + <usize>a * rowBytes;
+    const wa = wx + (<usize>a << 3);
+    let b = a & ~1;
+    for (; b + 8 <= P; b += 8) {
+      const o = oa + (<usize>b << 3);
+      const xb = x + (<usize>b << 3);
+      let s0 = v128.load(o), s1 = v128.load(o, 16), s2 = v128.load(o, 32), s3 = v128.load(o, 48);
+      for (let r: usize = 0; r < end; r += pairBytes) {
+        const u = v128.load64_splat(wa + r), v = v128.load64_splat(wa + r + rowBytes);
+        const p = xb + r, q = p + rowBytes;
+        s0 = f64x2.add(s0, f64x2.add(f64x2.mul(u, v128.load(p)), f64x2.mul(v, v128.load(q))));
+        s1 = f64x2.add(s1, f64x2.add(f64x2.mul(u, v128.load(p, 16)), f64x2.mul(v, v128.load(q, 16))));
+        s2 = f64x2.add(s2, f64x2.add(f64x2.mul(u, v128.load(p, 32)), f64x2.mul(v, v128.load(q, 32))));
+        s3 = f64x2.add(s3, f64x2.add(f64x2.mul(u, v128.load(p, 48)), f64x2.mul(v, v128.load(q, 48))));
+      }
+      v128.store(o, s0);
+      v128.store(o, s1, 16);
+      v128.store(o, s2, 32);
+      v128.store(o, s3, 48);
+    }
+    for (; b < P; b += 2) {
+      const o = oa + (<usize>b << 3);
+      const xb = x + (<usize>b << 3);
+      let s = v128.load(o);
+      for (let r: usize = 0; r < end; r += pairBytes) {
+        const p = xb + r;
+        s = f64x2.add(s, f64x2.add(f64x2.mul(v128.load64_splat(wa + r), v128.load(p)), f64x2.mul(v128.load64_splat(wa + r + rowBytes), v128.load(p + rowBytes))));
+      }
+      v128.store(o, s);
+    }
+  }
+}

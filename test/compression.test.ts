@@ -67,13 +67,22 @@ function assertQuiet(r: TrainResult, what: string): void {
   assert.ok(!r.warnings.some((w) => /JPEG/.test(w)), `${what}: ${r.warnings.join(' | ')}`);
 }
 
-test('gram: the statistics of 64 classes in one pass equal the masked Gram of each class', () => {
+test('gram: the statistics of 64 classes in one pass equal the masked Gram of each class, bit for bit', () => {
   const pairs = odd().slice(0, 2).map((input) => ({ input, target: applyFilter(input, { op: 'box', ksize: 3 }) }));
   const labels = pairs.map(({ input }) => Uint8Array.from({ length: input.width * input.height }, (_, i) => (i % 7 === 0 ? 0 : 1 + ((i * 31) % 64))));
   const byClass = gramStatsByClass(pairs, 3, 5, true, labels, 64);
   for (const c of [0, 17, 63]) {
     const masks = labels.map((l) => Uint8Array.from(l, (v) => (v === c + 1 ? 1 : 0)));
+    assert.ok(byClass[c].n > 40, `class ${c} has pixels in more than one block`);
     assert.deepEqual(byClass[c], gramStatsMaskedReference(pairs, 3, 5, true, masks), `class ${c}`);
+  }
+  // Colour: three targets, and rows whose width needs no padding.
+  const rgb = syntheticImages(2, { width: 41, height: 37, channels: 3, seed: 8 }).map((input) => ({ input, target: applyFilter(input, { op: 'box', ksize: 3 }) }));
+  const rgbLabels = rgb.map(({ input }) => Uint8Array.from({ length: input.width * input.height }, (_, i) => 1 + (i % 3)));
+  const rgbByClass = gramStatsByClass(rgb, 3, 3, false, rgbLabels, 3);
+  for (const c of [0, 2]) {
+    const masks = rgbLabels.map((l) => Uint8Array.from(l, (v) => (v === c + 1 ? 1 : 0)));
+    assert.deepEqual(rgbByClass[c], gramStatsMaskedReference(rgb, 3, 3, false, masks), `colour class ${c}`);
   }
 });
 

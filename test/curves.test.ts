@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createImage } from '../src/image.js';
 import { parseModel, serializeModel } from '../src/nn/model.js';
-import { fitCurve } from '../src/train/curve.js';
+import { fitCurve, intervalOf, knotLocator } from '../src/train/curve.js';
 import { trainFilter, type TrainOptions } from '../src/train/index.js';
 import { config, judge, load } from './corpus.js';
 
@@ -93,6 +93,25 @@ test('curves: fitCurve recovers a monotone curve from noisy samples and keeps it
   const c = fitCurve(v, y, new Float64Array(v.length).fill(1), 32, 'auto');
   assert.ok(c.values.every((x, j) => j === 0 || x > c.values[j - 1]), 'increasing');
   for (const x of [5, 20, 60, 128, 250]) assert.ok(Math.abs(evaluate(c, x) - truth(x)) < 0.3, `at ${x}: ${evaluate(c, x)} vs ${truth(x)}`);
+});
+
+test('curves: knotLocator finds the interval a scan (intervalOf) finds: crowded knots, knots themselves, outside, NaN', () => {
+  let seed = 5;
+  const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (const m of [2, 3, 5, 32]) {
+    const knots: number[] = [];
+    let t = -50 * rnd();
+    // Crowded and sparse stretches: intervals far narrower and far wider than a table cell.
+    for (let j = 0; j < m; j++) knots.push(Math.fround((t += j % 4 === 0 ? 1e-3 * rnd() + 1e-5 : 40 * rnd() + 1e-3)));
+    const locate = knotLocator(knots);
+    const xs = [...knots, NaN, -Infinity, Infinity, knots[0] - 1, knots[m - 1] + 1, ...Array.from({ length: 2000 }, () => knots[0] - 5 + (knots[m - 1] - knots[0] + 10) * rnd())];
+    for (const x of xs) {
+      let scan = 0;
+      while (scan < m - 2 && x > knots[scan + 1]) scan++;
+      assert.equal(intervalOf(knots, x), scan, `intervalOf ${x}, ${m} knots`);
+      assert.equal(locate(x), scan, `knotLocator ${x}, ${m} knots`);
+    }
+  }
 });
 
 test('curves: a model file with broken knots, non-monotone values declared monotone, or layers that disagree is refused with the path', async () => {

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { solveExact } from '../src/train/exact.js';
-import { cholesky, choleskyFast, choleskySolve, conditionNumberFast, dot, factorise, inverseDiagonal, matVecFast, solveFactor } from '../src/kernels/linalg.js';
+import { addWeightedRows, addWeightedRowsReference, cholesky, choleskyFast, choleskySolve, conditionNumberFast, dot, factorise, inverseDiagonal, matVecFast, normalEquations, solveFactor } from '../src/kernels/linalg.js';
 import { gramStats } from '../src/kernels/gram.js';
 import { createImage } from '../src/image.js';
 import { createRng } from '../src/random.js';
@@ -100,4 +100,20 @@ test('linalg-fast: the condition number of a 15x15 window Gram is solveExact\'s'
   const cond = conditionNumberFast(r, q, factorise(rr, q)!, sol.ridge);
   assert.ok(Number.isFinite(sol.conditionNumber) && sol.conditionNumber > 10);
   assert.ok(Math.abs(cond - sol.conditionNumber) <= 1e-6 * sol.conditionNumber, `${cond} vs ${sol.conditionNumber}`);
+});
+
+test('addWeightedRows: the WebAssembly pairs give the JavaScript reference\'s bits (zero weights skipped, odd rows, chunks, repeated calls)', () => {
+  const rng = createRng(77);
+  for (const [taps, bias, n] of [[25, true, 5001], [9, false, 1], [26, true, 4097], [96, false, 301], [1, true, 2]] as const) {
+    const rows = Float64Array.from({ length: (n + 3) * taps }, (_, i) => (i % 37 === 0 ? 0 : i % 41 === 0 ? -0 : 300 * rng() - 40));
+    const w = Float64Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 0 : rng() * 3));
+    const y = Float64Array.from({ length: n }, () => 200 * rng() - 20);
+    const fast = normalEquations(taps, bias), ref = normalEquations(taps, bias);
+    // Twice into the same sums (fitF adds a block of windows a call), from an offset.
+    for (const at of [0, 3 * taps]) {
+      addWeightedRows(fast, rows, at, n, taps, w, y);
+      addWeightedRowsReference(ref, rows, at, n, taps, w, y);
+    }
+    assert.deepEqual(fast, ref, `${taps} taps, bias ${bias}, ${n} rows`);
+  }
 });

@@ -444,11 +444,13 @@ test('TensorFlow.js oracle: valid conv2d forward and gradients of sum(out * R)',
   }
 });
 
-test('applyModel: runs of per-pixel layers (curves: 1x1 conv, relu, 1x1 conv; abs, clamp) pixel by pixel give the layer-by-layer bits', async () => {
+test('applyModel: runs of per-pixel layers (curves: 1x1 conv, relu, 1x1 conv; abs, clamp) pixel by pixel in WebAssembly give the layer-by-layer bits and the JavaScript reference\'s', async () => {
   const { applyModel, applyModelLayered } = await import('../src/nn/apply.js');
   const { curveLayers } = await import('../src/nn/curve.js');
   const { createImage } = await import('../src/image.js');
   const { toF32 } = await import('../src/nn/network.js');
+  const { pointwiseForward, pointwiseForwardReference, pointwiseRunEnd } = await import('../src/nn/pointwise.js');
+  const { tensor } = await import('../src/kernels/conv2d.js');
   const rng = createRng(515);
   const curve = (m: number): { knots: number[]; values: number[] } => {
     const knots: number[] = [];
@@ -475,6 +477,15 @@ test('applyModel: runs of per-pixel layers (curves: 1x1 conv, relu, 1x1 conv; ab
       const net = { inputChannels: cin, outputChannels: last.outChannels, border: 'reflect101' as const, layers };
       const fast = applyModel(net, im), ref = applyModelLayered(net, im);
       assert.deepEqual(fast, ref, `${name} ${depth}`);
+      // The WebAssembly run against its plain JavaScript reference, on each run of per-pixel layers.
+      for (let at = 0; at < layers.length; at++) {
+        const end = pointwiseRunEnd(layers, at);
+        if (end === at) continue;
+        const x = tensor(1, (layers[at] as { inChannels?: number }).inChannels ?? cin, im.height, im.width);
+        for (let i = 0; i < x.data.length; i++) x.data[i] = i % 97 === 0 ? -0 : i % 89 === 0 ? NaN : 400 * rng() - 100;
+        assert.deepEqual(pointwiseForward(x, layers.slice(at, end)), pointwiseForwardReference(x, layers.slice(at, end)), `${name} ${depth} layers ${at}..${end}`);
+        at = end - 1;
+      }
       if (cin === 1) {
         // A one-channel model on a colour image: the channels are the batch.
         const colour = createImage(11, 9, 3, depth);

@@ -2,7 +2,8 @@
  * The WebAssembly module of the exact solver's hot loops (assembly/gram.ts, compiled by
  * `npm run build:wasm` (tools/build_wasm.mjs) into gram-wasm.generated.ts): the lag sums of the
  * fast Gram (src/kernels/gram.ts), the row Grams of the masked one (gram-masked.ts),
- * the responses of the valid-window loop (windows.ts) and the dense SPD algebra of
+ * the responses of the valid-window loop (windows.ts), the curve stages' weighted normal
+ * equations (linalg.ts addWeightedRows) and the dense SPD algebra of
  * src/linalg-fast.ts. One instance per thread over a private memory, compiled on first use (a few
  * KB, so browsers compile it synchronously too), grown on demand. Callers lay out their buffers from byte 0 for the length of
  * one call: the memory holds nothing between calls.
@@ -26,6 +27,7 @@ export interface GramWasmExports {
   ): number;
   flushRows(X: number, WX: number, wts: number, r: number, P: number, out: number): number;
   responses(src: number, W: number, plane: number, cin: number, kh: number, kw: number, coef: number, s0: number, hv: number, wv: number, out: number): void;
+  weightedRowPairs(x: number, wx: number, n: number, P: number, out: number): void;
 }
 
 export interface GramWasm extends GramWasmExports {
@@ -42,8 +44,8 @@ export function gramWasm(bytes = 0): GramWasm {
     const code = Uint8Array.from(atob(GRAM_WASM_BASE64), (ch) => ch.charCodeAt(0));
     const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES });
     const exports = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { memory } }).exports as unknown as GramWasmExports;
-    const { lagSums, cholesky, solveFactor, inverseDiagonal, matVec, rowGram, maskedRows, flushRows, responses } = exports;
-    instance = { memory, lagSums, cholesky, solveFactor, inverseDiagonal, matVec, rowGram, maskedRows, flushRows, responses };
+    const { lagSums, cholesky, solveFactor, inverseDiagonal, matVec, rowGram, maskedRows, flushRows, responses, weightedRowPairs } = exports;
+    instance = { memory, lagSums, cholesky, solveFactor, inverseDiagonal, matVec, rowGram, maskedRows, flushRows, responses, weightedRowPairs };
   }
   const need = Math.ceil(bytes / PAGE) - instance.memory.buffer.byteLength / PAGE;
   if (need > 0) {

@@ -516,14 +516,28 @@ export function subGram(st: GramStats, kh2: number, kw2: number): GramStats {
 /**
  * Gram statistics of `classes` groups of the valid pixels in one pass: `labels[i]` (one byte per
  * pixel of pair i, at the window's anchor, as gram-masked.ts's masks) puts the pixel in group
- * label - 1, or nowhere when 0. Each group's sums run in pixel order, one outer product per
- * pixel (compression.ts: a few groups of small kernels; gram-masked.ts is the fast path for one).
+ * label - 1, or nowhere when 0 (compression.ts: 128 groups of a 5x5 probe). Each group gathers
+ * CLASS_BLOCK of its pixels' rows (features, then targets) in the WebAssembly module's memory and
+ * adds their outer products with rowGram (assembly/gram.ts, as gram-masked.ts does for one group):
+ * each entry summed pixel after pixel, a multiply then an add, so the statistics are the same
+ * bits as gramStatsMaskedReference's for each group (test/compression.test.ts), at a fifth of the
+ * time of the JavaScript outer product per pixel.
  */
 export function gramStatsByClass(pairs: GramPair[], kh: number, kw: number, bias: boolean, labels: Uint8Array[], classes: number): GramStats[] {
   const { cin, cout } = shapeOf(pairs);
   const all = Array.from({ length: classes }, () => emptyStats(cin, cout, kh, kw, bias));
-  const p = all[0].p;
-  const feat = new Float64Array(p);
+  const p = all[0].p, P = (p + cout + 1) & ~1, B = CLASS_BLOCK;
+  // The module's memory: each group's sums (P x P), then each group's block of rows.
+  const blocks = classes * P * P;
+  const wasm = gramWasm(8 * (blocks + classes * B * P));
+  const mem = new Float64Array(wasm.memory.buffer, 0, blocks + classes * B * P);
+  mem.fill(0);
+  const pending = new Int32Array(classes);
+  const flush = (g: number): void => {
+    wasm.rowGram(8 * (blocks + g * B * P), 8 * (blocks + g * B * P), pending[g], P, 8 * g * P * P);
+    all[g].n += pending[g];
+    pending[g] = 0;
+  };
   pairs.forEach(({ input, target }, pi) => {
     const { width: W, height: H } = input;
     const plane = W * H;
@@ -532,27 +546,29 @@ export function gramStatsByClass(pairs: GramPair[], kh: number, kw: number, bias
     for (let y = 0; y + kh <= H; y++) {
       for (let x = 0; x + kw <= W; x++) {
         const at = (y + (kh >> 1)) * W + x + (kw >> 1);
-        if (!label[at]) continue;
-        const st = all[label[at] - 1];
-        const { xtx, xty, yty } = st;
-        let f = 0;
+        const g = label[at] - 1;
+        if (g < 0) continue;
+        let f = blocks + (g * B + pending[g]) * P;
         for (let c = 0; c < cin; c++) {
-          for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) feat[f++] = src[c * plane + (y + i) * W + x + j];
+          for (let r = 0; r < kh; r++) for (let j = 0; j < kw; j++) mem[f++] = src[c * plane + (y + r) * W + x + j];
         }
-        if (bias) feat[f] = 1;
-        for (let a = 0; a < p; a++) {
-          const fa = feat[a];
-          for (let b = a; b < p; b++) xtx[a * p + b] += fa * feat[b];
-        }
-        for (let o = 0; o < cout; o++) {
-          const t = target.data[o * plane + at];
-          for (let a = 0; a < p; a++) xty[o * p + a] += feat[a] * t;
-          yty[o] += t * t;
-        }
-        st.n++;
+        if (bias) mem[f++] = 1;
+        for (let o = 0; o < cout; o++) mem[f++] = target.data[o * plane + at];
+        if (++pending[g] === B) flush(g);
       }
     }
   });
-  for (const { xtx } of all) for (let a = 0; a < p; a++) for (let b = 0; b < a; b++) xtx[a * p + b] = xtx[b * p + a];
+  all.forEach((st, g) => {
+    if (pending[g] > 0) flush(g);
+    const o = g * P * P, { xtx, xty, yty } = st;
+    for (let a = 0; a < p; a++) {
+      for (let b = a; b < p; b++) xtx[a * p + b] = xtx[b * p + a] = mem[o + a * P + b];
+      for (let t = 0; t < cout; t++) xty[t * p + a] = mem[o + a * P + p + t];
+    }
+    for (let t = 0; t < cout; t++) yty[t] = mem[o + (p + t) * P + p + t];
+  });
   return all;
 }
+
+/** Pixels a group of gramStatsByClass gathers before adding them (rows of P doubles: 128 groups of 32 rows of 28, under 1 MB). */
+const CLASS_BLOCK = 32;

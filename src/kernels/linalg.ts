@@ -221,11 +221,59 @@ export function normalEquations(taps: number, bias: boolean): NormalEquations {
 /**
  * Adds n rows (row-major, `taps` values each, from `at`) with weights w and targets y to the
  * normal equations, a column of ones after the taps when `bias`: the weighted least squares of
- * the curve stages' rounds, where every round has new weights. The upper triangle is summed row
- * by row, two rows per pass (half the loads and stores of xtx, which bound the loop), then
- * mirrored by `mirrored`; rows of weight 0 are skipped. Summation order: by row, in order.
+ * the curve stages' rounds, where every round has new weights. Rows of weight 0 are skipped; the
+ * others are taken in pairs, and each entry of the upper triangle (xtx, xty, yty) gains the pair's
+ * two products added first, pair after pair in order (addWeightedRowsReference, the plain loop,
+ * whose two rows a pass halved the loads and stores of xtx); then `mirrored` fills the lower one.
+ * The pairs' products are summed in WebAssembly SIMD (assembly/gram.ts weightedRowPairs: two
+ * entries an instruction) in that order, so the sums are the same bits (test/linalg.test.ts).
  */
 export function addWeightedRows(eq: NormalEquations, rows: Float64Array, at: number, n: number, taps: number, w: ArrayLike<number>, y: ArrayLike<number>): void {
+  const p = eq.xty.length, yi = p, P = (p + 2) & ~1;
+  // The module's memory: the sums (P x P: xtx, xty in column yi, yty at (yi, yi)), then a chunk of rows and of rows times weights.
+  const X = P * P, WX = X + PAIR_CHUNK * P;
+  const wasm = gramWasm(8 * (WX + PAIR_CHUNK * P));
+  const mem = new Float64Array(wasm.memory.buffer, 0, WX + PAIR_CHUNK * P);
+  mem.fill(0, 0, X);
+  for (let a = 0; a < p; a++) {
+    for (let b = a; b < p; b++) mem[a * P + b] = eq.xtx[a * p + b];
+    mem[a * P + yi] = eq.xty[a];
+  }
+  mem[yi * P + yi] = eq.yty;
+  // The taps of the last row taken second in a pair: an odd row out pairs with them at weight 0, as in the reference.
+  const second = new Float64Array(taps).fill(1);
+  let m = 0, w0 = 0;
+  const put = (src: ArrayLike<number>, from: number, wr: number, yr: number): void => {
+    const o = X + m * P, ow = WX + m * P;
+    for (let t = 0; t < taps; t++) mem[o + t] = src[from + t];
+    if (p > taps) mem[o + taps] = 1;
+    mem[o + yi] = yr;
+    if (P > p + 1) mem[o + P - 1] = 0;
+    for (let f = 0; f < P; f++) mem[ow + f] = wr * mem[o + f];
+    if (m % 2 === 1) {
+      eq.total += w0 + wr;
+      second.set(mem.subarray(o, o + taps));
+    } else w0 = wr;
+    if (++m === PAIR_CHUNK) {
+      wasm.weightedRowPairs(8 * X, 8 * WX, m, P, 0);
+      m = 0;
+    }
+  };
+  for (let r = 0; r < n; r++) if (w[r] !== 0) put(rows, at + r * taps, w[r], y[r]);
+  if (m % 2 === 1) put(second, 0, 0, 0);
+  if (m > 0) wasm.weightedRowPairs(8 * X, 8 * WX, m, P, 0);
+  for (let a = 0; a < p; a++) {
+    for (let b = a; b < p; b++) eq.xtx[a * p + b] = mem[a * P + b];
+    eq.xty[a] = mem[a * P + yi];
+  }
+  eq.yty = mem[yi * P + yi];
+}
+
+/** Rows addWeightedRows lays out in the module at a time (even: whole pairs). */
+const PAIR_CHUNK = 2048;
+
+/** Reference: addWeightedRows in plain JavaScript, two rows a pass. Summation order: by pair of rows, in order. */
+export function addWeightedRowsReference(eq: NormalEquations, rows: Float64Array, at: number, n: number, taps: number, w: ArrayLike<number>, y: ArrayLike<number>): void {
   const { xtx, xty } = eq, p = xty.length;
   const x0 = new Float64Array(p).fill(1), x1 = new Float64Array(p).fill(1);
   let r = 0;

@@ -87,6 +87,37 @@ export function attachSharedConvMemory(memory: WebAssembly.Memory): void {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The per-pixel layers' kernels (assembly/conv.ts pointwiseConv, pointwiseElementwise; driven by
+// nn/pointwise.ts) on a private memory of this thread: a few small blocks of scratch, apart from
+// the shared heap below (whose free list belongs to the main thread).
+
+type PointwiseConv = (a: number, out: number, w: number, bias: number, hasBias: number, cin: number, cout: number, stride: number, n: number) => void;
+type PointwiseElementwise = (a: number, n: number, kind: number, lo: number, hi: number) => void;
+
+export interface PointwiseKernels {
+  memory: WebAssembly.Memory;
+  conv: PointwiseConv;
+  elementwise: PointwiseElementwise;
+}
+
+let pointwise: PointwiseKernels | null = null;
+
+/** This thread's per-pixel kernels, their memory grown to at least `bytes` (views of it made before a call may be stale). */
+export function pointwiseKernels(bytes: number): PointwiseKernels {
+  if (!pointwise) {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES });
+    const exports = new WebAssembly.Instance(new WebAssembly.Module(decode(CONV_WASM_BASE64)), { env: { memory } }).exports as unknown as {
+      pointwiseConv: PointwiseConv;
+      pointwiseElementwise: PointwiseElementwise;
+    };
+    pointwise = { memory, conv: exports.pointwiseConv, elementwise: exports.pointwiseElementwise };
+  }
+  const need = Math.ceil((bytes - pointwise.memory.buffer.byteLength) / PAGE);
+  if (need > 0) pointwise.memory.grow(need);
+  return pointwise;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The heap: blocks of the module's memory handed out as Float32Arrays. Main thread only (workers
 // use blocks the main thread gives them). First fit over a free list, 64-byte aligned blocks.
 

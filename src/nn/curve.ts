@@ -41,13 +41,33 @@ export function evaluate(c: Curve, v: number): number {
   return y[j] + ((y[j + 1] - y[j]) / (t[j + 1] - t[j])) * (v - t[j]);
 }
 
+/** Integers a curveFunction tables: 8-bit pixel values. */
+const TABLED = 256;
+
+/**
+ * The curve as a function for many pixels: the integers 0..255 (8-bit pixels) from a table of
+ * its values there, anything else by evaluate; the same numbers either way.
+ */
+export function curveFunction(c: Curve): (v: number) => number {
+  const table = Float64Array.from({ length: TABLED }, (_, k) => evaluate(c, k));
+  return (v) => {
+    const k = v | 0;
+    return k === v && k >= 0 && k < TABLED ? table[k] : evaluate(c, v);
+  };
+}
+
 /** The curve's slope at v (the right segment's at a knot). */
 export function slopeAt(c: Curve, v: number): number {
   const { knots: t, values: y } = c;
   const m = t.length;
   if (m === 1) return 0;
-  let j = 0;
-  while (j < m - 2 && v >= t[j + 1]) j++;
+  // The first j with !(v >= t[j + 1]), or m - 2: a binary search giving what a scan from the left gives.
+  let j = 0, hi = m - 2;
+  while (j < hi) {
+    const mid = (j + hi) >> 1;
+    if (v >= t[mid + 1]) j = mid + 1;
+    else hi = mid;
+  }
   return (y[j + 1] - y[j]) / (t[j + 1] - t[j]);
 }
 

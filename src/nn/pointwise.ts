@@ -16,6 +16,7 @@
 
 import type { Tensor } from '../kernels/conv2d.js';
 import { tensor } from '../kernels/conv2d.js';
+import { pointwiseKernels } from '../kernels/simd.js';
 import type { LayerSpec } from './network.js';
 
 /** Whether a layer maps each pixel on its own (a 1x1 conv, or an elementwise layer other than magnitude). */
@@ -55,17 +56,68 @@ function stepOf(l: LayerSpec): Step {
 /** Pixels per block: the block's hidden units (widest x BLOCK float32) stay in the L1/L2 cache. */
 const BLOCK = 256;
 
+/** The widths a run goes through: its input's channels and each conv's outputs. */
+function widths(cin: number, steps: Step[]): { outC: number; widest: number } {
+  let width = cin, widest = cin;
+  for (const s of steps) if (s.kind === 'conv') widest = Math.max(widest, (width = s.cout));
+  return { outC: width, widest };
+}
+
 /**
  * The layers `run` (all pointwise, see isPointwise) on x: a new tensor. The image goes through in
- * blocks of BLOCK pixels, each block through every layer in turn (channel-major scratch), so the
- * inner loops run over pixels with one weight at a time.
+ * blocks of BLOCK pixels, each block through every layer in turn (channel-major scratch), in
+ * WebAssembly SIMD (assembly/conv.ts pointwiseConv, pointwiseElementwise: four pixels per
+ * instruction, the reference's arithmetic, so the same bits; test/nn.test.ts).
  */
 export function pointwiseForward(x: Tensor, run: LayerSpec[]): Tensor {
   const steps = run.map(stepOf);
-  let width = x.c;
-  let widest = x.c;
-  for (const s of steps) if (s.kind === 'conv') widest = Math.max(widest, (width = s.cout));
-  const outC = width;
+  const { outC, widest } = widths(x.c, steps);
+  // Layout (float32 offsets): each conv's weights then its bias, then the two scratch blocks.
+  const at = new Map<Step, { w: number; b: number }>();
+  let top = 0;
+  for (const s of steps) {
+    if (s.kind !== 'conv') continue;
+    at.set(s, { w: top, b: top + s.w.length });
+    top += s.w.length + s.cout;
+  }
+  const scratchA = top, scratchB = top + widest * BLOCK;
+  const k = pointwiseKernels(4 * (scratchB + widest * BLOCK));
+  const mem = new Float32Array(k.memory.buffer);
+  for (const s of steps) {
+    if (s.kind !== 'conv') continue;
+    const { w, b } = at.get(s)!;
+    mem.set(s.w, w);
+    if (s.b) mem.set(s.b, b);
+  }
+  const plane = x.h * x.w;
+  const out = tensor(x.n, outC, x.h, x.w);
+  for (let n = 0; n < x.n; n++) {
+    for (let p0 = 0; p0 < plane; p0 += BLOCK) {
+      const B = Math.min(BLOCK, plane - p0);
+      for (let i = 0; i < x.c; i++) mem.set(x.data.subarray((n * x.c + i) * plane + p0, (n * x.c + i) * plane + p0 + B), scratchA + i * BLOCK);
+      let a = scratchA, b = scratchB, c = x.c;
+      for (const s of steps) {
+        if (s.kind === 'conv') {
+          const { w, b: bias } = at.get(s)!;
+          k.conv(4 * a, 4 * b, 4 * w, 4 * bias, s.b ? 1 : 0, s.cin, s.cout, BLOCK, B);
+          [a, b] = [b, a];
+          c = s.cout;
+        } else {
+          k.elementwise(4 * a, c * BLOCK, ELEMENTWISE_KIND[s.kind], s.kind === 'clamp' ? s.lo : 0, s.kind === 'clamp' ? s.hi : 0);
+        }
+      }
+      for (let o = 0; o < outC; o++) out.data.set(mem.subarray(a + o * BLOCK, a + o * BLOCK + B), (n * outC + o) * plane + p0);
+    }
+  }
+  return out;
+}
+
+const ELEMENTWISE_KIND = { relu: 0, abs: 1, clamp: 2 } as const;
+
+/** Reference: pointwiseForward in plain JavaScript, each product and sum rounded with Math.fround / a Float32Array store. */
+export function pointwiseForwardReference(x: Tensor, run: LayerSpec[]): Tensor {
+  const steps = run.map(stepOf);
+  const { outC, widest } = widths(x.c, steps);
   const plane = x.h * x.w;
   const out = tensor(x.n, outC, x.h, x.w);
   // Float32 scratch: each value is rounded to float32 where it is stored, as in the planes.

@@ -60,8 +60,8 @@ export interface CompressionCheck {
 
 export const GRID_CORRELATION = 0.25;
 /**
- * Multiply-adds the pass of 128 Grams may take, ~0.3 s, unless the groups need more pixels than
- * that (colour 5x5: ~1-2 s): pixels beyond are sampled by bands of 8 rows. Without JPEG the
+ * Multiply-adds the pass of 128 Grams may take, ~0.1 s, unless the groups need more pixels than
+ * that (colour 5x5: a few times that): pixels beyond are sampled by bands of 8 rows. Without JPEG the
  * correlation's noise does not depend on the pixel count (1 / sqrt of the ~63 p deviations), while
  * JPEG's part of the deviations grows against the noise with it.
  */

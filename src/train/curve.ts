@@ -16,10 +16,11 @@ import { toF32 } from '../nn/network.js';
 /**
  * Up to `count` distinct knots, the extremes included, at quantiles of a half-and-half mixture of
  * the samples' distribution and the uniform one over their range: dense where the samples are,
- * and never a single segment across a sparse tail (a sigmoid's bends lie there).
+ * and never a single segment across a sparse tail (a sigmoid's bends lie there). `sorted`: the
+ * samples sorted, when the caller has them.
  */
-export function quantileKnots(v: ArrayLike<number>, count: number): number[] {
-  const s = Float64Array.from(v).sort();
+export function quantileKnots(v: ArrayLike<number>, count: number, sorted?: Float64Array): number[] {
+  const s = sorted ?? Float64Array.from(v).sort();
   const n = s.length, lo = s[0], span = s[n - 1] - s[0] || 1;
   const mixed = (i: number): number => 0.5 * (i / Math.max(1, n - 1)) + 0.5 * ((s[i] - lo) / span);
   const knots: number[] = [];
@@ -37,10 +38,10 @@ export function quantileKnots(v: ArrayLike<number>, count: number): number[] {
 function hatNormalEquations(knots: number[], v: ArrayLike<number>, y: ArrayLike<number>, w: ArrayLike<number>): { ata: Float64Array; aty: Float64Array } {
   const m = knots.length;
   const ata = new Float64Array(m * m), aty = new Float64Array(m);
+  const locate = knotLocator(knots);
   for (let i = 0; i < v.length; i++) {
     const x = v[i];
-    let j = 0;
-    while (j < m - 2 && x > knots[j + 1]) j++;
+    const j = locate(x);
     const lam = (x - knots[j]) / (knots[j + 1] - knots[j]);
     const a = 1 - lam, b = lam, wi = w[i];
     ata[j * m + j] += wi * a * a;
@@ -51,6 +52,43 @@ function hatNormalEquations(knots: number[], v: ArrayLike<number>, y: ArrayLike<
     aty[j + 1] += wi * b * y[i];
   }
   return { ata, aty };
+}
+
+/**
+ * The knot interval j (0 .. m - 2) of x: the first j with !(x > t[j + 1]), or m - 2 (a binary
+ * search giving what scanning from the left gives, NaN's 0 included).
+ */
+export function intervalOf(t: number[], x: number): number {
+  let lo = 0, hi = t.length - 2;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (x > t[mid + 1]) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Equal cells of a knotLocator's table. */
+const CELLS = 1024;
+
+/**
+ * intervalOf for many values on the same knots: a table of equal cells over the knots' range
+ * gives an interval at or before x's (one before the cell's left edge's: the cell of x may be
+ * rounded up), then a scan from it, usually of no step: the same j, without a binary search's
+ * unpredictable branches (they were most of a curve fit's passes over its samples).
+ */
+export function knotLocator(knots: number[]): (x: number) => number {
+  const m = knots.length, lo = knots[0], span = knots[m - 1] - lo;
+  if (m < 3 || !(span > 0)) return (x) => intervalOf(knots, x);
+  const t = Float64Array.from(knots), scale = CELLS / span;
+  const start = Int32Array.from({ length: CELLS + 1 }, (_, c) => Math.max(0, intervalOf(knots, lo + c / scale) - 1));
+  return (x) => {
+    const c = (x - lo) * scale;
+    // NaN and values below the first knot start at 0, values past the last at the last cell.
+    let j = c > 0 ? start[c < CELLS ? c | 0 : CELLS] : 0;
+    while (j < m - 2 && x > t[j + 1]) j++;
+    return j;
+  };
 }
 
 /** Least squares with a tiny ridge (knots no sample lies near keep a finite value). */
@@ -161,13 +199,16 @@ function bentKnots(t: number[], y: number[], sorted: Float64Array, count: number
  * strictly so (steps >= 1e-6 of the range), so it inverts.
  */
 export function fitCurve(v: ArrayLike<number>, y: ArrayLike<number>, w: ArrayLike<number>, count: number, monotone: 'auto' | 'yes' | 'no', given?: number[]): Curve {
-  let knots = given ?? quantileKnots(v, Math.min(count, MAX_KNOTS));
   const freeFit = (t: number[]): number[] => {
     const { ata, aty } = hatNormalEquations(t, v, y, w);
     return Array.from(solveRidge(ata, aty, t.length));
   };
-  const sorted = Float64Array.from(v).sort();
-  for (let round = 0; round < (given ? 0 : REKNOT_ROUNDS); round++) knots = bentKnots(knots, freeFit(knots), sorted, Math.min(count, MAX_KNOTS));
+  let knots = given;
+  if (!knots) {
+    const sorted = Float64Array.from(v).sort();
+    knots = quantileKnots(v, Math.min(count, MAX_KNOTS), sorted);
+    for (let round = 0; round < REKNOT_ROUNDS; round++) knots = bentKnots(knots, freeFit(knots), sorted, Math.min(count, MAX_KNOTS));
+  }
   const m = knots.length;
   const { ata, aty } = hatNormalEquations(knots, v, y, w);
   const free = Array.from(solveRidge(ata, aty, m));
