@@ -13,7 +13,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { curveLayers, curveLayersProblem, evaluate, type Curve } from '../src/nn/curve.js';
+import { curveFunction, curveLayers, curveLayersProblem, evaluate, segmentFinder, slopeAt, type Curve } from '../src/nn/curve.js';
 import { applyModel } from '../src/nn/apply.js';
 import { coverageWarnings, curveCoverage } from '../src/nn/curve-coverage.js';
 import { readFileSync } from 'node:fs';
@@ -95,7 +95,7 @@ test('curves: fitCurve recovers a monotone curve from noisy samples and keeps it
   for (const x of [5, 20, 60, 128, 250]) assert.ok(Math.abs(evaluate(c, x) - truth(x)) < 0.3, `at ${x}: ${evaluate(c, x)} vs ${truth(x)}`);
 });
 
-test('curves: knotLocator finds the interval a scan (intervalOf) finds: crowded knots, knots themselves, outside, NaN', () => {
+test('curves: knotLocator finds the interval a scan (intervalOf) finds, curveFunction is evaluate, segmentFinder slopeAt\'s segment: crowded knots, knots themselves, outside, NaN', () => {
   let seed = 5;
   const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
   for (const m of [2, 3, 5, 32]) {
@@ -110,6 +110,14 @@ test('curves: knotLocator finds the interval a scan (intervalOf) finds: crowded 
       while (scan < m - 2 && x > knots[scan + 1]) scan++;
       assert.equal(intervalOf(knots, x), scan, `intervalOf ${x}, ${m} knots`);
       assert.equal(locate(x), scan, `knotLocator ${x}, ${m} knots`);
+    }
+    // A curve on the same knots: curveFunction is evaluate, segmentFinder's segment has slopeAt's slope.
+    const curve = { knots, values: knots.map(() => Math.fround(100 * rnd() - 20)) };
+    const fn = curveFunction(curve), seg = segmentFinder(curve);
+    for (const x of [...xs, 0, 1, 17, 255, 256, -1, 3.5]) {
+      assert.ok(Object.is(fn(x), evaluate(curve, x)), `curveFunction ${x}, ${m} knots`);
+      const j = seg(x);
+      if (!Number.isNaN(x)) assert.ok(Object.is((curve.values[j + 1] - curve.values[j]) / (knots[j + 1] - knots[j]), slopeAt(curve, x)), `segmentFinder ${x}, ${m} knots`);
     }
   }
 });

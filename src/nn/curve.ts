@@ -22,39 +22,68 @@ export interface Curve {
 /** Most knots a curve may have. */
 export const MAX_KNOTS = 32;
 
+/** Equal cells of a curveFunction's table of knot intervals. */
+const CELLS = 1024;
+
+/**
+ * The curve as a function for many values, the same numbers as evaluate: the integers 0..255
+ * (8-bit pixels) from a table of its values there, others through segmentFinder.
+ */
+export function curveFunction(c: Curve): (v: number) => number {
+  if (c.knots.length < 2) return (v) => evaluate(c, v);
+  const table = Float64Array.from({ length: TABLED }, (_, k) => evaluate(c, k));
+  const segment = segmentFinder(c), { knots: t, values: y } = c;
+  return (v) => {
+    const k = v | 0;
+    if (k === v && k >= 0 && k < TABLED) return table[k];
+    const j = segment(v);
+    return y[j] + ((y[j + 1] - y[j]) / (t[j + 1] - t[j])) * (v - t[j]);
+  };
+}
+
+/**
+ * The segment evaluate (and slopeAt) use at v, for many values: a table of equal cells over the
+ * knots' range gives the segment at or before the one of the cell's left edge, then a scan,
+ * usually of no step, instead of a binary search per value (curves of at least two knots).
+ */
+export function segmentFinder(c: Curve): (v: number) => number {
+  const t = c.knots, m = t.length, lo = t[0], span = t[m - 1] - lo;
+  if (m < 3 || !(span > 0)) return (v) => segmentOf(t, v);
+  const scale = CELLS / span;
+  const start = Int32Array.from({ length: CELLS + 1 }, (_, k) => Math.max(0, segmentOf(t, lo + k / scale) - 1));
+  return (v) => {
+    const cell = (v - lo) * scale;
+    let j = cell > 0 ? start[cell < CELLS ? cell | 0 : CELLS] : 0;
+    while (j < m - 2 && t[j + 1] <= v) j++;
+    return j;
+  };
+}
+
+/** The segment evaluate uses at v: the last j <= m - 2 with t[j] <= v, 0 below the first knot (and for NaN); slopeAt's too. */
+function segmentOf(t: number[], v: number): number {
+  const m = t.length;
+  if (v >= t[m - 1]) return m - 2;
+  if (!(v > t[0])) return 0;
+  let lo = 0, hi = m - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (t[mid] <= v) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** The curve at v: linear between knots, the end segments extended beyond. */
 export function evaluate(c: Curve, v: number): number {
   const { knots: t, values: y } = c;
   const m = t.length;
   if (m === 1) return y[0];
-  let j = 0;
-  if (v >= t[m - 1]) j = m - 2;
-  else if (v > t[0]) {
-    let lo = 0, hi = m - 1;
-    while (hi - lo > 1) {
-      const mid = (lo + hi) >> 1;
-      if (t[mid] <= v) lo = mid;
-      else hi = mid;
-    }
-    j = lo;
-  }
+  const j = segmentOf(t, v);
   return y[j] + ((y[j + 1] - y[j]) / (t[j + 1] - t[j])) * (v - t[j]);
 }
 
 /** Integers a curveFunction tables: 8-bit pixel values. */
 const TABLED = 256;
-
-/**
- * The curve as a function for many pixels: the integers 0..255 (8-bit pixels) from a table of
- * its values there, anything else by evaluate; the same numbers either way.
- */
-export function curveFunction(c: Curve): (v: number) => number {
-  const table = Float64Array.from({ length: TABLED }, (_, k) => evaluate(c, k));
-  return (v) => {
-    const k = v | 0;
-    return k === v && k >= 0 && k < TABLED ? table[k] : evaluate(c, v);
-  };
-}
 
 /** The curve's slope at v (the right segment's at a knot). */
 export function slopeAt(c: Curve, v: number): number {

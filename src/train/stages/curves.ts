@@ -33,7 +33,7 @@ import { KernelLearnError } from '../../errors.js';
 import type { Image } from '../../image.js';
 import { crossStats, gramStats, type GramPair, type GramStats } from '../../kernels/gram.js';
 import { addWeightedRows, mirrored, normalEquations } from '../../kernels/linalg.js';
-import { curveFunction, curveLayers, evaluate, identityCurve, inverse, monotony, slopeAt, type Curve, type CurvesRecord } from '../../nn/curve.js';
+import { curveFunction, curveLayers, identityCurve, inverse, monotony, segmentFinder, type Curve, type CurvesRecord } from '../../nn/curve.js';
 import type { LayerSpec } from '../../nn/network.js';
 import { curveName, extent, fitCurve, knotLocator, knownScale, quantileKnots, srgbDecode } from '../curve.js';
 import { solveExact, type ExactSolution } from '../exact.js';
@@ -257,8 +257,9 @@ function windowLoss(win: Windows, s: Omit<State, 'loss'>): number {
   let sum = 0, n = 0;
   win.targets.forEach((y, o) => {
     const z = responses(win, rows, s.coef[o]);
+    const g = s.g ? curveFunction(s.g[o]) : null;
     for (let r = 0; r < win.n; r++) {
-      sum += win.weight[r] * (y[r] - (s.g ? evaluate(s.g[o], z[r]) : z[r])) ** 2;
+      sum += win.weight[r] * (y[r] - (g ? g(z[r]) : z[r])) ** 2;
       n += win.weight[r];
     }
   });
@@ -407,9 +408,17 @@ function fitG(win: Windows, s: State, keep: Curve[] | null): Curve[] {
  */
 function linearised(win: Windows, g: Curve | undefined, y: Float64Array, z0: Float64Array): { want: Float64Array; w: Float64Array } {
   const want = new Float64Array(win.n), w = new Float64Array(win.n);
+  if (!g) {
+    want.set(y);
+    w.set(win.weight);
+    return { want, w };
+  }
+  // slopeAt and evaluate at z0, on the segment both use.
+  const segment = segmentFinder(g), { knots: t, values: v } = g;
   for (let r = 0; r < win.n; r++) {
-    const slope = g ? slopeAt(g, z0[r]) : 1;
-    want[r] = g ? (slope !== 0 ? z0[r] + (y[r] - evaluate(g, z0[r])) / slope : z0[r]) : y[r];
+    const z = z0[r], j = segment(z);
+    const slope = (v[j + 1] - v[j]) / (t[j + 1] - t[j]);
+    want[r] = slope !== 0 ? z + (y[r] - (v[j] + slope * (z - t[j]))) / slope : z;
     w[r] = win.weight[r] * slope * slope;
   }
   return { want, w };
@@ -553,6 +562,7 @@ function finish(data: StageData, fitted: State, sizeChoice: StageFit['sizeChoice
   const g = s.g;
   const after: LayerSpec[] = g ? [...curveLayers(g), ...(data.limits ? [clampLayer(data.limits)] : [])] : data.limits ? [clampLayer(data.limits)] : [];
   const clampTo = (v: number): number => (data.limits ? Math.min(data.limits.hi, Math.max(data.limits.lo, v)) : v);
+  const g0 = g && data.cout === 1 ? curveFunction(g[0]) : null;
   return {
     size: s.size, solution: sol, stats, valStats: null, sizeChoice, warnings: [],
     reason: `alternating least squares of the kernel and its ${s.f && g ? 'curves' : 'curve'}`,
@@ -561,7 +571,7 @@ function finish(data: StageData, fitted: State, sizeChoice: StageFit['sizeChoice
       after,
       // The border search maps the conv's inputs by f and its one response by g (then the clamp);
       // several outputs, each through its own g, are judged by running the network.
-      responseMap: g ? (data.cout === 1 ? (v: number) => clampTo(evaluate(g[0], v)) : null) : data.limits ? clampTo : undefined,
+      responseMap: g ? (g0 ? (v: number) => clampTo(g0(v)) : null) : data.limits ? clampTo : undefined,
       ...(s.f ? { inputMap: s.f.map(curveFunction) } : {}),
     },
     curves: { ...(s.f ? { before: record(s.f) } : {}), ...(g ? { after: record(g) } : {}) },
