@@ -50,12 +50,13 @@ export interface ResidualDiagnostics {
 }
 
 /**
- * Pixels (times channels) the explanatory fits take at most: beyond, every k-th row. A share is
- * the fit's explained sum of squares over the residual's, and with 2^18 pixels a 12-parameter
- * fit's share of pure noise is ~12 / 2^18 = 5e-5, far below the 0.5 that names a cause; on six
- * 512^2 photographs this pass cost half a second of a curve stage's judgement.
+ * Pixels (times channels) the explanatory fits take about at most: beyond, every k-th row. A
+ * share is the fit's explained sum of squares over the residual's, and with 2^16 pixels a
+ * 12-parameter fit's share of pure noise is ~12 / 2^16 = 2e-4, far below the 0.5 that names a
+ * cause; on all the pixels of six 512^2 photographs this pass (~100 multiply-adds a pixel) was
+ * half a second of a curve stage's judgement.
  */
-const EXPLAINED_PIXELS = 2 ** 18;
+const EXPLAINED_PIXELS = 2 ** 16;
 
 /** Residual power over the rounding's above which the JPEG check runs (compression.ts). */
 const COMPRESSION_EXCESS = 1.5;
@@ -99,31 +100,6 @@ export function diagnoseResidual(model: Network, regions: Region[], kh: number, 
   const ay = kh >> 1, ax = kw >> 1;
   // Pass 1: residual power, target power, prediction moments (for t), over the interiors.
   const { n, sse: r2, y2, p1, p2 } = residualStats(model, regions, predict, 'model', { kh, kw });
-  const preds = (): Image[] => regions.map((r) => predict(model, r.pair.input));
-  // The interior of region `reg` (pixels whose whole window lies inside the image).
-  const interior = (reg: Region): { y0: number; y1: number; x0: number; x1: number } => {
-    const { width: W, height: H } = reg.pair.target;
-    return { y0: Math.max(reg.y0, ay), y1: Math.min(reg.y1, H - (kh - 1 - ay)), x0: Math.max(reg.x0, ax), x1: Math.min(reg.x1, W - (kw - 1 - ax)) };
-  };
-  const each = (rowStep: number, fn: (ri: number, y: number, p: number, u: number, v: number) => void): void => {
-    const all = preds();
-    regions.forEach((reg, ri) => {
-      const { target } = reg.pair;
-      const W = target.width, H = target.height;
-      const { y0, y1, x0, x1 } = interior(reg);
-      const pred = all[ri].data;
-      for (let c = 0; c < cout; c++) {
-        for (let y = y0; y < y1; y += rowStep) {
-          const v = H > 1 ? (2 * y) / (H - 1) - 1 : 0;
-          const o = (c * H + y) * W;
-          for (let x = x0; x < x1; x++) {
-            const u = W > 1 ? (2 * x) / (W - 1) - 1 : 0;
-            fn(ri, target.data[o + x], pred[o + x], u, v);
-          }
-        }
-      }
-    });
-  };
   const none: ResidualDiagnostics = { residualRms: 0, floorRms: 0, excess: 0, significant: false, perImage: 0, spatial: 0, pointwise: 0, compression: NOT_CHECKED };
   if (n === 0) return none;
   const mse = r2 / n;
@@ -136,38 +112,63 @@ export function diagnoseResidual(model: Network, regions: Region[], kh: number, 
 
   // Pass 2: the three explanatory fits, on every rowStep-th row of large sets (see EXPLAINED_PIXELS).
   const rowStep = Math.max(1, Math.floor(n / EXPLAINED_PIXELS));
-  let sampled = 0;
-  const pm = p1 / n;
-  const ps = Math.sqrt(Math.max(p2 / n - pm * pm, 0)) || 1;
+  const fits = explanatoryFits(regions.map((r) => predict(model, r.pair.input)), cout, regions, kh, kw, rowStep, p1 / n, p2 / n);
+  // Regions of one pair (a band split) share the image: per-image fits need two images or more.
+  const distinct = new Set(regions.map((r) => r.pair)).size;
+  // Every row: the pass-1 sum (the same pixels, summed in the same order as fits.sse).
+  const total = rowStep === 1 ? r2 : fits.sse;
+  out.perImage = distinct >= 2 ? fits.perImage.reduce((s, l) => s + l.explained(), 0) / total : 0;
+  out.spatial = fits.spatial.explained() / total;
+  out.pointwise = fits.pointwise.explained() / total;
+  return out;
+}
+
+/**
+ * The normal equations of the three explanatory fits (see the header) over the interior pixels
+ * (whole window inside the image) of every rowStep-th row, the model's `cout` outputs; `mean` and `meanSquare` the
+ * predictions' (t is the standardised prediction). Returns them and the residual's sum of squares
+ * over those pixels.
+ */
+function explanatoryFits(preds: Image[], cout: number, regions: Region[], kh: number, kw: number, rowStep: number, mean: number, meanSquare: number): { perImage: Ls[]; spatial: Ls; pointwise: Ls; sse: number } {
+  const ay = kh >> 1, ax = kw >> 1;
+  const ps = Math.sqrt(Math.max(meanSquare - mean * mean, 0)) || 1;
   const perImage = regions.map(() => new Ls(2));
   const spatial = new Ls(12);
   const pointwise = new Ls(4);
   const fi = new Float64Array(2), fs = new Float64Array(12), fp = new Float64Array(4);
-  each(rowStep, (ri, y, p, u, v) => {
-    const r = y - p;
-    sampled += r * r;
-    const t = (p - pm) / ps;
-    fi[0] = t;
-    fi[1] = 1;
-    perImage[ri].add(fi, r);
-    // The quadratic surface in (u, v), then the same times t (no array per pixel: the values as before).
-    fs[0] = 1; fs[1] = u; fs[2] = v; fs[3] = u * u; fs[4] = v * v; fs[5] = u * v;
-    for (let j = 0; j < 6; j++) fs[6 + j] = fs[j] * t;
-    spatial.add(fs, r);
-    fp[0] = 1;
-    fp[1] = t;
-    fp[2] = t * t;
-    fp[3] = t * t * t;
-    pointwise.add(fp, r);
+  let sse = 0;
+  regions.forEach((reg, ri) => {
+    const { target } = reg.pair;
+    const W = target.width, H = target.height;
+    const y0 = Math.max(reg.y0, ay), y1 = Math.min(reg.y1, H - (kh - 1 - ay)), x0 = Math.max(reg.x0, ax), x1 = Math.min(reg.x1, W - (kw - 1 - ax));
+    const pred = preds[ri].data;
+    for (let c = 0; c < cout; c++) {
+      for (let y = y0; y < y1; y += rowStep) {
+        const v = H > 1 ? (2 * y) / (H - 1) - 1 : 0;
+        const o = (c * H + y) * W;
+        for (let x = x0; x < x1; x++) {
+          const u = W > 1 ? (2 * x) / (W - 1) - 1 : 0;
+          const p = pred[o + x];
+          const r = target.data[o + x] - p;
+          sse += r * r;
+          const t = (p - mean) / ps;
+          fi[0] = t;
+          fi[1] = 1;
+          perImage[ri].add(fi, r);
+          // The quadratic surface in (u, v), then the same times t.
+          fs[0] = 1; fs[1] = u; fs[2] = v; fs[3] = u * u; fs[4] = v * v; fs[5] = u * v;
+          for (let j = 0; j < 6; j++) fs[6 + j] = fs[j] * t;
+          spatial.add(fs, r);
+          fp[0] = 1;
+          fp[1] = t;
+          fp[2] = t * t;
+          fp[3] = t * t * t;
+          pointwise.add(fp, r);
+        }
+      }
+    }
   });
-  // Regions of one pair (a band split) share the image: per-image fits need two images or more.
-  const distinct = new Set(regions.map((r) => r.pair)).size;
-  // Every row: the pass-1 sum (the same pixels, summed in the same order as `sampled`).
-  const total = rowStep === 1 ? r2 : sampled;
-  out.perImage = distinct >= 2 ? perImage.reduce((s, l) => s + l.explained(), 0) / total : 0;
-  out.spatial = spatial.explained() / total;
-  out.pointwise = pointwise.explained() / total;
-  return out;
+  return { perImage, spatial, pointwise, sse };
 }
 
 const pct = (x: number): string => `${Math.round(100 * Math.min(1, x))}%`;
