@@ -104,7 +104,8 @@ test('linalg-fast: the condition number of a 15x15 window Gram is solveExact\'s'
 
 test('addWeightedRows: the WebAssembly pairs give the JavaScript reference\'s bits (zero weights skipped, odd rows, chunks, repeated calls)', () => {
   const rng = createRng(77);
-  for (const [taps, bias, n] of [[25, true, 5001], [9, false, 1], [26, true, 4097], [96, false, 301], [1, true, 2]] as const) {
+  // 2562 rows with a weight 0 every fifth: 2049 with weights, one past a full chunk.
+  for (const [taps, bias, n] of [[25, true, 5001], [9, false, 1], [26, true, 4097], [96, false, 301], [1, true, 2], [3, true, 2562]] as const) {
     const rows = Float64Array.from({ length: (n + 3) * taps }, (_, i) => (i % 37 === 0 ? 0 : i % 41 === 0 ? -0 : 300 * rng() - 40));
     const w = Float64Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 0 : rng() * 3));
     const y = Float64Array.from({ length: n }, () => 200 * rng() - 20);

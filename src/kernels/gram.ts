@@ -234,7 +234,13 @@ export function gramStats(pairs: GramPair[], kh: number, kw: number, bias: boole
   for (const pair of pairs) {
     const ready = cache?.get(pair, kh, kw, bias);
     if (ready) addStats(st, ready);
-    else addPair(st, pair);
+    else if (cache?.keepsInputs && cin * kh * kw <= KEPT_INPUT_TAPS) {
+      // The input's X^T X from the cache (or into it), then this target's sums.
+      const auto = cache.inputStats(pair, kh, kw, bias);
+      for (let i = 0; i < st.xtx.length; i++) st.xtx[i] += auto.xtx[i];
+      st.n += auto.n;
+      if (auto.n > 0) addCross(st, pair);
+    } else addPair(st, pair);
   }
   return st;
 }
@@ -420,11 +426,34 @@ export function crossStats(pairs: GramPair[], like: GramStats): GramStats {
 /**
  * Statistics of single pairs computed ahead of time, e.g. while the next files are still being
  * decoded (src/cli/train-worker.ts), and used by gramStats when the same pair (the same input and
- * target objects) comes by with the same kernel size and bias. The result is the same bits as
- * without the cache (see addPair). Pixels must not change after `add`.
+ * target objects) comes by with the same kernel size and bias; and the inputs' X^T X alone, for
+ * the same input with another target. The result is the same bits as without the cache (see
+ * addPair: each entry gets one addition per pair). Pixels must not change after `add`.
  */
+/** Taps up to which a GramCache that keeps inputs keeps them: 11x11 grey, 15 000 numbers an input. */
+const KEPT_INPUT_TAPS = 121;
+
 export class GramCache {
   private readonly memo = new WeakMap<Image, { target: Image; key: string; st: GramStats }[]>();
+  /** X^T X and the count of inputs alone, for the same input with other targets (a curve after the kernel: the targets through g^-1). */
+  private readonly inputs = new WeakMap<Image, { key: string; st: GramStats }[]>();
+
+  /** `keepsInputs`: gramStats keeps each input's X^T X here, for kernels of up to KEPT_INPUT_TAPS taps (p^2 numbers an input and size). */
+  constructor(readonly keepsInputs = false) {}
+
+  /** The X^T X (and count) of pair's input, computed on first use; its other sums are 0. */
+  inputStats(pair: GramPair, kh: number, kw: number, bias: boolean): GramStats {
+    const key = `${kh}x${kw}/${bias}`;
+    let list = this.inputs.get(pair.input);
+    if (!list) this.inputs.set(pair.input, (list = []));
+    let hit = list.find((e) => e.key === key)?.st;
+    if (!hit) {
+      hit = emptyStats(pair.input.channels, pair.target.channels, kh, kw, bias);
+      addAuto(hit, pair);
+      list.push({ key, st: hit });
+    }
+    return hit;
+  }
 
   add(pair: GramPair, kh: number, kw: number, bias: boolean): void {
     if (this.get(pair, kh, kw, bias)) return;

@@ -240,9 +240,7 @@ export function addWeightedRows(eq: NormalEquations, rows: Float64Array, at: num
     mem[a * P + yi] = eq.xty[a];
   }
   mem[yi * P + yi] = eq.yty;
-  // The taps of the last row taken second in a pair: an odd row out pairs with them at weight 0, as in the reference.
-  const second = new Float64Array(taps).fill(1);
-  let m = 0, w0 = 0;
+  let m = 0, w0 = 0, pairs = 0;
   const put = (src: ArrayLike<number>, from: number, wr: number, yr: number): void => {
     const o = X + m * P, ow = WX + m * P;
     for (let t = 0; t < taps; t++) mem[o + t] = src[from + t];
@@ -252,7 +250,7 @@ export function addWeightedRows(eq: NormalEquations, rows: Float64Array, at: num
     for (let f = 0; f < P; f++) mem[ow + f] = wr * mem[o + f];
     if (m % 2 === 1) {
       eq.total += w0 + wr;
-      second.set(mem.subarray(o, o + taps));
+      pairs++;
     } else w0 = wr;
     if (++m === PAIR_CHUNK) {
       wasm.weightedRowPairs(8 * X, 8 * WX, m, P, 0);
@@ -260,7 +258,12 @@ export function addWeightedRows(eq: NormalEquations, rows: Float64Array, at: num
     }
   };
   for (let r = 0; r < n; r++) if (w[r] !== 0) put(rows, at + r * taps, w[r], y[r]);
-  if (m % 2 === 1) put(second, 0, 0, 0);
+  if (m % 2 === 1) {
+    // An odd row out pairs, at weight 0, with the taps of the last row taken second in a pair (the
+    // reference's stale second row; ones before any): still in the block, at m - 2 or the chunk's end.
+    const second = pairs === 0 ? new Float64Array(taps).fill(1) : mem.slice(X + (m >= 2 ? m - 2 : PAIR_CHUNK - 1) * P, X + (m >= 2 ? m - 2 : PAIR_CHUNK - 1) * P + taps);
+    put(second, 0, 0, 0);
+  }
   if (m > 0) wasm.weightedRowPairs(8 * X, 8 * WX, m, P, 0);
   for (let a = 0; a < p; a++) {
     for (let b = a; b < p; b++) eq.xtx[a * p + b] = mem[a * P + b];

@@ -31,7 +31,7 @@
 
 import { KernelLearnError } from '../../errors.js';
 import type { Image } from '../../image.js';
-import { crossStats, gramStats, type GramPair, type GramStats } from '../../kernels/gram.js';
+import { crossStats, GramCache, gramStats, type GramPair, type GramStats } from '../../kernels/gram.js';
 import { addWeightedRows, mirrored, normalEquations } from '../../kernels/linalg.js';
 import { curveFunction, curveLayers, identityCurve, inverse, monotony, segmentFinder, type Curve, type CurvesRecord } from '../../nn/curve.js';
 import type { LayerSpec } from '../../nn/network.js';
@@ -87,17 +87,19 @@ function stage(kind: CurveKind): OutputStage {
       let state = alternate(win, before ? bestStart(data, win, after) : initial(data, win, null, after), before, after, MAX_ROUNDS);
       let sizeChoice: StageFit['sizeChoice'];
       let size = wanted;
+      // The inputs' X^T X, kept for finish when f does not change them (a curve after the kernel).
+      const inputs = new GramCache(true);
       if (auto) {
-        const sized = LINEAR.fit({ ...data, train: transformed(data.train, state), val: data.val && transformed(data.val, state), cache: undefined }, wanted, true);
+        const sized = LINEAR.fit({ ...data, train: transformed(data.train, state), val: data.val && transformed(data.val, state), cache: inputs }, wanted, true);
         sizeChoice = sized.sizeChoice;
         size = sized.size;
       }
       if (size.kh !== state.size.kh || size.kw !== state.size.kw) {
         const larger = windowsAt(data, samples, size);
-        state = atSize(data, larger, state);
+        state = atSize(data, larger, state, inputs);
         if (size.kh * size.kw * data.cin <= ROUND_TAPS) state = alternate(larger, state, before, after, MAX_ROUNDS);
       }
-      return finish(data, state, sizeChoice);
+      return finish(data, state, sizeChoice, inputs);
     },
     outputLayers: () => [],
     responseMap: () => undefined,
@@ -137,17 +139,18 @@ function sampleWindows(pairs: GramPair[], k: number): Samples {
   const a = k >> 1;
   const [lo, hi] = extent(channelValues(pairs, 0, 'target'));
   const span = hi - lo || 1;
-  const binOf = (p: GramPair, y: number, x: number): number => {
-    const t = p.target, plane = t.width * t.height;
-    let v = 0;
-    for (let c = 0; c < t.channels; c++) v += t.data[c * plane + y * t.width + x];
-    return Math.min(BINS - 1, Math.max(0, Math.floor(((v / t.channels - lo) / span) * BINS)));
-  };
-  // Each anchor's bin, in visiting order (pairs, rows, columns): counted, then sampled.
+  // Each anchor's bin (of the targets' mean over channels), in visiting order (pairs, rows, columns): counted, then sampled.
   const bins = pairs.map((p) => {
+    const t = p.target, W = t.width, plane = W * t.height, C = t.channels;
     const out = new Uint8Array(Math.max(0, p.input.height - k + 1) * Math.max(0, p.input.width - k + 1));
     let i = 0;
-    for (let y = a; y + (k - 1 - a) < p.input.height; y++) for (let x = a; x + (k - 1 - a) < p.input.width; x++) out[i++] = binOf(p, y, x);
+    for (let y = a; y + (k - 1 - a) < p.input.height; y++) {
+      for (let x = a; x + (k - 1 - a) < p.input.width; x++) {
+        let v = 0;
+        for (let c = 0; c < C; c++) v += t.data[c * plane + y * W + x];
+        out[i++] = Math.min(BINS - 1, Math.max(0, Math.floor(((v / C - lo) / span) * BINS)));
+      }
+    }
     return out;
   });
   const count = new Float64Array(BINS);
@@ -324,7 +327,7 @@ const START_ROUNDS = 2;
  * Windows the starts are compared on (every k-th of the rounds' windows, weighted up): a ranking
  * of four shapes needs far fewer than the fit, and the starts were 40% of a curves fit's time.
  */
-const START_WINDOWS = 15_000;
+const START_WINDOWS = 8_000;
 
 /** Every k-th window, each weighing k times as much (`win` itself for k = 1). */
 function thinned(win: Windows, k: number): Windows {
@@ -488,9 +491,9 @@ function fitK(win: Windows, s: State): Float64Array[] {
 }
 
 /** The state's curves with a kernel of the windows' size: the exact solver on the transformed problem (all training pixels). */
-function atSize(data: StageData, win: Windows, s: State): State {
+function atSize(data: StageData, win: Windows, s: State, inputs: GramCache): State {
   const moved = { ...s, size: win.size };
-  const next = { ...moved, coef: solveExact(transformedStats(data, moved), { condition: false }).coef };
+  const next = { ...moved, coef: solveExact(transformedStats(data, moved, inputs), { condition: false }).coef };
   return { ...next, loss: windowLoss(win, next) };
 }
 
@@ -499,8 +502,8 @@ function atSize(data: StageData, win: Windows, s: State): State {
  * f(x) (gram.ts; crossStats for the new targets): for the kernel at a size too large for the
  * rounds, and the fit's condition number and standard errors (given the curves).
  */
-function transformedStats(data: StageData, s: Omit<State, 'loss'>): GramStats {
-  const gram = gramStats(s.f ? transformed(data.train, { f: s.f, g: null }) : data.train, s.size.kh, s.size.kw, data.bias);
+function transformedStats(data: StageData, s: Omit<State, 'loss'>, cache?: GramCache): GramStats {
+  const gram = gramStats(s.f ? transformed(data.train, { f: s.f, g: null }) : data.train, s.size.kh, s.size.kw, data.bias, cache);
   return s.g ? crossStats(transformed(data.train, s), gram) : gram;
 }
 
@@ -553,10 +556,10 @@ function normaliseAfter(s: State, bias: boolean): State {
 }
 
 /** The stage's fit: the kernel with its condition number, the curves as layers and as a record. */
-function finish(data: StageData, fitted: State, sizeChoice: StageFit['sizeChoice']): StageFit {
+function finish(data: StageData, fitted: State, sizeChoice: StageFit['sizeChoice'], inputs: GramCache): StageFit {
   const s = normaliseAfter(normaliseBefore(fitted, data.bias), data.bias);
   // The transformed problem's statistics: the kernel's condition number and standard errors (given the curves).
-  const stats = transformedStats(data, s);
+  const stats = transformedStats(data, s, inputs);
   const sol: ExactSolution = { ...solveExact(stats), coef: s.coef, loss: s.loss };
   const record = (curves: Curve[]): NonNullable<CurvesRecord['after']> => curves.map((c) => ({ ...c, monotone: monotony(c), name: curveName(c) }));
   const g = s.g;
