@@ -220,14 +220,20 @@ export function fitCurve(v: ArrayLike<number>, y: ArrayLike<number>, w: ArrayLik
   // Monotone: values = v0 + sign * cumulative steps, steps >= 0 (NNLS in the step basis).
   const sign = up >= down ? 1 : -1;
   // Change of variables x = T s with T lower-triangular ones (scaled by sign): A^T A -> T^T A^T A T.
-  const T = (i: number, j: number): number => (j === 0 ? 1 : j <= i ? sign : 0);
+  // Column a of T is 1 (a = 0) or sign (a > 0) from row a on, 0 above: each entry is the sum of
+  // A's entries from (a, b) on, in row order, times the columns' signs (the same bits as the
+  // product written out: the terms a 0 of T makes add nothing, and negating every term negates
+  // every partial sum; + 0 keeps a zero +0, as adding zeros to 0 did).
+  const signOf = (a: number): number => (a === 0 ? 1 : sign);
   const tata = new Float64Array(m * m), taty = new Float64Array(m);
   for (let a = 0; a < m; a++) {
-    for (let i = 0; i < m; i++) taty[a] += T(i, a) * aty[i];
+    let ty = 0;
+    for (let i = a; i < m; i++) ty += aty[i];
+    taty[a] = signOf(a) * ty + 0;
     for (let b = 0; b < m; b++) {
-      let s = 0;
-      for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) s += T(i, a) * ata[i * m + j] * T(j, b);
-      tata[a * m + b] = s;
+      let sum = 0;
+      for (let i = a; i < m; i++) for (let j = b; j < m; j++) sum += ata[i * m + j];
+      tata[a * m + b] = signOf(a) * signOf(b) * sum + 0;
     }
   }
   const s = nnls(tata, taty, m, knots.map((_, j) => j > 0));
