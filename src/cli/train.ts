@@ -170,8 +170,9 @@ Examples:
         ...(deep ? { deep } : {}),
         onProgress: (e) => progress.update(e.step / e.maxSteps, `${e.solver} step ${e.step}  loss ${e.trainLoss.toExponential(3)}`),
       });
-      // The report's modules (vega: ~0.25 s of start-up) load while the worker trains.
+      // The report's modules (vega: ~0.25 s of start-up) load, and its first plot and PNG are drawn, while the worker trains.
       const reportModule = flags.report === false ? null : import('../report/html.js');
+      const warm = reportModule?.then((m) => m.warmUp()).catch(() => undefined); // a failure shows when the report is written
       knownFilters(); // builds the table matchKnownFilters needs below while this thread waits
       const result = await training;
       progress.done();
@@ -179,6 +180,7 @@ Examples:
       let reportPath: string | null = null;
       if (reportModule) {
         const { reportPathFor, reportSamples, writeReport } = await reportModule;
+        await warm;
         reportPath = reportPathFor(flags.out, flags.report || undefined);
         const { samples, note } = reportSamples(pairs, result);
         await writeReport(reportPath, result, {

@@ -76,6 +76,21 @@ function inlineSvg(svg: string, label: string): string {
   return svg.replace('<svg ', `<svg role="img" aria-label="${escapeHtml(label)}" `);
 }
 
+/**
+ * Runs the report's slow first calls on throwaway data: vega's first plot (~50 ms of compiling
+ * its code paths, ~5 ms a plot after), a sample row (the model run, its PNG encodes, loops
+ * compiled) and sharp's start. `train` calls it while the worker trains, so that the report after
+ * training costs only its own work; what the report writes does not change (each plot is a new
+ * vega View, each sample row its own images).
+ */
+export async function warmUp(): Promise<void> {
+  const image = createImage(256, 256, 1, 'f32'); // the size of a sample: loops long enough to be compiled
+  for (let i = 0; i < image.data.length; i++) image.data[i] = i % 251;
+  const identity: Model['layers'] = [{ type: 'conv2d', inChannels: 1, outChannels: 1, kernelSize: [3, 3], weights: [[[[0, 0, 0], [0, 1, 0], [0, 0, 0]]]], bias: [0] }];
+  const prediction = applyModel({ inputChannels: 1, outputChannels: 1, border: 'reflect101', layers: identity }, image);
+  await Promise.all([kernelHeatmapSvg([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], 'warm-up'), sampleRow({ name: 'warm-up', input: image, target: image }, prediction)]);
+}
+
 /** Writes the report HTML at `htmlPath` and its plots as SVG files in `htmlPath` minus ".html" (a folder). */
 export async function writeReport(htmlPath: string, result: TrainResult, options: ReportOptions): Promise<{ html: string; files: string[] }> {
   const { html, plots } = await buildReport(result, options);
@@ -362,7 +377,14 @@ function maxAbsDiff(rows: number[][], k: Kernel2D): number | undefined {
 
 function range(image: Image): { min: number; max: number } {
   let min = Infinity, max = -Infinity;
-  for (const v of image.data) if (Number.isFinite(v)) { if (v < min) min = v; if (v > max) max = v; }
+  const { data } = image;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (Number.isFinite(v)) {
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+  }
   return min <= max ? { min, max } : { min: 0, max: 0 };
 }
 
