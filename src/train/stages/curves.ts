@@ -84,10 +84,12 @@ function stage(kind: CurveKind): OutputStage {
     fit(data, wanted, auto) {
       const samples = sampleWindows(data.train, auto ? wanted.kh : Math.max(wanted.kh, wanted.kw));
       const win = windowsAt(data, samples, roundSize(data.cin, auto ? square(Math.min(5, wanted.kh)) : wanted));
-      let state = alternate(win, before ? bestStart(data, win, after) : initial(data, win, null, after), before, after, MAX_ROUNDS);
+      // f on the inputs' full scale from here on (normaliseBefore), so that the size search and
+      // finish see the same images f(x) (and the Gram of them is computed once).
+      let state = normaliseBefore(alternate(win, before ? bestStart(data, win, after) : initial(data, win, null, after), before, after, MAX_ROUNDS), data.bias);
       let sizeChoice: StageFit['sizeChoice'];
       let size = wanted;
-      // The inputs' X^T X, kept for finish when f does not change them (a curve after the kernel).
+      // The inputs' X^T X (of f(x) with a curve before the kernel), kept from the size search for finish.
       const inputs = new GramCache(true);
       if (auto) {
         const sized = LINEAR.fit({ ...data, train: transformed(data.train, state), val: data.val && transformed(data.val, state), cache: inputs }, wanted, true);
@@ -97,7 +99,7 @@ function stage(kind: CurveKind): OutputStage {
       if (size.kh !== state.size.kh || size.kw !== state.size.kw) {
         const larger = windowsAt(data, samples, size);
         state = atSize(data, larger, state, inputs);
-        if (size.kh * size.kw * data.cin <= ROUND_TAPS) state = alternate(larger, state, before, after, MAX_ROUNDS);
+        if (size.kh * size.kw * data.cin <= ROUND_TAPS) state = normaliseBefore(alternate(larger, state, before, after, MAX_ROUNDS), data.bias);
       }
       return finish(data, state, sizeChoice, inputs);
     },
@@ -282,7 +284,18 @@ function through(image: Image, curves: Curve[]): Image {
 /** The transformed problem of a state: inputs f(x), targets h(y) = g^-1(y). */
 function transformed(pairs: GramPair[], s: { f: Curve[] | null; g: Curve[] | null }): GramPair[] {
   const h = s.g?.map(inverse);
-  return pairs.map((p) => ({ input: s.f ? through(p.input, s.f) : p.input, target: h ? through(p.target, h) : p.target }));
+  return pairs.map((p) => ({ input: s.f ? inputThrough(p.input, s.f) : p.input, target: h ? through(p.target, h) : p.target }));
+}
+
+/** Inputs through f, kept while f lives: the same image objects for the size search and finish, so a GramCache knows them. */
+const inputsThrough = new WeakMap<Curve[], WeakMap<Image, Image>>();
+
+function inputThrough(image: Image, f: Curve[]): Image {
+  let byImage = inputsThrough.get(f);
+  if (!byImage) inputsThrough.set(f, (byImage = new WeakMap()));
+  let out = byImage.get(image);
+  if (!out) byImage.set(image, (out = through(image, f)));
+  return out;
 }
 /** Values of one channel over the pairs (a strided subset of a large image). */
 function channelValues(pairs: GramPair[], c: number, which: 'input' | 'target'): Float64Array {
@@ -322,7 +335,7 @@ function bestStart(data: StageData, win: Windows, after: boolean): State {
 }
 
 /** Rounds of g and the kernel alone each start of bestStart gets. */
-const START_ROUNDS = 2;
+const START_ROUNDS = 1;
 /**
  * Windows the starts are compared on (every k-th of the rounds' windows, weighted up): a ranking
  * of four shapes needs far fewer than the fit, and the starts were 40% of a curves fit's time.
@@ -557,7 +570,7 @@ function normaliseAfter(s: State, bias: boolean): State {
 
 /** The stage's fit: the kernel with its condition number, the curves as layers and as a record. */
 function finish(data: StageData, fitted: State, sizeChoice: StageFit['sizeChoice'], inputs: GramCache): StageFit {
-  const s = normaliseAfter(normaliseBefore(fitted, data.bias), data.bias);
+  const s = normaliseAfter(fitted, data.bias);
   // The transformed problem's statistics: the kernel's condition number and standard errors (given the curves).
   const stats = transformedStats(data, s, inputs);
   const sol: ExactSolution = { ...solveExact(stats), coef: s.coef, loss: s.loss };
