@@ -17,8 +17,8 @@ const num = (c: Claims, k: string): number => {
   if (typeof v !== 'number') throw new Error(`run record: claim ${k} is missing or not a number`);
   return v;
 };
-/** A share as a whole percentage (one decimal under 10%). */
-export const pct = (v: number): string => `${v < 0.1 ? (100 * v).toFixed(1) : Math.round(100 * v)}%`;
+/** A share as a whole percentage (one decimal under 10%, two under 0.1%). */
+export const pct = (v: number): string => `${v < 0.001 ? (100 * v).toFixed(2) : v < 0.1 ? (100 * v).toFixed(1) : Math.round(100 * v)}%`;
 /** "a to b" from a list, each as the tables print it (fmt), or one value when they print the same. */
 function span(xs: number[], show: (v: number) => string = fmt): string {
   const lo = show(Math.min(...xs)), hi = show(Math.max(...xs));
@@ -79,9 +79,9 @@ export function randomKernelsProse(rec: RunRecord): string {
     `(taps uniform in [-1, 1], ${num(c, 'seeds')} seeds each) were recovered to ${fmt(num(c, 'worstRecovered'))} per tap, \`--ksize auto\` finding the right size in ${num(c, 'supportRight')}/${num(c, 'total')} fits. ` +
     `The limits, each shown: a model smaller than the filter leaves a large error (a 7x7 kernel fitted 3x3: ${pct(num(c, 'tooSmallRel'))} of the peak, with a warning); ` +
     `noisy targets move the taps in proportion to the noise (sigma 1: ${fmt(num(c, 'noise1'))}, sigma 10: ${fmt(num(c, 'noise10'))}) and more pixels buy it back ` +
-    `(4x the pixels: ${fmt(num(c, 'noise1Big'))}, ${(num(c, 'noise1') / num(c, 'noise1Big')).toFixed(1)}x less, as 1 / sqrt(pixels) predicts); ` +
+    `(${num(c, 'morePixels')}x the pixels: ${fmt(num(c, 'noise1Big'))}, ${(num(c, 'noise1') / num(c, 'noise1Big')).toFixed(1)}x less; 1 / sqrt(pixels) predicts ${Math.sqrt(num(c, 'morePixels')).toFixed(1)}x); ` +
     `a filter that is not a kernel (a median) gets a warning instead of a confident kernel, and so does one that is not shift-invariant ` +
-    `(a kernel whose gain falls to ${num(c, 'vignetteCornerGain').toFixed(2)} in the corners: the fit is an average kernel, ${pct(num(c, 'vignetteRel'))} of the peak off, and the warning says the filter is not shift-invariant).`;
+    `(a kernel whose gain falls to ${fmt(num(c, 'vignetteCornerGain'))} in the corners: the fit is an average kernel, ${pct(num(c, 'vignetteRel'))} of the peak off, and the warning says the filter is not shift-invariant).`;
 }
 
 /** Extra credit: saturated and quantised targets. */
@@ -132,7 +132,7 @@ export function trainingCompleteProse(rec: RunRecord): string {
     `So descent is done when its excess over w* is below that floor: past it, steps move the taps by less than the data determine them. A relative gap of 1e-12 is far below it and never fires here. ` +
     `${reached}; trainFilter's default run ended on its ${c.u8DefaultStop === 'plateau' ? 'plateau rule' : `${String(c.u8DefaultStop)} rule`} at step ${num(c, 'u8DefaultSteps')}, ` +
     `${fmt(num(c, 'u8DefaultFloorShare'))} times the floor, ${fmt(num(c, 'u8DefaultTrueError'))} from the true taps against the exact solve's ${fmt(num(c, 'u8ExactTrueError'))}. ` +
-    `The exact solve reaches the floor in one step, which is why it is the default.`;
+    `The exact solve is w* itself, in one step, which is why it is the default.`;
   return `${f32}\n\n${u8}`;
 }
 
