@@ -34,12 +34,10 @@ const MEASUREMENT = [
   /\b\d+(?:\.\d+)?x(?![\w\d])/,
 ];
 
-/**
- * Legal look-alikes, each with its reason (kept short on purpose).
- * - A version in a name (Node 20.9, PyTorch 1.13): a name, not a measurement.
- */
+/** Legal look-alikes, each with its reason (kept short on purpose). */
 const EXEMPT: { pattern: RegExp; why: string }[] = [
-  { pattern: /\b(?:Node|node|PyTorch|OpenCV|libvips|sharp|onnxruntime(?:-node)?|TensorFlow\.js)\s+\d+(?:\.\d+)+/g, why: 'a version in a name' },
+  { pattern: /\b(?:Node|node|PyTorch|OpenCV|libvips|sharp|onnxruntime(?:-node)?|TensorFlow\.js)\s+\d+(?:\.\d+)+/g, why: 'a version in a name (Node 20.9): a name, not a measurement' },
+  { pattern: /\b(?:1\/)?2\.2\b/g, why: 'the gamma exponent 2.2 (and 1/2.2): part of a filter\'s name, like sigma 1.5 in a Gaussian\'s' },
 ];
 
 /** `doc` without its generated sections, code, and exempt headings' sections: the text typed by hand. */
@@ -64,10 +62,8 @@ export function measurements(text: string): string[] {
   const found: string[] = [];
   for (const line of text.split('\n')) {
     const plain = EXEMPT.reduce((l, e) => l.replace(e.pattern, ''), line);
-    for (const re of MEASUREMENT) {
-      const m = re.exec(plain);
-      if (m) found.push(`${m[0]}  in: ${line.trim().slice(0, 120)}`);
-    }
+    const m = MEASUREMENT.map((re) => re.exec(plain)).find((x) => x !== null);
+    if (m) found.push(`${m[0]}  in: ${line.trim().slice(0, 120)}`);
   }
   return found;
 }

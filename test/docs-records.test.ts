@@ -130,3 +130,45 @@ test('deeper: Sobel is one kernel (exact linear fit, the deep net far below); th
   const sobel = r.table.find((row) => row.structure === 'one kernel')!;
   assert.ok(Number(sobel['linear PSNR dB']) > 150 && Number(sobel['deep PSNR dB']) < Number(sobel['linear PSNR dB']) - 50);
 });
+
+test('kernel-support (any-filter.md): every random kernel exact with its size found, every named kernel with its size and zero taps', () => {
+  const c = claims('kernel-support');
+  assert.equal(c.autoRight, c.autoTotal);
+  assert.equal(c.namedRight, c.namedTotal);
+  assert.ok(c.worstFixed < EXACT && c.worstAuto < EXACT);
+});
+
+test('diagnosis (any-filter.md): the linear filter is quiet (float or u8), each other filter is significant and named for its cause', () => {
+  const r = record('diagnosis');
+  assert.equal(r.quick, false);
+  const says = (k: string): string => String(r.claims[`${k}Says`]);
+  for (const k of ['gaussianF32', 'gaussianU8']) {
+    assert.equal(r.claims[`${k}Significant`], false, k);
+    assert.equal(says(k), 'nothing', k);
+  }
+  const cause: Record<string, RegExp> = { median: /nonlinear neighbourhood/, bilateral: /nonlinear neighbourhood/, normalised: /image to image/, vignetted: /not shift-invariant/, gamma: /curve of the linear output/ };
+  for (const [k, re] of Object.entries(cause)) {
+    assert.equal(r.claims[`${k}Significant`], true, k);
+    assert.match(says(k), re, k);
+  }
+});
+
+test('forms (any-filter.md): Sobel and the Gaussian are rank 1 and snap exactly; the Laplacian is rank 2; a random kernel is full rank and does not snap', () => {
+  const r = record('forms'), c = claims('forms');
+  for (const k of ['Sobeldx3', 'Sobeldx5', 'Gaussian5']) {
+    assert.equal(c[`${k}Rank`], 1, k);
+    assert.equal(c[`${k}SnappedError`], 0, k);
+  }
+  assert.equal(c.Laplacianksize1Rank, 2);
+  assert.equal(c.random5x5Rank, 5);
+  assert.equal(r.claims.random5x5Snapped, false);
+});
+
+test('jpeg (any-filter.md): grey and 4:4:4 targets warned, the estimate within a factor of three of the real error, the bias far above the standard errors; 4:2:0 falls short', () => {
+  const c = claims('jpeg');
+  assert.equal(c.warned, c.cases);
+  assert.ok(c.estimateOverRealMin > 1 / 3 && c.estimateOverRealMax < 3);
+  assert.ok(c.biasOverSeMin > 3, `bias / standard error ${c.biasOverSeMin}`);
+  assert.ok(c.maxOverRmsMin > 1);
+  assert.ok(c.subsampledShortMin > 1, 'with 4:2:0 the real error exceeds the estimate');
+});

@@ -186,3 +186,32 @@ test('conditioning: flat, one-orientation and smooth images are flagged not iden
     assert.ok((c[`${k}TapError`] as number) < 1e-4, `${k}: ${c[`${k}TapError`]}`);
   }
 });
+
+test('kernel-support: random kernels exact at their size and with auto, the size found; named kernels with their size and zero taps', async () => {
+  const c = await claims('kernel-support');
+  assert.equal(c.autoRight, c.autoTotal);
+  assert.equal(c.namedRight, c.namedTotal);
+  assert.ok((c.worstFixed as number) < 1e-6 && (c.worstAuto as number) < 1e-6);
+});
+
+test('diagnosis: a linear filter is quiet; median, bilateral, per-image gain, vignetting and gamma are each named', async () => {
+  const c = await claims('diagnosis');
+  for (const k of ['gaussianF32', 'gaussianU8']) assert.equal(c[`${k}Says`], 'nothing', k);
+  const cause: Record<string, RegExp> = { median: /nonlinear neighbourhood/, bilateral: /nonlinear neighbourhood/, normalised: /image to image/, vignetted: /not shift-invariant/, gamma: /curve of the linear output/ };
+  for (const [k, re] of Object.entries(cause)) assert.match(String(c[`${k}Says`]), re, k);
+});
+
+test('forms: Sobel and the Gaussian are rank 1 and snap exactly', async () => {
+  const c = await claims('forms');
+  for (const k of ['Sobeldx3', 'Sobeldx5', 'Gaussian5']) {
+    assert.equal(c[`${k}Rank`], 1, k);
+    assert.equal(c[`${k}SnappedError`], 0, k);
+  }
+});
+
+test('jpeg: JPEG targets of photographs are warned, the estimate within a factor of three, the bias above the standard errors', async () => {
+  const c = await claims('jpeg');
+  assert.equal(c.warned, c.cases);
+  assert.ok((c.estimateOverRealMin as number) > 1 / 3 && (c.estimateOverRealMax as number) < 3);
+  assert.ok((c.biasOverSeMin as number) > 3);
+});

@@ -170,6 +170,7 @@ export const SECTIONS: Record<string, { doc: string; record: string; render(rec:
     },
   },
   'deeper-prose': { doc: 'docs/answers.md', record: 'deeper', render: (rec) => deeperProse(rec as RunRecord) },
+  'deep-summary': { doc: 'docs/any-filter.md', record: 'deeper', render: (rec) => deeperProse(rec as RunRecord) },
   'depth-width-table': {
     doc: 'docs/answers.md', record: 'depth-width',
     render: (rec) => { const r = rec as RunRecord; return `${markdownTable(r.table).trimEnd()}\n\n${r.notes?.join(' ') ?? ''}\n${runLine(r)}`; },

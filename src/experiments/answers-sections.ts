@@ -136,6 +136,35 @@ export function trainingCompleteProse(rec: RunRecord): string {
   return `${f32}\n\n${u8}`;
 }
 
+/** any-filter.md: what the kernel-support record shows, under its table. */
+export function kernelSupportProse(rec: RunRecord): string {
+  const c = rec.claims;
+  const sizes = String(c.sizes).split(',');
+  return `Random kernels of ${sizes[0]}x${sizes[0]} to ${sizes[sizes.length - 1]}x${sizes[sizes.length - 1]} fitted at their size were recovered to ${fmt(num(c, 'worstFixed'))} per tap, ` +
+    `with \`--ksize auto\` to ${fmt(num(c, 'worstAuto'))}, auto choosing the right size in ${num(c, 'autoRight')}/${num(c, 'autoTotal')} fits; ` +
+    `the named kernels got their size and their zero taps in ${num(c, 'namedRight')}/${num(c, 'namedTotal')} cases. ` +
+    `On these textured synthetic images the window Gram's condition number ran from ${fmt(num(c, 'condMin'))} to ${fmt(num(c, 'condMax'))} across the random kernels' sizes.`;
+}
+
+/** any-filter.md: saturated Sobel, measured once (the saturation record that docs/answers.md quotes). */
+export function saturatedR2(rec: RunRecord): string {
+  const c = rec.claims;
+  return `Saturated targets (cv2.Sobel to CV_8U, ${pct(num(c, 'sobelSaturated'))} of the pixels at 0 or 255) are measured once, in [docs/answers.md](answers.md#saturated-and-quantised-targets): ` +
+    `a plain fit's held-out R² is ${fmt(num(c, 'sobelPlainR2'))}, its taps ${fmt(num(c, 'sobelPlainTapError'))} off, and its warning suggests \`--clamp auto\`, which makes the kernel exact (${fmt(num(c, 'sobelClampTapError'))}).`;
+}
+
+/** any-filter.md: what the JPEG record shows, under its table. */
+export function jpegProse(rec: RunRecord): string {
+  const c = rec.claims;
+  const x = (lo: string, hi: string): string => span([num(c, lo), num(c, hi)], (v) => v.toFixed(1));
+  const sub = num(c, 'subsampledCases') > 0
+    ? ` With 4:2:0 chroma subsampling the colour is also blurred, mostly shift-invariantly, which no test of the grid can tell from the filter: the real error is ${x('subsampledShortMin', 'subsampledShortMax')} times the estimate, ` +
+      `and ${num(c, 'subsampledWarned')} of ${num(c, 'subsampledCases')} qualities were warned (the warning says "more if the colour was subsampled").`
+    : '';
+  return `For grey and 4:4:4 colour targets ${num(c, 'warned')} of ${num(c, 'cases')} cases were warned, and the estimate is ${x('estimateOverRealMin', 'estimateOverRealMax')} times the real RMS error; ` +
+    `the largest tap is off by ${x('maxOverRmsMin', 'maxOverRmsMax')} times the RMS, and the bias is ${x('biasOverSeMin', 'biasOverSeMax')} times the standard errors, which assume independent noise and say nothing of it.${sub}`;
+}
+
 /** The sections above by name (spread into SECTIONS). */
 export const ANSWER_SECTIONS: Record<string, { doc: string; record: string; render(rec: RunRecord): string }> = {
   'large-images-table': { doc: 'docs/answers.md', record: 'large-images', render: tableSection },
@@ -154,4 +183,11 @@ export const ANSWER_SECTIONS: Record<string, { doc: string; record: string; rend
   'saturation-table': { doc: 'docs/answers.md', record: 'saturation', render: tableSection },
   'conditioning-prose': { doc: 'docs/answers.md', record: 'conditioning', render: conditioningProse },
   'conditioning-table': { doc: 'docs/answers.md', record: 'conditioning', render: tableSection },
+  'kernel-support-table': { doc: 'docs/any-filter.md', record: 'kernel-support', render: tableSection },
+  'kernel-support-prose': { doc: 'docs/any-filter.md', record: 'kernel-support', render: kernelSupportProse },
+  'diagnosis-table': { doc: 'docs/any-filter.md', record: 'diagnosis', render: tableSection },
+  'saturated-r2': { doc: 'docs/any-filter.md', record: 'saturation', render: saturatedR2 },
+  'jpeg-table': { doc: 'docs/any-filter.md', record: 'jpeg', render: tableSection },
+  'jpeg-prose': { doc: 'docs/any-filter.md', record: 'jpeg', render: jpegProse },
+  'forms-table': { doc: 'docs/any-filter.md', record: 'forms', render: tableSection },
 };

@@ -14,7 +14,7 @@ import { trainFilter } from '../train/index.js';
 import { defineExperiment, type Row } from './types.js';
 import { maxAbs } from './util.js';
 
-function randomKernel(size: number, seed: number): number[][] {
+export function randomKernel(size: number, seed: number): number[][] {
   const rng = createRng(seed);
   return Array.from({ length: size }, () => Array.from({ length: size }, () => Math.round((2 * rng() - 1) * 1e4) / 1e4));
 }
