@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Rewrites the generated sections of docs/answers.md and docs/performance.md from the run records in docs/records/
-// (see src/experiments/answers-doc.ts). Build first (npm run build). --check: exit 1 when the
+// npm run docs:numbers: rewrites the generated sections of the docs (docs/answers.md, docs/any-filter.md,
+// docs/performance.md: SECTIONS in src/experiments/answers-doc.ts) from the run records in docs/records/. Build first (npm run build). --check: exit 1 when the
 // doc differs from what the records generate, without writing.
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -5,7 +5,10 @@
  * tools/answers-doc.mjs` rewrites them; test/answers-doc.test.ts fails when a doc differs from
  * what its records render, so no figure in those parts is typed by hand.
  */
-import type { RunRecord } from './record.js';
+import { runLine, type RunRecord } from './record.js';
+import { ANSWER_SECTIONS } from './answers-sections.js';
+
+export { runLine };
 import { markdownTable, type Cell, type Row } from './types.js';
 
 /** A PSNR as the doc prints it: one decimal below 100 dB, whole dB above (float32 rounding: an exact fit), 'inf' with no error at all. */
@@ -48,15 +51,6 @@ export function deeperTable(rec: RunRecord): string {
     return `| ${cells.join(' | ')} |`;
   });
   return [head, `|${' --- |'.repeat(9)}`, ...rows].join('\n');
-}
-
-/** Where and when the record ran, in a sentence. */
-export function runLine(rec: RunRecord): string {
-  const m = rec.machine, v = rec.versions;
-  const load = (l: number[]): string => l.map((x) => x.toFixed(1)).join(' / ');
-  return `Recorded ${rec.date.slice(0, 10)} on ${m.cpus} x ${m.cpu} (${m.platform}, ${m.memoryGiB} GiB), Node ${v.node}, kernel-learn ${v.kernelLearn}` +
-    `${v.commit ? ` at ${v.commit.slice(0, 7)}${v.dirty ? ' (with uncommitted changes)' : ''}` : ''}; load average (1 / 5 / 15 min) ${load(rec.load.before)} before, ${load(rec.load.after)} after; ${Math.round(rec.seconds)} s in all` +
-    ` (\`docs/records/${rec.experiment}.json\`).`;
 }
 
 /** min and max of a list, as "a to b" (or "a" when they print the same), `digits` decimals. */
@@ -167,6 +161,7 @@ type AnyRecord = RunRecord | BenchRecord;
 
 /** Renderers by section name: the doc they live in, the record they read and what they write. */
 export const SECTIONS: Record<string, { doc: string; record: string; render(rec: AnyRecord): string }> = {
+  ...ANSWER_SECTIONS,
   'deeper-table': {
     doc: 'docs/answers.md', record: 'deeper',
     render: (rec) => {
@@ -175,6 +170,7 @@ export const SECTIONS: Record<string, { doc: string; record: string; render(rec:
     },
   },
   'deeper-prose': { doc: 'docs/answers.md', record: 'deeper', render: (rec) => deeperProse(rec as RunRecord) },
+  'deep-summary': { doc: 'docs/any-filter.md', record: 'deeper', render: (rec) => deeperProse(rec as RunRecord) },
   'depth-width-table': {
     doc: 'docs/answers.md', record: 'depth-width',
     render: (rec) => { const r = rec as RunRecord; return `${markdownTable(r.table).trimEnd()}\n\n${r.notes?.join(' ') ?? ''}\n${runLine(r)}`; },

@@ -13,6 +13,7 @@ import { applyModel } from '../nn/apply.js';
 import type { Conv2dSpec } from '../nn/network.js';
 import { createRng, normal } from '../random.js';
 import { trainFilter } from '../train/index.js';
+import { CONDITION_WARNING } from '../train/judge.js';
 import { defineExperiment, type Row } from './types.js';
 import { SOBEL_DX, maxAbs } from './util.js';
 
@@ -84,9 +85,9 @@ export const experiment = defineExperiment('conditioning', 'Extra credit, limits
   }
   return {
     table,
-    claims,
+    claims: { ...claims, threshold: CONDITION_WARNING, imagesPerKind: n, side: S },
     notes: [
-      `Sobel dx targets of ${n} ${S}x${S} images of each kind, 3x3 exact fit (one image validates). "condition number": of the 3x3-window correlation matrix (with the bias), above 1e8 trainFilter reports identifiable: false and warns; errors are max |model - target| / max(1, max |target|) over interior pixels, on the training kind itself and on 2 textured synthetic images the model never saw.`,
+      `Sobel dx targets of ${n} ${S}x${S} images of each kind, 3x3 exact fit (one image validates). "condition number": of the 3x3-window correlation matrix (with the bias), above ${CONDITION_WARNING.toExponential(0).replace('+', '')} trainFilter reports identifiable: false and warns; errors are max |model - target| / max(1, max |target|) over interior pixels, on the training kind itself and on 2 textured synthetic images the model never saw.`,
       'On unidentifiable images the fit reproduces its own images (any kernel in the null space direction does) but not others: the kernel is a guess in the directions the images never excite. A little noise (last row) excites them all. Low rank is not the problem (a rank-1 image of white noise is as well conditioned as the textured ones); missing frequencies and orientations are: a smooth rank-1 image comes close to the 1e8 threshold, where float32 rounding in the targets starts to move the taps.',
     ],
   };

@@ -58,7 +58,7 @@ export const FILTERS: Filter[] = [
 ];
 
 /** The grey photographs of test/fixtures/photos (a repository checkout's; not in the npm package), sorted by name. */
-async function photographs(): Promise<Image[]> {
+export async function photographs(): Promise<Image[]> {
   const dir = path.join(packageRoot(), 'test', 'fixtures', 'photos');
   if (!existsSync(dir)) throw new Error(`experiment deeper needs the photographs of a kernel-learn checkout (${dir})`);
   return Promise.all(readdirSync(dir).filter((f) => f.endsWith('.png')).sort().map((f) => readImage(path.join(dir, f))));

@@ -12,9 +12,13 @@ import { experiment as saturation } from './saturation.js';
 import { experiment as conditioning } from './conditioning.js';
 import { experiment as batchCrop } from './batch-crop.js';
 import { experiment as frameworks } from './frameworks.js';
+import { experiment as kernelSupport } from './kernel-support.js';
+import { experiment as diagnosis } from './diagnosis.js';
+import { experiment as forms } from './forms.js';
+import { experiment as jpegTargets } from './jpeg.js';
 
-/** In the order docs/answers.md takes them. */
-export const EXPERIMENTS: Experiment[] = [largeImages, edges, fullyConvolutional, optimisations, batchCrop, frameworks, modelSize, trainingComplete, deeper, depthWidth, randomKernels, saturation, conditioning];
+/** In the order docs/answers.md takes them, then docs/any-filter.md's. */
+export const EXPERIMENTS: Experiment[] = [largeImages, edges, fullyConvolutional, optimisations, batchCrop, frameworks, modelSize, trainingComplete, deeper, depthWidth, randomKernels, saturation, conditioning, kernelSupport, diagnosis, forms, jpegTargets];
 
 export function findExperiment(name: string): Experiment | undefined {
   return EXPERIMENTS.find((e) => e.name === name);

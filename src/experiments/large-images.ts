@@ -12,7 +12,7 @@ import { applyFilter } from '../filters/ops.js';
 import type { Image } from '../image.js';
 import { encodeNpyHeader, parseNpyHeader } from '../io/npy.js';
 import { applyModel } from '../nn/apply.js';
-import { applyModelToFile } from '../nn/apply-stream.js';
+import { applyModelToFile, STREAM_MIN_PIXELS } from '../nn/apply-stream.js';
 import { defineExperiment, type Row } from './types.js';
 import { SOBEL_DX, maxAbsDiff, trainSobelOnCrops } from './util.js';
 
@@ -104,7 +104,7 @@ export const experiment = defineExperiment('large-images', 'Q1: what if the imag
   }
   return {
     table,
-    claims: { worstStreamVsWhole, worstVsReference, largestMpx: Math.max(...sizes.map(([w, h]) => (w * h) / 1e6)) },
+    claims: { worstStreamVsWhole, worstVsReference, streamMinMpx: STREAM_MIN_PIXELS / 2 ** 20, largestMpx: Math.max(...sizes.map(([w, h]) => (w * h) / 1e6)) },
     notes: [
       'Trained on four 64x64 synthetic images; inputs are 8-bit .npy files tiled from a 251x241 synthetic image; outputs float32 .npy, written band by band (the CLI does the same for .npy and 8/16-bit PNG inputs of 16 Mpx and more).',
       'Strips: whole image up to 2100 rows, else the top, middle and bottom 40 rows (read with a 1-row halo). Peak RSS growth is sampled every 10 ms in this process, beside what it already holds; a whole-image apply would need at least 8 bytes per pixel (f32 in and out: 2.1 GB at 268 Mpx).',

@@ -14,9 +14,10 @@ export const experiment = defineExperiment('model-size', 'Q5: what if you optimi
   const peak = Math.max(...pairs.map((p) => maxAbs(p.target)));
   const fit = trainFilter(pairs, { arch: 'linear', ksize: 3, solver: 'exact', border: 'reflect101', seed: 0, snap: true });
   const table: Row[] = [];
-  const byForm: Record<string, { params: number; bytes: number; maxAbsError: number }> = {};
+  const byForm: Record<string, { params: number; bytes: number; maxAbsError: number; integers?: number[][][][] }> = {};
   for (const f of fit.forms) {
     byForm[f.form] = f;
+    // params: the snapped form counts its non-zero taps (the bytes store all of them as int8).
     table.push({ model: f.form === 'full' ? 'full 3x3 + bias' : f.form === 'separable' ? `separable (rank ${f.ranks?.join(',') ?? '?'})` : f.form === 'snapped' ? `snapped (${f.scales?.join(',') ?? ''} x integers)` : f.form, params: f.params, bytes: f.bytes, 'file bytes': f.fileBytes, 'held-out max abs error': f.maxAbsError, 'relative to max target': f.maxAbsError / peak, 'held-out MSE': f.mse });
   }
   // Smaller than 3x3: a 1x1 kernel (2 params), and a 3x3 without its zero centre column fitted as 1x3 / 3x1.
@@ -37,6 +38,12 @@ export const experiment = defineExperiment('model-size', 'Q5: what if you optimi
       separableMaxError: separable?.maxAbsError ?? -1,
       snappedMaxError: snapped?.maxAbsError ?? -1,
       snappedPresent: snapped !== undefined,
+      // The snapped form's storage: every tap as an int8 (zeros included) and one float32 scale.
+      snappedTaps: snapped?.integers?.flat(3).length ?? -1,
+      snappedNonzero: snapped?.params ?? -1,
+      snappedBytes: snapped?.bytes ?? -1,
+      fullBytes: byForm['full']?.bytes ?? -1,
+      separableBytes: separable?.bytes ?? -1,
       k1RelativeError: (byForm['k1']?.maxAbsError ?? 0) / peak,
       peak,
     },

@@ -50,3 +50,13 @@ export async function recordRun(exp: Experiment, quick: boolean, cwd: string): P
     ...result,
   };
 }
+
+/** Where and when the record ran, in a sentence. */
+export function runLine(rec: RunRecord): string {
+  const m = rec.machine, v = rec.versions;
+  const load = (l: number[]): string => l.map((x) => x.toFixed(1)).join(' / ');
+  return `Recorded ${rec.date.slice(0, 10)} on ${m.cpus} x ${m.cpu} (${m.platform}, ${m.memoryGiB} GiB), Node ${v.node}, kernel-learn ${v.kernelLearn}` +
+    `${v.commit ? ` at ${v.commit.slice(0, 7)}${v.dirty ? ' (with uncommitted changes)' : ''}` : ''}; load average (1 / 5 / 15 min) ${load(rec.load.before)} before, ${load(rec.load.after)} after; ${Math.round(rec.seconds)} s in all` +
+    ` (\`docs/records/${rec.experiment}.json\`).`;
+}
+
