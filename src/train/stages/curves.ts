@@ -8,7 +8,7 @@
  *   curve-before   y = k * f(x) + b
  *   curves         both
  *
- * Fitted by alternating least squares on sampled windows (Windows: up to 60 000, stratified by the
+ * Fitted by alternating least squares on sampled windows (Windows: up to 40 000, stratified by the
  * target's value so rare values count), each step a least-squares solve:
  *   G  g given the kernel and f: least squares of y on the hat functions of z = k * f(x) + b, the
  *      knots where z lies and where g bends (train/curve.ts fitCurve);
@@ -46,7 +46,7 @@ export type CurveKind = 'curve-after' | 'curve-before' | 'curves';
 /** Knots of each curve (the model format's limit, MAX_KNOTS). */
 export const CURVE_KNOTS = 32;
 /** Windows the rounds fit from. */
-const SAMPLES = 60_000;
+const SAMPLES = 40_000;
 /** Most values (windows x taps) the rows of one size hold: 64 MB. */
 const WINDOW_VALUES = 8_000_000;
 const MAX_ROUNDS = 40;
