@@ -1,0 +1,233 @@
+/**
+ * The generated sections that come from the benches' run records (bench/record.ts): Q4 of
+ * docs/answers.md (how frameworks compute a convolution, measured; the baselines), the tables of
+ * docs/performance.md and README.md's figures. Each renderer reads one record under docs/records/
+ * and writes every number of its section, so prose and table cannot drift apart; answers-doc.ts
+ * spreads BENCH_SECTIONS into its SECTIONS, and `node tools/answers-doc.mjs` rewrites them.
+ */
+import type { RunRecord } from './record.js';
+import { markdownTable } from './types.js';
+
+/** A bench run record: bench/record.ts writeBenchRecord. */
+export interface BenchRec {
+  experiment: string;
+  quick: boolean;
+  date: string;
+  machine: RunRecord['machine'];
+  versions: { node: string; torch: string | null; commit: string | null; dirty: boolean | null };
+  load: RunRecord['load'];
+  rows: { group: string; what: string; ours: string; other: string; ratio: string }[];
+  notes: string[];
+  result: unknown;
+}
+
+/** Milliseconds as the docs print them: three significant digits, no more than one decimal above 10. */
+export function ms(v: number): string {
+  if (!Number.isFinite(v)) return '-';
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+/** A ratio: two decimals below 10, one above. */
+export const times = (v: number): string => `${v >= 10 ? v.toFixed(1) : v.toFixed(2)}x`;
+const lo = (xs: number[]): number => Math.min(...xs);
+const hi = (xs: number[]): number => Math.max(...xs);
+/** "a-b" of ratios, or one figure when they print alike. */
+const ratioRange = (xs: number[]): string => (times(lo(xs)) === times(hi(xs)) ? times(lo(xs)) : `${times(lo(xs)).slice(0, -1)}-${times(hi(xs))}`);
+
+/** Where and when a bench record ran, in a sentence. */
+export function benchWhere(rec: BenchRec): string {
+  const m = rec.machine, load = (l: number[]): string => l.map((x) => x.toFixed(1)).join(' / ');
+  return `Recorded ${rec.date.slice(0, 10)} on ${m.cpus} x ${m.cpu}, Node ${rec.versions.node}${rec.versions.commit ? ` at ${rec.versions.commit.slice(0, 7)}${rec.versions.dirty ? ' (with uncommitted changes)' : ''}` : ''}; ` +
+    `load average ${load(rec.load.before)} before, ${load(rec.load.after)} after (\`docs/records/${rec.experiment}.json\`).`;
+}
+
+// ---- the convolution algorithms (bench/conv-bench.ts) ------------------------------------------
+
+interface Timing { ms: number; times: number[] }
+export interface ConvAlgos {
+  side: number;
+  ksizes: number[];
+  ours: Record<string, { oneThread: Timing; twoThreads: Timing }>;
+  python: { numpy: string; scipy: string; torch: string; opencv: string; results: Record<string, Record<string, (Timing & { relErr: number }) | number>> } | null;
+}
+
+/** The Python side's methods (their names as py_bench.py gives them) and the short names of the table. */
+export const CONV_METHODS: { key: string; short: string; family: 'im2col' | 'fft' | 'direct' }[] = [
+  { key: 'im2col + GEMM (numpy, OpenBLAS)', short: 'im2col + GEMM (numpy)', family: 'im2col' },
+  { key: 'torch conv2d, ATen im2col + GEMM', short: 'torch, ATen im2col + GEMM', family: 'im2col' },
+  { key: 'torch conv2d, oneDNN', short: 'torch, oneDNN', family: 'direct' },
+  { key: 'cv2.filter2D (direct; DFT from 11x11)', short: 'cv2.filter2D', family: 'direct' },
+  { key: 'FFT (scipy.signal.fftconvolve)', short: 'FFT (scipy fftconvolve)', family: 'fft' },
+  { key: 'FFT overlap-add (scipy.signal.oaconvolve)', short: 'FFT overlap-add (scipy oaconvolve)', family: 'fft' },
+];
+
+/** Each kernel size's times by method (1 thread), ours included as 'ours'. */
+export function convTimes(r: ConvAlgos): { k: number; t: Record<string, number> }[] {
+  return r.ksizes.map((k) => {
+    const t: Record<string, number> = { ours: r.ours[k].oneThread.ms };
+    for (const m of CONV_METHODS) {
+      const v = r.python?.results[k]?.[m.key];
+      if (v && typeof v !== 'number') t[m.key] = v.ms;
+    }
+    return { k, t };
+  });
+}
+
+/** The fastest FFT's time at one size (Infinity when none ran). */
+const fftMs = (t: Record<string, number>): number => lo(CONV_METHODS.filter((m) => m.family === 'fft').map((m) => t[m.key] ?? Infinity));
+
+/**
+ * The smallest kernel size from which the FFT beats our direct loop at that size and every larger
+ * one measured (null when it never does), and the size before it.
+ */
+export function fftCrossover(r: ConvAlgos): { from: number; before: number | null } | null {
+  const rows = convTimes(r);
+  let at: number | null = null;
+  for (let i = rows.length - 1; i >= 0 && fftMs(rows[i].t) < rows[i].t.ours; i--) at = i;
+  return at === null ? null : { from: rows[at].k, before: at > 0 ? rows[at - 1].k : null };
+}
+
+/** The Q4 table: one row per kernel size, one column per method, the fastest named. */
+export function convTable(r: ConvAlgos): string {
+  const methods = CONV_METHODS.filter((m) => r.python?.results[r.ksizes[0]]?.[m.key]);
+  const head = ['kernel', 'ours, SIMD direct', ...methods.map((m) => m.short), 'fastest', 'ours on 2 threads'];
+  const rows = convTimes(r).map(({ k, t }) => {
+    const names: Record<string, string> = { ours: 'ours', ...Object.fromEntries(methods.map((m) => [m.key, m.short])) };
+    const best = Object.entries(t).reduce((a, b) => (b[1] < a[1] ? b : a));
+    return [`${k}x${k}`, ms(t.ours), ...methods.map((m) => ms(t[m.key] ?? NaN)), names[best[0]], ms(r.ours[k].twoThreads.ms)];
+  });
+  return [head, head.map(() => '---'), ...rows].map((c) => `| ${c.join(' | ')} |`).join('\n');
+}
+
+/** The paragraph under the table: the crossover, the im2col and oneDNN ratios, the errors; every number from the record. */
+export function convProse(rec: BenchRec): string {
+  const r = rec.result as ConvAlgos;
+  const rows = convTimes(r);
+  const ratio = (key: string): number[] => rows.filter((x) => x.t[key] !== undefined).map((x) => x.t[key] / x.t.ours);
+  const cross = fftCrossover(r);
+  const out: string[] = [];
+  out.push(cross
+    ? `FFT convolution overtakes our direct loop from ${cross.from}x${cross.from}${cross.before ? ` (between ${cross.before}x${cross.before} and ${cross.from}x${cross.from})` : ''}: ` +
+      `at ${cross.from}x${cross.from} the fastest FFT takes ${ms(fftMs(rows.find((x) => x.k === cross.from)!.t))} ms against our ${ms(rows.find((x) => x.k === cross.from)!.t.ours)} ms, ` +
+      `and at ${r.ksizes.at(-1)}x${r.ksizes.at(-1)} ${ms(fftMs(rows.at(-1)!.t))} ms against ${ms(rows.at(-1)!.t.ours)} ms; below it the direct loop wins (at 3x3 ${times(fftMs(rows[0].t) / rows[0].t.ours)} faster than the FFT).`
+    : `FFT convolution never overtakes our direct loop up to ${r.ksizes.at(-1)}x${r.ksizes.at(-1)} here.`);
+  const npIm2col = ratio(CONV_METHODS[0].key), aten = ratio(CONV_METHODS[1].key), dnnl = ratio(CONV_METHODS[2].key), cv = ratio(CONV_METHODS[3].key);
+  if (npIm2col.length) {
+    out.push(`im2col + GEMM is ${ratioRange(npIm2col)} our direct loop's time with numpy and OpenBLAS, ${ratioRange(aten)} with ATen's: with one input and one output channel the GEMM is a matrix-vector product, ` +
+      `bound by writing and reading a patch matrix k^2 times the image, so the BLAS has no reuse to exploit. oneDNN's direct kernels take ${ratioRange(dnnl)} our time.`);
+  }
+  if (cv.length) {
+    const cvWins = rows.filter((x) => x.t[CONV_METHODS[3].key] < x.t.ours).map((x) => `${x.k}x${x.k}`);
+    out.push(`cv2.filter2D, which picks its algorithm by kernel size, takes ${ratioRange(cv)} our time; it is faster than ours at ${cvWins.length ? cvWins.join(', ') : 'no size'} here ` +
+      `(${cvWins.length ? 'its hand-tuned direct loop on small kernels and its DFT on large ones' : 'none'}), which is why a framework keeps several algorithms and chooses among them.`);
+  }
+  const errs = (fam: string): number[] => rows.flatMap((x) => CONV_METHODS.filter((m) => m.family === fam).map((m) => r.python?.results[x.k]?.[m.key]).filter((v): v is Timing & { relErr: number } => !!v && typeof v !== 'number').map((v) => v.relErr));
+  const ours = r.ksizes.map((k) => r.python?.results[k]?.['ours relErr']).filter((v): v is number => typeof v === 'number');
+  if (ours.length) {
+    out.push(`Every output agrees with a float64 convolution: max |error| / max |exact| at most ${hi(ours).toExponential(1)} for ours, ${hi(errs('direct')).toExponential(1)} for the other direct kernels, ` +
+      `${hi(errs('im2col')).toExponential(1)} for im2col and ${hi(errs('fft')).toExponential(1)} for the FFTs (float32 throughout).`);
+  }
+  return out.join(' ');
+}
+
+function convSection(rec: BenchRec): string {
+  const r = rec.result as ConvAlgos;
+  const p = r.python;
+  const lib = p ? ` numpy ${p.numpy} (OpenBLAS), scipy ${p.scipy}, PyTorch ${p.torch}, OpenCV ${p.opencv};` : '';
+  return `${convTable(r)}\n\nMilliseconds, median of runs after a warm-up (a call over 3 s is timed once), one ${r.side}^2 float32 image of random 8-bit values, a dense random kernel per size, ` +
+    `reflect101 borders, every implementation on 1 thread;${lib} ours is the WebAssembly SIMD loop \`apply\` runs, in place.\n\n${convProse(rec)}\n\n${benchWhere(rec)}`;
+}
+
+// ---- the baselines (bench/baseline-bench.ts) ---------------------------------------------------
+
+interface TorchRun { lr: number; s: number; steps: number; maxErr: number; converged: boolean }
+export interface Baselines {
+  data: string;
+  lrs: number[];
+  learning: { ours: Timing; torchTuned?: { threads: number; pixels: number; runs: TorchRun[] }; torchUntuned?: { s: number; steps: number; maxErr: number; converged: boolean } };
+  leastSquares: { ours: Timing & { maxErr: number }; python?: { rows: number; buildMs: number; results: Record<string, { ms: number; maxErr: number }> } };
+  onnx: { side: number; ours1: Timing; ours2: Timing; ort1?: Timing & { prealloc: boolean }; ort2?: Timing & { prealloc: boolean } };
+  tfjs: { side?: number; version?: string; ours?: Timing; cpu?: Timing; wasm?: Timing; wasmAvailable?: boolean };
+}
+
+/** The tuned PyTorch loop: the fastest learning rate that converged (null when none did). */
+export function bestTorch(b: Baselines): TorchRun | null {
+  const ok = (b.learning.torchTuned?.runs ?? []).filter((r) => r.converged);
+  return ok.length ? ok.reduce((a, c) => (c.s < a.s ? c : a)) : null;
+}
+
+/** The baselines as rows: what ran, how it was tuned, its time, ours, its time / ours. */
+export function baselineRows(b: Baselines): { what: string; tuned: string; it: string; ours: string; ratio: number; bound: boolean }[] {
+  const out: ReturnType<typeof baselineRows> = [];
+  const ours = b.learning.ours.ms, tt = b.learning.torchTuned;
+  if (tt) {
+    const sweep = tt.runs.map((r) => `${r.lr}: ${r.converged ? `${r.s.toFixed(1)} s` : `> ${r.s.toFixed(0)} s`}`).join(', ');
+    const best = bestTorch(b) ?? tt.runs.reduce((a, c) => (c.maxErr < a.maxErr ? c : a));
+    out.push({ what: `learn Sobel dx to 1e-4, ${b.data}: PyTorch ${best.converged ? '' : '(none converged) '}Adam, lr ${best.lr}, ${best.steps} steps`, tuned: `inputs and targets standardised, full batch, ${tt.threads} thread, ReduceLROnPlateau; lr swept (${sweep})`, it: `${(best.s * 1000).toFixed(0)} ms`, ours: `${ms(ours)} ms (whole process)`, ratio: best.s * 1000 / ours, bound: !best.converged });
+  }
+  const un = b.learning.torchUntuned;
+  if (un) out.push({ what: `the same, PyTorch Adam untuned: ${un.steps} steps${un.converged ? '' : `, error ${un.maxErr.toExponential(1)} at the cap`}`, tuned: 'nothing: 0..255 inputs, lr 0.05 (the loop bench.ts ran before)', it: `${(un.s * 1000).toFixed(0)} ms`, ours: `${ms(ours)} ms`, ratio: un.s * 1000 / ours, bound: !un.converged });
+  const ls = b.leastSquares, py = ls.python;
+  for (const [name, v] of Object.entries(py?.results ?? {})) {
+    out.push({ what: `least squares on ${py!.rows} unfolded 3x3 patches: ${name} (kernel error ${v.maxErr.toExponential(1)}; ours ${ls.ours.maxErr.toExponential(1)})`, tuned: `1 BLAS thread; + ${ms(py!.buildMs)} ms to unfold the patches`, it: `${ms(v.ms + py!.buildMs)} ms`, ours: `${ms(ls.ours.ms)} ms (lag-sum Gram + solve)`, ratio: (v.ms + py!.buildMs) / ls.ours.ms, bound: false });
+  }
+  const o = b.onnx;
+  for (const t of [1, 2] as const) {
+    const r = o[`ort${t}`];
+    if (r) out.push({ what: `apply 3x3 on ${o.side}^2, ${t} thread${t > 1 ? 's' : ''}: onnxruntime-node on the exported model`, tuned: `graph optimisations all, intra-op threads ${t}${r.prealloc ? ', output preallocated' : ''}`, it: `${ms(r.ms)} ms`, ours: `${ms(o[`ours${t}`].ms)} ms`, ratio: r.ms / o[`ours${t}`].ms, bound: false });
+  }
+  const tf = b.tfjs;
+  for (const be of ['cpu', 'wasm'] as const) {
+    const r = tf[be];
+    if (r && tf.ours) out.push({ what: `apply 3x3 on ${tf.side}^2: TensorFlow.js ${tf.version} conv2d, ${be} backend`, tuned: be === 'wasm' ? 'its SIMD build, as it loads in Node' : 'the backend that ships with @tensorflow/tfjs', it: `${ms(r.ms)} ms`, ours: `${ms(tf.ours.ms)} ms (1 thread)`, ratio: r.ms / tf.ours.ms, bound: false });
+  }
+  return out;
+}
+
+function baselineSection(rec: BenchRec): string {
+  const rows = baselineRows(rec.result as Baselines);
+  const table = ['| baseline | tuned as its users tune it | it | ours | its time / ours |', '| --- | --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.what} | ${r.tuned} | ${r.it} | ${r.ours} | ${r.bound ? '>= ' : ''}${times(r.ratio)} |`)].join('\n');
+  return `${table}\n\n${baselineProse(rec)}\n\n${rec.notes.map((n) => `${n}.`).join(' ')}${rec.notes.length ? ' ' : ''}${benchWhere(rec)}`;
+}
+
+/** The baselines in sentences: every number from the record. */
+export function baselineProse(rec: BenchRec): string {
+  const b = rec.result as Baselines;
+  const out: string[] = [];
+  const best = bestTorch(b), un = b.learning.torchUntuned;
+  if (best) {
+    out.push(`Learning the kernel: PyTorch's Adam, tuned (standardised data, the best of ${b.lrs.length} learning rates), reaches 1e-4 of Sobel dx in ${best.s.toFixed(1)} s (${best.steps} steps, lr ${best.lr}, the loop alone); ` +
+      `our whole \`train\` process (node start, decoding, the exact solve, writing the model) takes ${ms(b.learning.ours.ms)} ms, ${times(best.s * 1000 / b.learning.ours.ms)} faster.` +
+      (un ? ` Untuned (0..255 inputs) the same loop ${un.converged ? `needs ${un.s.toFixed(1)} s` : `is still ${un.maxErr.toExponential(1)} off after ${un.s.toFixed(0)} s`}: the tuning, not the framework, decides most of its time.` : ''));
+  }
+  const py = b.leastSquares.python;
+  if (py) {
+    const tot = Object.entries(py.results).map(([n, v]) => ({ n, t: v.ms + py.buildMs }));
+    const f = tot.reduce((a, c) => (c.t < a.t ? c : a));
+    out.push(`Solving the same least squares the way numpy and PyTorch users do (unfold the patches, then a solver) takes ${ms(lo(tot.map((x) => x.t)))}-${ms(hi(tot.map((x) => x.t)))} ms, the fastest ${f.n}; ` +
+      `our lag-sum Gram and solve takes ${ms(b.leastSquares.ours.ms)} ms (${times(f.t / b.leastSquares.ours.ms)} faster than the fastest): the patch matrix alone takes ${ms(py.buildMs)} ms to build.`);
+  }
+  const o = b.onnx;
+  if (o.ort1 && o.ort2) {
+    out.push(`Applying the exported model with onnxruntime-node takes ${times(o.ort1.ms / o.ours1.ms)} our time on 1 thread and ${times(o.ort2.ms / o.ours2.ms)} on 2.`);
+  }
+  const tf = b.tfjs;
+  if (tf.cpu && tf.ours) {
+    out.push(`TensorFlow.js's conv2d takes ${times(tf.cpu.ms / tf.ours.ms)} our time on its cpu backend${tf.wasm ? ` and ${times(tf.wasm.ms / tf.ours.ms)} on its wasm backend` : ' (its wasm backend was not installed for this run)'}.`);
+  }
+  return out.join(' ');
+}
+
+// ---- the sections ------------------------------------------------------------------------------
+
+type Render = (rec: unknown) => string;
+/** Renderers by section name (the shape of answers-doc.ts's SECTIONS). */
+export const BENCH_SECTIONS: Record<string, { doc: string; record: string; render: Render }> = {
+  'conv-algorithms': { doc: 'docs/answers.md', record: 'conv-algorithms', render: (rec) => convSection(rec as BenchRec) },
+  'baselines-q4': { doc: 'docs/answers.md', record: 'baselines', render: (rec) => `${baselineProse(rec as BenchRec)} (Table and tuning: [docs/performance.md](performance.md#baselines).) ${benchWhere(rec as BenchRec)}` },
+  baselines: { doc: 'docs/performance.md', record: 'baselines', render: (rec) => baselineSection(rec as BenchRec) },
+  'conv-algorithms-perf': { doc: 'docs/performance.md', record: 'conv-algorithms', render: (rec) => `${convProse(rec as BenchRec)} (The table: [docs/answers.md](answers.md#4-which-optimisations-built-into-the-framework-make-it-fast).) ${benchWhere(rec as BenchRec)}` },
+};
+
+/** markdownTable, re-exported for the experiment-record sections below. */
+export { markdownTable };
