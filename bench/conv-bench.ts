@@ -5,7 +5,8 @@
  * with OpenBLAS; torch conv2d with oneDNN off, ATen's im2col + sgemm), FFT (scipy fftconvolve and
  * its overlap-add oaconvolve), oneDNN's direct kernels (torch conv2d), cv2.filter2D (direct, its
  * DFT from 11x11) and our WebAssembly SIMD direct loop. Each output's max error against a float64
- * FFT convolution is recorded too (bench/py_bench.py conv_algos). docs/answers.md Q4 and
+ * FFT convolution is recorded too (bench/py_bench.py conv_algos). Size by size, ours runs just
+ * before and just after the Python side, so that both see the same load. docs/answers.md Q4 and
  * docs/performance.md render the record (src/experiments/bench-docs.ts).
  *
  *   npm run build && node dist/bench/conv-bench.js [--quick] [--record docs/records/conv-algorithms.json]
@@ -54,6 +55,26 @@ async function timeOurs(x: ReturnType<typeof tensor>, w: Float32Array, k: number
   return { ms: median(times), times };
 }
 
+type Timing = { ms: number; times: number[] };
+
+/** The Python side for one kernel size (null with a note when it cannot run). */
+async function runPython(dir: string, k: number, quick: boolean, notes: string[]): Promise<ConvAlgoResult['python']> {
+  if (!existsSync(PY)) {
+    if (!notes.some((n) => n.startsWith('numpy'))) notes.push('numpy, scipy, PyTorch and OpenCV skipped: /usr/bin/python3 is not installed');
+    return null;
+  }
+  // One thread for every library: OpenBLAS reads its thread count from the environment.
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' };
+  delete env.OPENBLAS_CORETYPE;
+  try {
+    const { stdout } = await execFileP(PY, [PY_BENCH, 'conv_algos', path.join(dir, 'x.npy'), dir, String(k), String(quick ? 1 : 3)], { env, maxBuffer: 1 << 24 });
+    return JSON.parse(stdout.trim().split('\n').pop()!);
+  } catch (e) {
+    notes.push(`the Python side was skipped at ${k}x${k}: ${(e as Error).message.split('\n')[0]}`);
+    return null;
+  }
+}
+
 export interface ConvAlgoResult {
   side: number;
   ksizes: number[];
@@ -74,37 +95,32 @@ export async function convBench(opts: { quick: boolean; rows: BenchRow[]; notes:
   const x = tensor(1, 1, side, side, xs);
   const out = heapAlloc(side * side);
   const ours: ConvAlgoResult['ours'] = {};
+  let last: ConvAlgoResult['python'] = null;
+  const pyResults: NonNullable<ConvAlgoResult['python']>['results'] = {};
+  // Size by size, ours just before and just after the Python side, so that a change of the
+  // shared machine's load falls on both; ours is the median of both sets of runs.
   for (const k of ksizes) {
     const w = randomKernel(k);
     await writeImage(path.join(dir, `kernel-${k}.npy`), { width: k, height: k, channels: 1, depth: 'f32', data: w });
-    const oneThread = await timeOurs(x, w, k, 1, out, runs);
-    const twoThreads = await timeOurs(x, w, k, 2, out, runs);
-    ours[k] = { oneThread, twoThreads };
+    const before = { one: await timeOurs(x, w, k, 1, out, runs), two: await timeOurs(x, w, k, 2, out, runs) };
     await writeImage(path.join(dir, `ours-${k}.npy`), { width: side, height: side, channels: 1, depth: 'f32', data: out });
-    opts.rows.push({ group: 'conv algorithms', what: `${k}x${k} on ${side}^2: ours, WebAssembly SIMD direct, 1 thread / 2 threads`, ours: `${oneThread.ms.toFixed(1)} / ${twoThreads.ms.toFixed(1)} ms`, other: '', ratio: '' });
-  }
-  heapFree(xs);
-  heapFree(out);
-  let python: ConvAlgoResult['python'] = null;
-  if (existsSync(PY)) {
-    // One thread for every library: OpenBLAS reads its thread count from the environment.
-    const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' };
-    delete env.OPENBLAS_CORETYPE;
-    try {
-      const { stdout } = await execFileP(PY, [PY_BENCH, 'conv_algos', path.join(dir, 'x.npy'), dir, ksizes.join(','), String(opts.quick ? 1 : 3)], { env, maxBuffer: 1 << 24 });
-      python = JSON.parse(stdout.trim().split('\n').pop()!);
-    } catch (e) {
-      opts.notes.push(`the Python side was skipped: ${(e as Error).message.split('\n')[0]}`);
+    const py = await runPython(dir, k, opts.quick, opts.notes);
+    if (py) {
+      last = py;
+      Object.assign(pyResults, py.results);
     }
-  } else {
-    opts.notes.push('numpy, scipy, PyTorch and OpenCV skipped: /usr/bin/python3 is not installed');
-  }
-  for (const k of ksizes) {
-    for (const [name, v] of Object.entries(python?.results[k] ?? {})) {
+    const after = { one: await timeOurs(x, w, k, 1, out, runs), two: await timeOurs(x, w, k, 2, out, runs) };
+    const both = (a: Timing, b: Timing): Timing => ({ ms: median([...a.times, ...b.times]), times: [...a.times, ...b.times] });
+    ours[k] = { oneThread: both(before.one, after.one), twoThreads: both(before.two, after.two) };
+    opts.rows.push({ group: 'conv algorithms', what: `${k}x${k} on ${side}^2: ours, WebAssembly SIMD direct, 1 thread / 2 threads`, ours: `${ours[k].oneThread.ms.toFixed(1)} / ${ours[k].twoThreads.ms.toFixed(1)} ms`, other: '', ratio: '' });
+    for (const [name, v] of Object.entries(py?.results[k] ?? {})) {
       if (typeof v === 'number') continue;
       opts.rows.push({ group: 'conv algorithms', what: `${k}x${k} on ${side}^2: ${name}, 1 thread`, ours: `${ours[k].oneThread.ms.toFixed(1)} ms`, other: `${v.ms.toFixed(1)} ms`, ratio: `${(v.ms / ours[k].oneThread.ms).toFixed(2)}x` });
     }
   }
+  heapFree(xs);
+  heapFree(out);
+  const python = last ? { ...last, results: pyResults } : null;
   return { side, ksizes, ours, python };
 }
 

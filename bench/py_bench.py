@@ -41,7 +41,8 @@ subcommand imports only what it needs, so a missing package fails only its own m
                                           copied into a patch matrix, a band of rows at a time, times the kernel),
                                           FFT (scipy.signal.fftconvolve, float32), overlap-add FFT (scipy.signal.
                                           oaconvolve), torch conv2d with oneDNN and without it (ATen's im2col +
-                                          sgemm), cv2.filter2D (direct below 11x11, its DFT above); the kernels are
+                                          sgemm), cv2.filter2D (direct below a kernel area of 130, its DFT
+                                          from it, for float32 on SSE3 machines: 13x13); the kernels are
                                           DIR/kernel-K.npy. Median ms per
                                           kernel size; each output's max |error| / max |exact| against a float64
                                           FFT convolution, and our output's (DIR/ours-K.npy, written by the caller)
@@ -393,7 +394,7 @@ def conv_algos(in_npy, folder, ksizes, runs):
             'FFT overlap-add (scipy.signal.oaconvolve)': lambda: ss.oaconvolve(xp, kern[::-1, ::-1], mode='valid'),
             'torch conv2d, oneDNN': torch_conv(True),
             'torch conv2d, ATen im2col + GEMM': torch_conv(False),
-            'cv2.filter2D (direct; DFT from 11x11)': lambda: cv2.filter2D(x, -1, kern, borderType=cv2.BORDER_REFLECT_101),
+            'cv2.filter2D (direct below 13x13, DFT from it)': lambda: cv2.filter2D(x, -1, kern, borderType=cv2.BORDER_REFLECT_101),
         }
         row = {}
         for name, fn in methods.items():
