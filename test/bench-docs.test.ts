@@ -81,10 +81,15 @@ test('Q4 conv algorithms: the crossover, and who wins below and above it, hold i
 test('baselines: the prose\'s "faster" claims hold in the record, and each tuned baseline is what the rows say', () => {
   const b = bench('baselines').result as Baselines;
   const text = section('baselines');
-  const best = bestTorch(b);
-  assert.ok(best, 'the learning-rate sweep has a rate that converged');
-  assert.ok(best.s * 1000 > b.learning.ours.ms, 'ours (a whole process) is faster than the tuned PyTorch loop alone');
-  assert.equal(best.s, Math.min(...b.learning.torchTuned!.runs.filter((r) => r.converged).map((r) => r.s)), 'the fastest converged rate is the baseline');
+  const best = bestTorch(b), runs = b.learning.torchTuned!.runs;
+  if (best) {
+    assert.ok(best.s * 1000 > b.learning.ours.ms, 'ours (a whole process) is faster than the tuned PyTorch loop alone');
+    assert.equal(best.s, Math.min(...runs.filter((r) => r.converged).map((r) => r.s)), 'the fastest converged rate is the baseline');
+  } else {
+    // No rate converged: the prose gives a lower bound, which holds for every rate.
+    assert.match(text, /at no rate within its cap/);
+    for (const r of runs) assert.ok(r.s * 1000 > b.learning.ours.ms && r.maxErr >= 1e-4, `lr ${r.lr}`);
+  }
   assert.ok(b.lrs.length >= 4, 'a sweep, not one rate');
   // Least squares: ours solves to the kernel, and beats the fastest unfold + solve.
   assert.ok(b.leastSquares.ours.maxErr < 1e-6);
@@ -103,7 +108,7 @@ test('performance.md targets: each "met" or "not met" is what the record\'s figu
   const verdict = (start: string): boolean => {
     const l = lines.find((x) => x.startsWith(`- ${start}`));
     assert.ok(l, start);
-    return !l.split(':')[1].includes('not met');
+    return l.split(':')[1].trim().startsWith('met'); // the first verdict of the line
   };
   if (r.apply.pythonOpencvMs) assert.equal(verdict('apply, whole process'), r.apply.pythonOpencvMs >= r.apply.oursMs);
   assert.equal(verdict('memory bandwidth'), r.conv.bandwidthFraction >= 0.5);
