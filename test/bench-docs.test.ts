@@ -112,6 +112,8 @@ test('performance.md targets: each "met" or "not met" is what the record\'s figu
   };
   if (r.apply.pythonOpencvMs) assert.equal(verdict('apply, whole process'), r.apply.pythonOpencvMs >= r.apply.oursMs);
   assert.equal(verdict('memory bandwidth'), r.conv.bandwidthFraction >= 0.5);
+  const side = r.conv.sideBySide as { best: { mpx: number } } | undefined;
+  if (side && typeof r.conv.opencvDstMpxPerS === 'number') assert.equal(verdict('apply in process'), side.best.mpx >= r.conv.opencvDstMpxPerS);
   assert.equal(verdict('train (exact) within'), r.train.exactMs <= 3 * r.train.decodeProcessMs);
   if (r.stream) {
     assert.ok(r.stream.peakMB <= r.stream.targetMB, `streaming peak ${r.stream.peakMB} MB`);
