@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { updateGenerated } from '../src/experiments/answers-doc.js';
 import {
-  BENCH_SECTIONS, bestTorch, CONV_METHODS, convTimes, fftCrossover,
+  BENCH_SECTIONS, bestTorch, CONV_METHODS, convTimes, fftCrossover, times,
   type Baselines, type BenchRec, type ConvAlgos, type CoreBench,
 } from '../src/experiments/bench-docs.js';
 import type { RunRecord } from '../src/experiments/record.js';
@@ -98,7 +98,7 @@ test('baselines: the prose\'s "faster" claims hold in the record, and each tuned
   assert.ok(fastest > b.leastSquares.ours.ms, `fastest numpy/PyTorch ${fastest} ms vs ours ${b.leastSquares.ours.ms} ms`);
   assert.match(text, /faster than the fastest/);
   // The figures the prose quotes for onnxruntime and TF.js are the record's.
-  if (b.onnx.ort1) assert.match(text, new RegExp(`onnxruntime-node takes ${(b.onnx.ort1.ms / b.onnx.ours1.ms).toFixed(2)}x our time on 1 thread`));
+  if (b.onnx.ort1) assert.match(text, new RegExp(`onnxruntime-node takes ${times(b.onnx.ort1.ms / b.onnx.ours1.ms)} our time on 1 thread`));
   if (b.tfjs.cpu && b.tfjs.ours) assert.ok(b.tfjs.cpu.ms > b.tfjs.ours.ms);
 });
 

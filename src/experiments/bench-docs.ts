@@ -124,7 +124,7 @@ export function convProse(rec: BenchRec): string {
   }
   if (cv.length) {
     const cvWins = rows.filter((x) => x.t[CONV_METHODS[3].key] < x.t.ours).map((x) => x.k);
-    const why = [cvWins.some((k) => k * k < CV_DFT_AREA) ? 'below 13x13 its native direct loop, vectorised for this CPU (WebAssembly SIMD has four lanes and no fused multiply-add)' : '', cvWins.some((k) => k * k >= CV_DFT_AREA) ? 'its DFT from 13x13' : ''].filter(Boolean).join(', ');
+    const why = [cvWins.some((k) => k * k < CV_DFT_AREA) ? 'below 13x13 its native direct loop, vectorised for this CPU, where WebAssembly SIMD has four lanes and no fused multiply-add' : '', cvWins.some((k) => k * k >= CV_DFT_AREA) ? 'its DFT from 13x13' : ''].filter(Boolean).join('; ');
     out.push(`cv2.filter2D, which picks its algorithm by kernel size, takes ${ratioRange(cv)} our time: it is faster than ours at ${cvWins.length ? cvWins.map((k) => `${k}x${k}`).join(', ') : 'no size'} here` +
       `${why ? ` (${why})` : ''}, which is why a library keeps several algorithms and chooses among them.`);
   }
