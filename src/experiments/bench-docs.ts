@@ -168,7 +168,7 @@ export function baselineRows(b: Baselines): { what: string; tuned: string; it: s
   const out: ReturnType<typeof baselineRows> = [];
   const ours = b.learning.ours.ms, tt = b.learning.torchTuned;
   if (tt) {
-    const sweep = tt.runs.map((r) => `${r.lr}: ${r.converged ? `${r.s.toFixed(1)} s` : `> ${r.s.toFixed(0)} s`}`).join(', ');
+    const sweep = [...tt.runs].sort((x, y) => x.lr - y.lr).map((r) => `${r.lr}: ${r.converged ? `${r.s.toFixed(1)} s` : `> ${r.s.toFixed(0)} s`}`).join(', ');
     const best = bestTorch(b) ?? tt.runs.reduce((a, c) => (c.maxErr < a.maxErr ? c : a));
     out.push({ what: `learn Sobel dx to 1e-4, ${b.data}: PyTorch Adam, lr ${best.lr}${best.converged ? '' : ' (no rate converged; the closest)'}, ${best.steps} steps`, tuned: `inputs and targets standardised, full batch, ${tt.threads} thread, ReduceLROnPlateau; lr swept (${sweep})`, it: `${(best.s * 1000).toFixed(0)} ms`, ours: `${ms(ours)} ms (whole process)`, ratio: best.s * 1000 / ours, bound: !best.converged });
   }
