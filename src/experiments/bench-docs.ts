@@ -204,9 +204,9 @@ export function baselineProse(rec: BenchRec): string {
   const out: string[] = [];
   const best = bestTorch(b), un = b.learning.torchUntuned;
   if (best) {
-    out.push(`Learning the kernel: PyTorch's Adam, tuned (standardised data, the best of ${b.lrs.length} learning rates), reaches 1e-4 of Sobel dx in ${best.s.toFixed(1)} s (${best.steps} steps, lr ${best.lr}, the loop alone); ` +
+    out.push(`Learning the kernel: PyTorch's Adam, tuned (standardised data, the best of ${b.lrs.length} learning rates), reaches 1e-4 of Sobel dx in ${best.s.toFixed(1)} s (${best.steps} steps of ${ms(best.s * 1000 / best.steps)} ms, lr ${best.lr}, the loop alone); ` +
       `our whole \`train\` process (node start, decoding, the exact solve, writing the model) takes ${ms(b.learning.ours.ms)} ms, ${times(best.s * 1000 / b.learning.ours.ms)} faster.` +
-      (un ? ` Untuned (0..255 inputs) the same loop ${un.converged ? `needs ${un.s.toFixed(1)} s` : `is still ${un.maxErr.toExponential(1)} off after ${un.s.toFixed(0)} s`}: the tuning, not the framework, decides most of its time.` : ''));
+      (un ? ` Untuned (0..255 inputs) the same loop ${un.converged ? `needs ${un.s.toFixed(1)} s` : `is still ${un.maxErr.toExponential(1)} off after ${un.s.toFixed(0)} s`}.` : ''));
   } else if (b.learning.torchTuned) {
     const runs = b.learning.torchTuned.runs, close = runs.reduce((a, c) => (c.maxErr < a.maxErr ? c : a));
     out.push(`Learning the kernel: PyTorch's Adam, tuned (standardised data, ${b.lrs.length} learning rates), reached 1e-4 of Sobel dx at no rate within its cap; the closest, lr ${close.lr}, was ${close.maxErr.toExponential(1)} off after ${close.s.toFixed(0)} s (${close.steps} steps, ${ms(close.s * 1000 / close.steps)} ms a step on this loaded machine). ` +
