@@ -10,6 +10,7 @@ import { ANSWER_SECTIONS } from './answers-sections.js';
 
 export { runLine };
 import { markdownTable, type Cell, type Row } from './types.js';
+import { BENCH_SECTIONS } from './bench-docs.js';
 
 /** A PSNR as the doc prints it: one decimal below 100 dB, whole dB above (float32 rounding: an exact fit), 'inf' with no error at all. */
 export function dB(v: Cell): string {
@@ -179,6 +180,7 @@ export const SECTIONS: Record<string, { doc: string; record: string; render(rec:
   'adam-step': { doc: 'docs/performance.md', record: 'adam-step', render: (rec) => adamSection(rec as BenchRecord) },
   'train-options': { doc: 'docs/performance.md', record: 'train-options', render: (rec) => benchSection(rec as BenchRecord) },
   'output-stages': { doc: 'docs/performance.md', record: 'output-stages', render: (rec) => benchSection(rec as BenchRecord) },
+  ...BENCH_SECTIONS,
 };
 
 /** The docs that hold generated sections, relative to the package root. */
