@@ -158,7 +158,8 @@ export async function stageBench(opts: { quick: boolean; photos?: string | null;
         const { stdout } = await execFileP(PY, [PY_BENCH, 'torch_stage', task.stage, path.join(dir, 'input'), path.join(dir, task.stage), '2', String(cap), String(goal)], { maxBuffer: 1 << 20 });
         const r = JSON.parse(stdout.trim().split('\n').pop()!) as { s: number; steps: number; mse: number; reached: boolean };
         torch[task.stage] = { ...r, goal };
-        const v = variants.findIndex((x) => x.task === task);
+        // The stage asked for by name (for linear, the Sobel dx fit itself).
+        const v = variants.findIndex((x) => x.task === task && (task.stage === 'linear' || x.name.endsWith('by name')));
         opts.rows.push({
           group,
           what: `${task.stage}: kernel-learn by name vs a PyTorch Adam loop on the same network to training MSE ${goal.toPrecision(2)} (2 threads, cap ${cap} s): ${r.steps} steps, MSE ${r.mse.toPrecision(3)}${r.reached ? '' : ', not reached'}`,
