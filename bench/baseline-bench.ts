@@ -33,7 +33,7 @@ import { heapAlloc } from '../src/kernels/simd.js';
 import * as threads from '../src/kernels/threads.js';
 import type { Network } from '../src/nn/network.js';
 import { solveExact } from '../src/train/exact.js';
-import { median, randomPlane, sixInputs, type BenchRow } from './gram-bench.js';
+import { median, randomPlane, sixInputs, timeAsync, type BenchRow, type Timing } from './gram-bench.js';
 import { timedCli } from './processes.js';
 import { gitState, writeBenchRecord } from './record.js';
 
@@ -48,19 +48,6 @@ const SOBEL_DX = [-1, 0, 1, -2, 0, 2, -1, 0, 1];
  */
 const LRS = [0.1, 0.2, 0.05, 0.5, 0.02];
 const KERNEL = Float32Array.from([-1.0002, 0.0003, 1.0001, -1.9998, 0.0001, 2.0004, -0.9997, -0.0002, 0.9999]);
-
-type Timing = { ms: number; times: number[] };
-
-async function timeAsync(runs: number, fn: () => Promise<unknown>, warm = 1): Promise<Timing> {
-  for (let i = 0; i < warm; i++) await fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    await fn();
-    times.push(performance.now() - t);
-  }
-  return { ms: median(times), times };
-}
 
 async function python<T>(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<T> {
   const { stdout } = await execFileP(PY, [PY_BENCH, ...args], { env, maxBuffer: 1 << 24 });

@@ -35,7 +35,7 @@ import * as threads from '../src/kernels/threads.js';
 import { adamBench } from './adam-bench.js';
 import { trainOptionsBench } from './cli-bench.js';
 import { stageBench } from './stage-bench.js';
-import { gramBench, randomPlane } from './gram-bench.js';
+import { gramBench, median, randomPlane, timeAsync, timeRuns } from './gram-bench.js';
 import { gitState, writeBenchRecord } from './record.js';
 
 const execFileP = promisify(execFile);
@@ -57,35 +57,6 @@ interface Row { group: string; what: string; ours: string; other: string; ratio:
 const rows: Row[] = [];
 const notes: string[] = [];
 const results: Record<string, unknown> = {};
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) >> 1] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-/** Median of `runs` timed calls, after `warm` untimed ones (the JIT optimises hot loops after a few calls). */
-function timeRuns(runs: number, fn: () => void, warm = 2): { ms: number; times: number[] } {
-  for (let i = 0; i < warm; i++) fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    fn();
-    times.push(performance.now() - t);
-  }
-  return { ms: median(times), times };
-}
-
-async function timeRunsAsync(runs: number, fn: () => Promise<void>, warm = 2): Promise<{ ms: number; times: number[] }> {
-  for (let i = 0; i < warm; i++) await fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    await fn();
-    times.push(performance.now() - t);
-  }
-  return { ms: median(times), times };
-}
 
 const fmt = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 const ratioText = (r: number): string => `${fmt(r, 2)}x`;
@@ -204,7 +175,7 @@ async function main(): Promise<void> {
     // bands: the kernel works on them in place, no copies.
     const xShared = tensor(1, 1, side, side, threads.toShared(plane));
     const outShared = heapAlloc(side * side);
-    const inPlace = await timeRunsAsync(runs, async () => {
+    const inPlace = await timeAsync(runs, async () => {
       await threads.conv2dForwardThreaded(xShared, KERNEL_F32, null, 1, 3, 3, 'reflect101', { threads: 1, into: outShared });
     });
     const inPlaceMpx = mpx / (inPlace.ms / 1000);
@@ -213,7 +184,7 @@ async function main(): Promise<void> {
     if (inPlaceMpx > best.mpx) best = { name: 'SIMD, 1 thread, in place', mpx: inPlaceMpx };
     for (const t of threads.threadCounts()) {
       if (t === 1) continue;
-      const run = await timeRunsAsync(runs, async () => {
+      const run = await timeAsync(runs, async () => {
         await threads.conv2dForwardThreaded(xShared, KERNEL_F32, null, 1, 3, 3, 'reflect101', { threads: t, into: outShared });
       });
       const m = mpx / (run.ms / 1000);
@@ -222,7 +193,7 @@ async function main(): Promise<void> {
       if (m > best.mpx) best = { name: `SIMD, worker threads x${t}`, mpx: m };
     }
     // A fresh output array per call, all threads: what a caller that allocates each time gets.
-    const fresh = await timeRunsAsync(QUICK ? 3 : 5, async () => {
+    const fresh = await timeAsync(QUICK ? 3 : 5, async () => {
       await threads.conv2dForwardThreaded(xShared, KERNEL_F32, null, 1, 3, 3, 'reflect101');
     }, 1);
     const freshMpx = mpx / (fresh.ms / 1000);
@@ -253,10 +224,10 @@ async function main(): Promise<void> {
     // Side by side with OpenCV: ours (all threads, in place; and with a fresh output) timed just
     // before and just after the Python call, so that both see the same load; medians of both.
     const allThreads = threads.defaultThreadCount();
-    const oursNow = (): Promise<{ ms: number; times: number[] }> => timeRunsAsync(runs, async () => {
+    const oursNow = (): Promise<{ ms: number; times: number[] }> => timeAsync(runs, async () => {
       await threads.conv2dForwardThreaded(xShared, KERNEL_F32, null, 1, 3, 3, 'reflect101', { threads: allThreads, into: outShared });
     });
-    const freshNow = (): Promise<{ ms: number; times: number[] }> => timeRunsAsync(3, async () => {
+    const freshNow = (): Promise<{ ms: number; times: number[] }> => timeAsync(3, async () => {
       await threads.conv2dForwardThreaded(xShared, KERNEL_F32, null, 1, 3, 3, 'reflect101');
     }, 1);
     if (caps.cv2) {
@@ -368,7 +339,7 @@ async function main(): Promise<void> {
       times.push((await runChild(process.execPath, [CLI, 'train', '--input', path.join(ds, 'input'), '--target', path.join(ds, 'target'), '--out', modelOut, '--no-report'])).ms);
       decodeProc.push((await runChild(process.execPath, ['--input-type=module', '-e', decodeScript])).ms);
     }
-    const decode = await timeRunsAsync(5, async () => { for (const f of files) await readImage(f); }, 1);
+    const decode = await timeAsync(5, async () => { for (const f of files) await readImage(f); }, 1);
     const trainRes: Record<string, unknown> = {
       data: '8 synthetic 512x512 PNG inputs (2.1 Mpx) + .npy Sobel dx targets', exactMs: median(times), decodeProcessMs: median(decodeProc), decodeMs: decode.ms,
     };

@@ -23,7 +23,7 @@ import { tensor } from '../src/kernels/conv2d.js';
 import { heapAlloc, heapFree } from '../src/kernels/simd.js';
 import * as threads from '../src/kernels/threads.js';
 import { writeImage } from '../src/io/index.js';
-import { median, randomPlane, type BenchRow } from './gram-bench.js';
+import { median, randomPlane, timeAsync, type BenchRow, type Timing } from './gram-bench.js';
 import { gitState, writeBenchRecord } from './record.js';
 
 const execFileP = promisify(execFile);
@@ -43,19 +43,11 @@ function randomKernel(k: number): Float32Array {
 }
 
 /** Median ms of `runs` calls of ours after one warm-up, on `t` threads, in place in the module's memory. */
-async function timeOurs(x: ReturnType<typeof tensor>, w: Float32Array, k: number, t: number, out: Float32Array, runs: number): Promise<{ ms: number; times: number[] }> {
-  const call = (): Promise<unknown> => threads.conv2dForwardThreaded(x, w, null, 1, k, k, 'reflect101', { threads: t, into: out });
-  await call();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await call();
-    times.push(performance.now() - t0);
-  }
-  return { ms: median(times), times };
+function timeOurs(x: ReturnType<typeof tensor>, w: Float32Array, k: number, t: number, out: Float32Array, runs: number): Promise<Timing> {
+  return timeAsync(runs, () => threads.conv2dForwardThreaded(x, w, null, 1, k, k, 'reflect101', { threads: t, into: out }), 1);
 }
 
-type Timing = { ms: number; times: number[] };
+
 
 /** The Python side for one kernel size (null with a note when it cannot run). */
 async function runPython(dir: string, k: number, quick: boolean, notes: string[]): Promise<ConvAlgoResult['python']> {

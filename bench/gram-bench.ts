@@ -37,6 +37,34 @@ export const median = (xs: number[]): number => {
   const n = s.length;
   return n % 2 ? s[(n - 1) >> 1] : (s[n / 2 - 1] + s[n / 2]) / 2;
 };
+
+/** A timed measurement: the median of its runs (ms) and every run. */
+export type Timing = { ms: number; times: number[] };
+
+/** Median of `runs` timed calls, after `warm` untimed ones (the JIT optimises hot loops after a few calls); `out` the last call's result. */
+export function timeRuns<T>(runs: number, fn: () => T, warm = 2): Timing & { out: T } {
+  let out = undefined as T;
+  for (let i = 0; i < warm; i++) out = fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    out = fn();
+    times.push(performance.now() - t);
+  }
+  return { ms: median(times), times, out };
+}
+
+/** timeRuns for asynchronous calls (worker threads, onnxruntime), each awaited before the next. */
+export async function timeAsync(runs: number, fn: () => Promise<unknown>, warm = 2): Promise<Timing> {
+  for (let i = 0; i < warm; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  return { ms: median(times), times };
+}
 const fmt = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 export const range = (xs: number[]): string => `${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}`;
 
@@ -49,18 +77,6 @@ export function randomPlane(n: number, seed: number): Float32Array {
     a[i] = s >>> 24;
   }
   return a;
-}
-
-function timeRuns<T>(runs: number, fn: () => T, warm = 1): { ms: number; times: number[]; out: T } {
-  let out = fn();
-  for (let i = 1; i < warm; i++) out = fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    out = fn();
-    times.push(performance.now() - t);
-  }
-  return { ms: median(times), times, out };
 }
 
 /** Six 512x512 u8 inputs: the photographs of `dir` (centre crops) or synthetic photo-like images. */
@@ -125,7 +141,7 @@ export async function gramBench(opts: { quick: boolean; photos?: string | null; 
   let big: GramStats | null = null;
   for (const k of ksizes) {
     const runs = quick ? 3 : k >= 25 ? 5 : 7;
-    const r = timeRuns(runs, () => gramStats(pairs, k, k, true));
+    const r = timeRuns(runs, () => gramStats(pairs, k, k, true), 1);
     if (k === Math.max(...ksizes)) big = r.out;
     ours[k] = { ms: r.ms, times: r.times };
     const other = np?.results[k];
@@ -153,8 +169,8 @@ export async function gramBench(opts: { quick: boolean; photos?: string | null; 
     const st = big;
     const q = st.p - 1;
     const solve = timeRuns(quick ? 1 : 3, () => solveExact(st, { condition: false }), 1);
-    const withCond = timeRuns(1, () => solveExact(st), 0);
-    const se = timeRuns(1, () => coefStdErrors(st, withCond.out), 0);
+    const withCond = timeRuns(1, () => solveExact(st), 1);
+    const se = timeRuns(1, () => coefStdErrors(st, withCond.out), 1);
     const other = np?.results[kMax];
     out.solve = { q, solveExactMs: solve.ms, solveExactTimes: solve.times, solveExactWithConditionMs: withCond.ms, coefStdErrorsMs: se.ms, conditionNumber: withCond.out.conditionNumber };
     rows.push({ group, what: `solveExact at ${q} unknowns (standardise + Cholesky in WebAssembly; vs np.linalg.solve on the raw equations)`, ours: `${fmt(solve.ms)} ms`, other: other ? `${fmt(other.solveMs, 1)} ms` : '', ratio: other ? `${fmt(other.solveMs / solve.ms, 2)}x` : '' });

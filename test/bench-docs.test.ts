@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { updateGenerated } from '../src/experiments/answers-doc.js';
 import {
   BENCH_SECTIONS, bestTorch, CONV_METHODS, convTimes, fftCrossover, times,
-  type Baselines, type BenchRec, type ConvAlgos, type CoreBench,
+  type Baselines, type ConvAlgos, type CoreBench,
 } from '../src/experiments/bench-docs.js';
-import type { RunRecord } from '../src/experiments/record.js';
+import type { BenchRecord, RunRecord } from '../src/experiments/record.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dir = path.join(root, 'docs', 'records');
@@ -22,7 +22,7 @@ const records: Record<string, unknown> = Object.fromEntries(
   readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => [f.slice(0, -5), JSON.parse(readFileSync(path.join(dir, f), 'utf8'))]),
 );
 const read = (rel: string): string => readFileSync(path.join(root, rel), 'utf8');
-const bench = (name: string): BenchRec => records[name] as BenchRec;
+const bench = (name: string): BenchRecord => records[name] as BenchRecord;
 /** The text between a section's markers in its doc. */
 function section(name: string): string {
   const doc = read(BENCH_SECTIONS[name].doc);
@@ -32,7 +32,7 @@ function section(name: string): string {
 
 test('bench sections: each equals what its record renders, from a full run with machine, versions, load and date', () => {
   for (const [name, s] of Object.entries(BENCH_SECTIONS)) {
-    const rec = records[s.record] as BenchRec | undefined;
+    const rec = records[s.record] as BenchRecord | undefined;
     assert.ok(rec, `docs/records/${s.record}.json for ${name}`);
     assert.equal(rec.quick, false, `${s.record}: a full run, not --quick`);
     assert.ok(rec.machine.cpus >= 1 && rec.versions.node && rec.load.before.length === 3 && !Number.isNaN(Date.parse(rec.date)), s.record);

@@ -5,7 +5,7 @@
  * tools/answers-doc.mjs` rewrites them; test/answers-doc.test.ts fails when a doc differs from
  * what its records render, so no figure in those parts is typed by hand.
  */
-import { runLine, type RunRecord } from './record.js';
+import { benchWhere, runLine, type BenchRecord, type RunRecord } from './record.js';
 import { ANSWER_SECTIONS } from './answers-sections.js';
 
 export { runLine };
@@ -117,20 +117,11 @@ export function depthWidthProse(rec: RunRecord): string {
   return `${parts.join(' ')} These stacks are plain (no dilation, a random start) on small synthetic images; the table on photographs above trains \`--arch deep\` itself.`;
 }
 
-/** The Adam-step bench record (bench/adam-bench.ts --record): its rows as bench.ts prints them. */
-export interface BenchRecord {
-  experiment: string;
-  date: string;
-  machine: RunRecord['machine'];
-  versions: { node: string; torch: string | null; commit: string | null; dirty: boolean | null };
-  load: RunRecord['load'];
-  rows: { group: string; what: string; ours: string; other: string; ratio: string }[];
-  notes: string[];
-  result: { ours: Record<string, { ms: number; min: number }>; torch: { label: string; ms: number; min: number }[]; torchFastest: { label: string; ms: number } | null };
-}
+/** The Adam-step bench record (bench/adam-bench.ts --record). */
+export type AdamRecord = BenchRecord<{ ours: Record<string, { ms: number; min: number }>; torch: { label: string; ms: number; min: number }[]; torchFastest: { label: string; ms: number } | null }>;
 
 /** docs/performance.md's Adam-step rows and the sentence that judges the goal (at least as fast as PyTorch). */
-export function adamSection(rec: BenchRecord): string {
+export function adamSection(rec: AdamRecord): string {
   const esc = (t: string): string => t.replace(/\|/g, '/');
   const table = ['| Adam step | ours (median, range) | PyTorch (median, range) | ratio (PyTorch time / ours) |', '| --- | --- | --- | --- |',
     ...rec.rows.map((r) => `| ${esc(r.what.trim())} | ${r.ours} | ${r.other} | ${r.ratio} |`)].join('\n');
@@ -141,13 +132,6 @@ export function adamSection(rec: BenchRecord): string {
       `The machine was shared and loaded, and PyTorch's times spread more than ours: its fastest single step was ${Math.min(...rec.result.torch.map((t) => t.min)).toFixed(2)} ms, ours ${rec.result.ours.oneThread.min.toFixed(2)} ms.`
     : 'PyTorch was not available when this was recorded.';
   return `${table}\n\n${verdict} ${benchWhere(rec)}`;
-}
-
-/** Where and when a bench record ran, in a sentence. */
-function benchWhere(rec: Pick<BenchRecord, 'date' | 'machine' | 'versions' | 'load' | 'experiment'>): string {
-  const m = rec.machine, load = (l: number[]): string => l.map((x) => x.toFixed(1)).join(' / ');
-  return `Recorded ${rec.date.slice(0, 10)} on ${m.cpus} x ${m.cpu}, Node ${rec.versions.node}${rec.versions.commit ? ` at ${rec.versions.commit.slice(0, 7)}${rec.versions.dirty ? ' (with uncommitted changes)' : ''}` : ''}; ` +
-    `load average ${load(rec.load.before)} before, ${load(rec.load.after)} after (\`docs/records/${rec.experiment}.json\`).`;
 }
 
 /** A bench's rows as a table (its goals are in the rows' ratios), its notes and where it ran: bench/cli-bench.ts, bench/stage-bench.ts. */
@@ -177,7 +161,7 @@ export const SECTIONS: Record<string, { doc: string; record: string; render(rec:
     render: (rec) => { const r = rec as RunRecord; return `${markdownTable(r.table).trimEnd()}\n\n${r.notes?.join(' ') ?? ''}\n${runLine(r)}`; },
   },
   'depth-width-prose': { doc: 'docs/answers.md', record: 'depth-width', render: (rec) => depthWidthProse(rec as RunRecord) },
-  'adam-step': { doc: 'docs/performance.md', record: 'adam-step', render: (rec) => adamSection(rec as BenchRecord) },
+  'adam-step': { doc: 'docs/performance.md', record: 'adam-step', render: (rec) => adamSection(rec as AdamRecord) },
   'train-options': { doc: 'docs/performance.md', record: 'train-options', render: (rec) => benchSection(rec as BenchRecord) },
   'output-stages': { doc: 'docs/performance.md', record: 'output-stages', render: (rec) => benchSection(rec as BenchRecord) },
   ...BENCH_SECTIONS,

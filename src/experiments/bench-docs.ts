@@ -5,21 +5,8 @@
  * and writes every number of its section, so prose and table cannot drift apart; answers-doc.ts
  * spreads BENCH_SECTIONS into its SECTIONS, and `node tools/answers-doc.mjs` rewrites them.
  */
-import type { RunRecord } from './record.js';
+import { benchWhere, type BenchRecord, type RunRecord } from './record.js';
 import { markdownTable } from './types.js';
-
-/** A bench run record: bench/record.ts writeBenchRecord. */
-export interface BenchRec {
-  experiment: string;
-  quick: boolean;
-  date: string;
-  machine: RunRecord['machine'];
-  versions: { node: string; torch: string | null; commit: string | null; dirty: boolean | null };
-  load: RunRecord['load'];
-  rows: { group: string; what: string; ours: string; other: string; ratio: string }[];
-  notes: string[];
-  result: unknown;
-}
 
 /** Milliseconds as the docs print them: three significant digits, no more than one decimal above 10. */
 export function ms(v: number): string {
@@ -32,13 +19,6 @@ const lo = (xs: number[]): number => Math.min(...xs);
 const hi = (xs: number[]): number => Math.max(...xs);
 /** "a-b" of ratios, or one figure when they print alike. */
 const ratioRange = (xs: number[]): string => (times(lo(xs)) === times(hi(xs)) ? times(lo(xs)) : `${times(lo(xs)).slice(0, -1)}-${times(hi(xs))}`);
-
-/** Where and when a bench record ran, in a sentence. */
-export function benchWhere(rec: BenchRec): string {
-  const m = rec.machine, load = (l: number[]): string => l.map((x) => x.toFixed(1)).join(' / ');
-  return `Recorded ${rec.date.slice(0, 10)} on ${m.cpus} x ${m.cpu}, Node ${rec.versions.node}${rec.versions.commit ? ` at ${rec.versions.commit.slice(0, 7)}${rec.versions.dirty ? ' (with uncommitted changes)' : ''}` : ''}; ` +
-    `load average ${load(rec.load.before)} before, ${load(rec.load.after)} after (\`docs/records/${rec.experiment}.json\`).`;
-}
 
 // ---- the convolution algorithms (bench/conv-bench.ts) ------------------------------------------
 
@@ -102,7 +82,7 @@ export function convTable(r: ConvAlgos): string {
 }
 
 /** The paragraph under the table: the crossover, the im2col and oneDNN ratios, the errors; every number from the record. */
-export function convProse(rec: BenchRec): string {
+export function convProse(rec: BenchRecord): string {
   const r = rec.result as ConvAlgos;
   const rows = convTimes(r);
   const ratio = (key: string): number[] => rows.filter((x) => x.t[key] !== undefined).map((x) => x.t[key] / x.t.ours);
@@ -137,7 +117,7 @@ export function convProse(rec: BenchRec): string {
   return out.join(' ');
 }
 
-function convSection(rec: BenchRec): string {
+function convSection(rec: BenchRecord): string {
   const r = rec.result as ConvAlgos;
   const p = r.python;
   const lib = p ? ` numpy ${p.numpy} (OpenBLAS), scipy ${p.scipy}, PyTorch ${p.torch}, OpenCV ${p.opencv};` : '';
@@ -191,7 +171,7 @@ export function baselineRows(b: Baselines): { what: string; tuned: string; it: s
   return out;
 }
 
-function baselineSection(rec: BenchRec): string {
+function baselineSection(rec: BenchRecord): string {
   const rows = baselineRows(rec.result as Baselines);
   const table = ['| baseline | tuned as its users tune it | it | ours | its time / ours |', '| --- | --- | --- | --- | --- |',
     ...rows.map((r) => `| ${r.what} | ${r.tuned} | ${r.it} | ${r.ours} | ${r.bound ? '>= ' : ''}${times(r.ratio)} |`)].join('\n');
@@ -199,7 +179,7 @@ function baselineSection(rec: BenchRec): string {
 }
 
 /** The baselines in sentences: every number from the record. */
-export function baselineProse(rec: BenchRec): string {
+export function baselineProse(rec: BenchRecord): string {
   const b = rec.result as Baselines;
   const out: string[] = [];
   const best = bestTorch(b), un = b.learning.torchUntuned;
@@ -237,10 +217,10 @@ export function baselineProse(rec: BenchRec): string {
 type Render = (rec: unknown) => string;
 /** Renderers by section name (the shape of answers-doc.ts's SECTIONS). */
 export const BENCH_SECTIONS: Record<string, { doc: string; record: string; render: Render }> = {
-  'conv-algorithms': { doc: 'docs/answers.md', record: 'conv-algorithms', render: (rec) => convSection(rec as BenchRec) },
-  'baselines-q4': { doc: 'docs/answers.md', record: 'baselines', render: (rec) => `${baselineProse(rec as BenchRec)} (Table and tuning: [docs/performance.md](performance.md#baselines).) ${benchWhere(rec as BenchRec)}` },
-  baselines: { doc: 'docs/performance.md', record: 'baselines', render: (rec) => baselineSection(rec as BenchRec) },
-  'conv-algorithms-perf': { doc: 'docs/performance.md', record: 'conv-algorithms', render: (rec) => `${convProse(rec as BenchRec)} (The table: [docs/answers.md](answers.md#4-which-optimisations-built-into-the-framework-make-it-fast).) ${benchWhere(rec as BenchRec)}` },
+  'conv-algorithms': { doc: 'docs/answers.md', record: 'conv-algorithms', render: (rec) => convSection(rec as BenchRecord) },
+  'baselines-q4': { doc: 'docs/answers.md', record: 'baselines', render: (rec) => `${baselineProse(rec as BenchRecord)} (Table and tuning: [docs/performance.md](performance.md#baselines).) ${benchWhere(rec as BenchRecord)}` },
+  baselines: { doc: 'docs/performance.md', record: 'baselines', render: (rec) => baselineSection(rec as BenchRecord) },
+  'conv-algorithms-perf': { doc: 'docs/performance.md', record: 'conv-algorithms', render: (rec) => `${convProse(rec as BenchRecord)} (The table: [docs/answers.md](answers.md#4-which-optimisations-built-into-the-framework-make-it-fast).) ${benchWhere(rec as BenchRecord)}` },
 };
 
 /** markdownTable, re-exported for the experiment-record sections below. */
@@ -336,14 +316,14 @@ export interface CoreBench {
 }
 
 /** The bench's rows as a table, then its notes and where it ran. */
-export function rowsTable(rec: BenchRec): string {
+export function rowsTable(rec: BenchRecord): string {
   const esc = (t: string): string => t.replace(/\|/g, '/');
   return ['| group | measured | ours | beside | ratio |', '| --- | --- | --- | --- | --- |',
     ...rec.rows.map((r) => `| ${r.group} | ${esc(r.what.trim())} | ${r.ours} | ${esc(r.other)} | ${r.ratio} |`)].join('\n');
 }
 
 /** The targets of issue 4, each judged against the record: met or not, and by how much. */
-export function coreTargets(rec: BenchRec): string {
+export function coreTargets(rec: BenchRecord): string {
   const r = rec.result as CoreBench, c = r.conv;
   const met = (ok: boolean): string => (ok ? 'met' : '**not met**');
   const out: string[] = [];
@@ -367,16 +347,16 @@ export function coreTargets(rec: BenchRec): string {
 }
 
 /** README's figures: the streaming apply's peak memory, what npx adds, the tarball. */
-export function readmeStream(rec: BenchRec): string {
+export function readmeStream(rec: BenchRecord): string {
   const s = (rec.result as CoreBench).stream;
   return s ? `Streaming a ${s.input} into a float32 .npy peaks at ${s.peakMB.toFixed(0)} MB of memory (\`npm run bench\`, ${rec.date.slice(0, 10)}; docs/performance.md).` : '';
 }
-export function readmeInstall(rec: BenchRec): string {
+export function readmeInstall(rec: BenchRecord): string {
   const i = (rec.result as CoreBench).install;
   return i ? `On this machine \`npx kernel-learn --version\` took ${ms(i.npxMs)} ms against ${ms(i.directMs)} ms for \`kernel-learn --version\`, and \`npm pack\` makes a ${(i.tarballBytes / 1000).toFixed(0)} kB tarball of ${i.files} files (\`npm run bench\`, ${rec.date.slice(0, 10)}).` : '';
 }
 
-BENCH_SECTIONS['bench'] = { doc: 'docs/performance.md', record: 'bench', render: (rec) => `${rowsTable(rec as BenchRec)}\n\n${(rec as BenchRec).notes.map((n) => `${n}.`).join(' ')}${(rec as BenchRec).notes.length ? ' ' : ''}${benchWhere(rec as BenchRec)}` };
-BENCH_SECTIONS['bench-targets'] = { doc: 'docs/performance.md', record: 'bench', render: (rec) => coreTargets(rec as BenchRec) };
-BENCH_SECTIONS['readme-install'] = { doc: 'README.md', record: 'bench', render: (rec) => readmeInstall(rec as BenchRec) };
-BENCH_SECTIONS['readme-stream'] = { doc: 'README.md', record: 'bench', render: (rec) => readmeStream(rec as BenchRec) };
+BENCH_SECTIONS['bench'] = { doc: 'docs/performance.md', record: 'bench', render: (rec) => `${rowsTable(rec as BenchRecord)}\n\n${(rec as BenchRecord).notes.map((n) => `${n}.`).join(' ')}${(rec as BenchRecord).notes.length ? ' ' : ''}${benchWhere(rec as BenchRecord)}` };
+BENCH_SECTIONS['bench-targets'] = { doc: 'docs/performance.md', record: 'bench', render: (rec) => coreTargets(rec as BenchRecord) };
+BENCH_SECTIONS['readme-install'] = { doc: 'README.md', record: 'bench', render: (rec) => readmeInstall(rec as BenchRecord) };
+BENCH_SECTIONS['readme-stream'] = { doc: 'README.md', record: 'bench', render: (rec) => readmeStream(rec as BenchRecord) };

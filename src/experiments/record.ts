@@ -60,3 +60,26 @@ export function runLine(rec: RunRecord): string {
     ` (\`docs/records/${rec.experiment}.json\`).`;
 }
 
+
+/**
+ * A bench's run record (bench/record.ts writeBenchRecord): where and when it ran, its rows as the
+ * bench prints them, its notes, and its result (`R`: each bench's own shape).
+ */
+export interface BenchRecord<R = unknown> {
+  experiment: string;
+  quick: boolean;
+  date: string;
+  machine: RunRecord['machine'];
+  versions: { node: string; torch: string | null; commit: string | null; dirty: boolean | null };
+  load: RunRecord['load'];
+  rows: { group: string; what: string; ours: string; other: string; ratio: string }[];
+  notes: string[];
+  result: R;
+}
+
+/** Where and when a bench record ran, in a sentence. */
+export function benchWhere(rec: BenchRecord): string {
+  const m = rec.machine, load = (l: number[]): string => l.map((x) => x.toFixed(1)).join(' / ');
+  return `Recorded ${rec.date.slice(0, 10)} on ${m.cpus} x ${m.cpu}, Node ${rec.versions.node}${rec.versions.commit ? ` at ${rec.versions.commit.slice(0, 7)}${rec.versions.dirty ? ' (with uncommitted changes)' : ''}` : ''}; ` +
+    `load average ${load(rec.load.before)} before, ${load(rec.load.after)} after (\`docs/records/${rec.experiment}.json\`).`;
+}
