@@ -35,7 +35,7 @@ import type { Network } from '../src/nn/network.js';
 import { solveExact } from '../src/train/exact.js';
 import { median, randomPlane, sixInputs, timeAsync, type BenchRow, type Timing } from './gram-bench.js';
 import { timedCli } from './processes.js';
-import { gitState, writeBenchRecord } from './record.js';
+import { benchMain } from './record.js';
 
 const execFileP = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -212,16 +212,9 @@ export async function baselineBench(opts: { quick: boolean; photos: string | nul
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const rows: BenchRow[] = [];
-  const notes: string[] = [];
-  const git = gitState();
-  const loadBefore = os.loadavg();
-  const quick = process.argv.includes('--quick');
-  const at = (flag: string): string | null => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : null);
-  const result = await baselineBench({ quick, photos: at('--photos'), rows, notes, scratch: path.join(os.tmpdir(), 'kernel-learn-bench') });
-  await threads.shutdown();
-  for (const r of rows) console.log([r.what, r.ours, r.other, r.ratio].join(' | '));
-  for (const n of notes) console.log(`note: ${n}`);
-  const record = at('--record');
-  if (record) await writeBenchRecord(record, 'baselines', { quick, rows, notes, result, git, loadBefore });
+  await benchMain('baselines', async ({ quick, arg, rows, notes }) => {
+    const result = await baselineBench({ quick, photos: arg('--photos'), rows, notes, scratch: path.join(os.tmpdir(), 'kernel-learn-bench') });
+    await threads.shutdown();
+    return result;
+  });
 }

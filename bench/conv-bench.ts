@@ -24,7 +24,7 @@ import { heapAlloc, heapFree } from '../src/kernels/simd.js';
 import * as threads from '../src/kernels/threads.js';
 import { writeImage } from '../src/io/index.js';
 import { median, randomPlane, timeAsync, type BenchRow, type Timing } from './gram-bench.js';
-import { gitState, writeBenchRecord } from './record.js';
+import { benchMain } from './record.js';
 
 const execFileP = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -117,15 +117,9 @@ export async function convBench(opts: { quick: boolean; rows: BenchRow[]; notes:
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const rows: BenchRow[] = [];
-  const notes: string[] = [];
-  const git = gitState();
-  const loadBefore = os.loadavg();
-  const quick = process.argv.includes('--quick');
-  const result = await convBench({ quick, rows, notes, scratch: path.join(os.tmpdir(), 'kernel-learn-bench') });
-  await threads.shutdown();
-  for (const r of rows) console.log([r.what, r.ours, r.other, r.ratio].join(' | '));
-  for (const n of notes) console.log(`note: ${n}`);
-  const at = process.argv.indexOf('--record');
-  if (at > 0) await writeBenchRecord(process.argv[at + 1], 'conv-algorithms', { quick, rows, notes, result, git, loadBefore });
+  await benchMain('conv-algorithms', async ({ quick, rows, notes }) => {
+    const result = await convBench({ quick, rows, notes, scratch: path.join(os.tmpdir(), 'kernel-learn-bench') });
+    await threads.shutdown();
+    return result;
+  });
 }

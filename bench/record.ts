@@ -5,7 +5,7 @@
  * sections are rendered from them (src/experiments/answers-doc.ts; node tools/answers-doc.mjs).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,5 +52,24 @@ export async function writeBenchRecord(file: string, experiment: string, run: Be
     versions: { node: process.version, torch: await torchVersion(), ...run.git },
     load: { before: run.loadBefore, after: os.loadavg() }, rows: run.rows, notes: run.notes, result: run.result,
   };
-  writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
+  // A temporary name, then a rename: a run stopped halfway leaves the committed record as it was.
+  writeFileSync(`${file}.tmp`, JSON.stringify(record, null, 2) + '\n');
+  renameSync(`${file}.tmp`, file);
+}
+
+/**
+ * A bench run from the command line: `run` fills the rows and notes (and returns its raw result),
+ * which are printed, then recorded under `experiment` when `--record FILE` is given. `--quick`
+ * and `arg(flag)` (the value after a flag) are passed on.
+ */
+export async function benchMain(experiment: string, run: (ctx: { quick: boolean; arg: (flag: string) => string | null; rows: BenchRow[]; notes: string[] }) => Promise<unknown>): Promise<void> {
+  const git = gitState(), loadBefore = os.loadavg(); // the checkout and the machine as the run started
+  const rows: BenchRow[] = [], notes: string[] = [];
+  const quick = process.argv.includes('--quick');
+  const arg = (flag: string): string | null => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : null);
+  const result = await run({ quick, arg, rows, notes });
+  for (const r of rows) console.log([r.what, r.ours, r.other, r.ratio].join(' | '));
+  for (const n of notes) console.log(`note: ${n}`);
+  const record = arg('--record');
+  if (record) await writeBenchRecord(record, experiment, { quick, rows, notes, result, git, loadBefore });
 }
