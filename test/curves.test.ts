@@ -13,14 +13,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { curveFunction, curveLayers, curveLayersProblem, evaluate, segmentFinder, slopeAt, type Curve } from '../src/nn/curve.js';
+import { curveFunction, curveLayers, curveLayersProblem, evaluate, segmentAt, segmentLocator, slopeAt, type Curve } from '../src/nn/curve.js';
 import { applyModel } from '../src/nn/apply.js';
 import { coverageWarnings, curveCoverage } from '../src/nn/curve-coverage.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createImage } from '../src/image.js';
 import { parseModel, serializeModel } from '../src/nn/model.js';
-import { fitCurve, intervalOf, knotLocator } from '../src/train/curve.js';
+import { fitCurve } from '../src/train/curve.js';
 import { trainFilter, type TrainOptions } from '../src/train/index.js';
 import { config, judge, load } from './corpus.js';
 
@@ -95,7 +95,7 @@ test('curves: fitCurve recovers a monotone curve from noisy samples and keeps it
   for (const x of [5, 20, 60, 128, 250]) assert.ok(Math.abs(evaluate(c, x) - truth(x)) < 0.3, `at ${x}: ${evaluate(c, x)} vs ${truth(x)}`);
 });
 
-test('curves: knotLocator finds the interval a scan (intervalOf) finds, curveFunction is evaluate, segmentFinder slopeAt\'s segment: crowded knots, knots themselves, outside, NaN', () => {
+test('curves: segmentAt and segmentLocator find the segment a scan finds (either rule at a knot), curveFunction is evaluate, the right rule slopeAt\'s segment: crowded knots, knots themselves, outside, NaN', () => {
   let seed = 5;
   const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
   for (const m of [2, 3, 5, 32]) {
@@ -103,21 +103,24 @@ test('curves: knotLocator finds the interval a scan (intervalOf) finds, curveFun
     let t = -50 * rnd();
     // Crowded and sparse stretches: intervals far narrower and far wider than a table cell.
     for (let j = 0; j < m; j++) knots.push(Math.fround((t += j % 4 === 0 ? 1e-3 * rnd() + 1e-5 : 40 * rnd() + 1e-3)));
-    const locate = knotLocator(knots);
+    const left = segmentLocator(knots, 'left'), right = segmentLocator(knots, 'right');
     const xs = [...knots, NaN, -Infinity, Infinity, knots[0] - 1, knots[m - 1] + 1, ...Array.from({ length: 2000 }, () => knots[0] - 5 + (knots[m - 1] - knots[0] + 10) * rnd())];
     for (const x of xs) {
-      let scan = 0;
+      let scan = 0, scanRight = 0;
       while (scan < m - 2 && x > knots[scan + 1]) scan++;
-      assert.equal(intervalOf(knots, x), scan, `intervalOf ${x}, ${m} knots`);
-      assert.equal(locate(x), scan, `knotLocator ${x}, ${m} knots`);
+      while (scanRight < m - 2 && x >= knots[scanRight + 1]) scanRight++;
+      assert.equal(segmentAt(knots, x, 'left'), scan, `segmentAt left ${x}, ${m} knots`);
+      assert.equal(left(x), scan, `segmentLocator left ${x}, ${m} knots`);
+      assert.equal(segmentAt(knots, x, 'right'), scanRight, `segmentAt right ${x}, ${m} knots`);
+      assert.equal(right(x), scanRight, `segmentLocator right ${x}, ${m} knots`);
     }
-    // A curve on the same knots: curveFunction is evaluate, segmentFinder's segment has slopeAt's slope.
+    // A curve on the same knots: curveFunction is evaluate, the right rule's segment has slopeAt's slope.
     const curve = { knots, values: knots.map(() => Math.fround(100 * rnd() - 20)) };
-    const fn = curveFunction(curve), seg = segmentFinder(curve);
+    const fn = curveFunction(curve), seg = right;
     for (const x of [...xs, 0, 1, 17, 255, 256, -1, 3.5]) {
       assert.ok(Object.is(fn(x), evaluate(curve, x)), `curveFunction ${x}, ${m} knots`);
       const j = seg(x);
-      if (!Number.isNaN(x)) assert.ok(Object.is((curve.values[j + 1] - curve.values[j]) / (knots[j + 1] - knots[j]), slopeAt(curve, x)), `segmentFinder ${x}, ${m} knots`);
+      if (!Number.isNaN(x)) assert.ok(Object.is((curve.values[j + 1] - curve.values[j]) / (knots[j + 1] - knots[j]), slopeAt(curve, x)), `slopeAt ${x}, ${m} knots`);
     }
   }
 });

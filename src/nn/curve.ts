@@ -22,17 +22,64 @@ export interface Curve {
 /** Most knots a curve may have. */
 export const MAX_KNOTS = 32;
 
-/** Equal cells of a curveFunction's table of knot intervals. */
+/**
+ * The segment j (0 .. m - 2) of the knots t that x falls in, the end segments taking everything
+ * beyond (and NaN the first). On an inner knot itself, `atKnot` says which: 'right' the segment
+ * that starts there (evaluate, slopeAt), 'left' the one that ends there (the hat functions the
+ * curves are fitted on, train/curve.ts). A binary search: the j a scan from the left finds.
+ */
+export function segmentAt(t: ArrayLike<number>, x: number, atKnot: 'left' | 'right'): number {
+  let lo = 0, hi = t.length - 2;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (atKnot === 'right' ? x >= t[mid + 1] : x > t[mid + 1]) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Equal cells of a segmentLocator's table. */
 const CELLS = 1024;
 
 /**
+ * segmentAt for many values on the same knots (at least two): a table of equal cells over the
+ * knots' range gives a segment at or before x's (one before the cell's left edge's: the cell of x
+ * may be rounded up), then a scan from it, usually of no step: the same j, without a binary
+ * search's unpredictable branches (they were most of a curve fit's passes over its samples).
+ */
+export function segmentLocator(knots: number[], atKnot: 'left' | 'right'): (x: number) => number {
+  const m = knots.length, lo = knots[0], span = knots[m - 1] - lo;
+  if (m < 3 || !(span > 0)) return (x) => segmentAt(knots, x, atKnot);
+  const t = Float64Array.from(knots), scale = CELLS / span;
+  const start = Int32Array.from({ length: CELLS + 1 }, (_, c) => Math.max(0, segmentAt(t, lo + c / scale, atKnot) - 1));
+  // NaN and values below the first knot start at 0, values past the last at the last cell.
+  const first = (x: number): number => {
+    const c = (x - lo) * scale;
+    return c > 0 ? start[c < CELLS ? c | 0 : CELLS] : 0;
+  };
+  // One loop per rule, so that each is compiled for its own comparison.
+  if (atKnot === 'right') {
+    return (x) => {
+      let j = first(x);
+      while (j < m - 2 && x >= t[j + 1]) j++;
+      return j;
+    };
+  }
+  return (x) => {
+    let j = first(x);
+    while (j < m - 2 && x > t[j + 1]) j++;
+    return j;
+  };
+}
+
+/**
  * The curve as a function for many values, the same numbers as evaluate: the integers 0..255
- * (8-bit pixels) from a table of its values there, others through segmentFinder.
+ * (8-bit pixels) from a table of its values there, others through a segmentLocator.
  */
 export function curveFunction(c: Curve): (v: number) => number {
   if (c.knots.length < 2) return (v) => evaluate(c, v);
   const table = Float64Array.from({ length: TABLED }, (_, k) => evaluate(c, k));
-  const segment = segmentFinder(c), { knots: t, values: y } = c;
+  const segment = segmentLocator(c.knots, 'right'), { knots: t, values: y } = c;
   return (v) => {
     const k = v | 0;
     if (k === v && k >= 0 && k < TABLED) return table[k];
@@ -41,44 +88,12 @@ export function curveFunction(c: Curve): (v: number) => number {
   };
 }
 
-/**
- * The segment evaluate (and slopeAt) use at v, for many values: a table of equal cells over the
- * knots' range gives the segment at or before the one of the cell's left edge, then a scan,
- * usually of no step, instead of a binary search per value (curves of at least two knots).
- */
-export function segmentFinder(c: Curve): (v: number) => number {
-  const t = c.knots, m = t.length, lo = t[0], span = t[m - 1] - lo;
-  if (m < 3 || !(span > 0)) return (v) => segmentOf(t, v);
-  const scale = CELLS / span;
-  const start = Int32Array.from({ length: CELLS + 1 }, (_, k) => Math.max(0, segmentOf(t, lo + k / scale) - 1));
-  return (v) => {
-    const cell = (v - lo) * scale;
-    let j = cell > 0 ? start[cell < CELLS ? cell | 0 : CELLS] : 0;
-    while (j < m - 2 && t[j + 1] <= v) j++;
-    return j;
-  };
-}
-
-/** The segment evaluate uses at v: the last j <= m - 2 with t[j] <= v, 0 below the first knot (and for NaN); slopeAt's too. */
-function segmentOf(t: number[], v: number): number {
-  const m = t.length;
-  if (v >= t[m - 1]) return m - 2;
-  if (!(v > t[0])) return 0;
-  let lo = 0, hi = m - 1;
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1;
-    if (t[mid] <= v) lo = mid;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** The curve at v: linear between knots, the end segments extended beyond. */
 export function evaluate(c: Curve, v: number): number {
   const { knots: t, values: y } = c;
   const m = t.length;
   if (m === 1) return y[0];
-  const j = segmentOf(t, v);
+  const j = segmentAt(t, v, 'right');
   return y[j] + ((y[j + 1] - y[j]) / (t[j + 1] - t[j])) * (v - t[j]);
 }
 
@@ -90,13 +105,7 @@ export function slopeAt(c: Curve, v: number): number {
   const { knots: t, values: y } = c;
   const m = t.length;
   if (m === 1) return 0;
-  // The first j with !(v >= t[j + 1]), or m - 2: a binary search giving what a scan from the left gives.
-  let j = 0, hi = m - 2;
-  while (j < hi) {
-    const mid = (j + hi) >> 1;
-    if (v >= t[mid + 1]) j = mid + 1;
-    else hi = mid;
-  }
+  const j = segmentAt(t, v, 'right');
   return (y[j + 1] - y[j]) / (t[j + 1] - t[j]);
 }
 

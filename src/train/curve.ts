@@ -10,7 +10,7 @@
  */
 
 import { cholesky, choleskySolve } from '../kernels/linalg.js';
-import { MAX_KNOTS, type Curve } from '../nn/curve.js';
+import { MAX_KNOTS, segmentLocator, type Curve } from '../nn/curve.js';
 import { toF32 } from '../nn/network.js';
 
 /**
@@ -38,7 +38,7 @@ export function quantileKnots(v: ArrayLike<number>, count: number, sorted?: Floa
 function hatNormalEquations(knots: number[], v: ArrayLike<number>, y: ArrayLike<number>, w: ArrayLike<number>): { ata: Float64Array; aty: Float64Array } {
   const m = knots.length;
   const ata = new Float64Array(m * m), aty = new Float64Array(m);
-  const locate = knotLocator(knots);
+  const locate = segmentLocator(knots, 'left');
   for (let i = 0; i < v.length; i++) {
     const x = v[i];
     const j = locate(x);
@@ -52,43 +52,6 @@ function hatNormalEquations(knots: number[], v: ArrayLike<number>, y: ArrayLike<
     aty[j + 1] += wi * b * y[i];
   }
   return { ata, aty };
-}
-
-/**
- * The knot interval j (0 .. m - 2) of x: the first j with !(x > t[j + 1]), or m - 2 (a binary
- * search giving what scanning from the left gives, NaN's 0 included).
- */
-export function intervalOf(t: number[], x: number): number {
-  let lo = 0, hi = t.length - 2;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (x > t[mid + 1]) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Equal cells of a knotLocator's table. */
-const CELLS = 1024;
-
-/**
- * intervalOf for many values on the same knots: a table of equal cells over the knots' range
- * gives an interval at or before x's (one before the cell's left edge's: the cell of x may be
- * rounded up), then a scan from it, usually of no step: the same j, without a binary search's
- * unpredictable branches (they were most of a curve fit's passes over its samples).
- */
-export function knotLocator(knots: number[]): (x: number) => number {
-  const m = knots.length, lo = knots[0], span = knots[m - 1] - lo;
-  if (m < 3 || !(span > 0)) return (x) => intervalOf(knots, x);
-  const t = Float64Array.from(knots), scale = CELLS / span;
-  const start = Int32Array.from({ length: CELLS + 1 }, (_, c) => Math.max(0, intervalOf(knots, lo + c / scale) - 1));
-  return (x) => {
-    const c = (x - lo) * scale;
-    // NaN and values below the first knot start at 0, values past the last at the last cell.
-    let j = c > 0 ? start[c < CELLS ? c | 0 : CELLS] : 0;
-    while (j < m - 2 && x > t[j + 1]) j++;
-    return j;
-  };
 }
 
 /** Least squares with a tiny ridge (knots no sample lies near keep a finite value). */

@@ -33,9 +33,9 @@ import { KernelLearnError } from '../../errors.js';
 import type { Image } from '../../image.js';
 import { crossStats, GramCache, gramStats, type GramPair, type GramStats } from '../../kernels/gram.js';
 import { addWeightedRows, mirrored, normalEquations } from '../../kernels/linalg.js';
-import { curveFunction, curveLayers, identityCurve, inverse, monotony, segmentFinder, type Curve, type CurvesRecord } from '../../nn/curve.js';
+import { curveFunction, curveLayers, identityCurve, inverse, monotony, segmentLocator, type Curve, type CurvesRecord } from '../../nn/curve.js';
 import type { LayerSpec } from '../../nn/network.js';
-import { curveName, extent, fitCurve, knotLocator, knownScale, quantileKnots, srgbDecode } from '../curve.js';
+import { curveName, extent, fitCurve, knownScale, quantileKnots, srgbDecode } from '../curve.js';
 import { solveExact, type ExactSolution } from '../exact.js';
 import { clampLayer } from './clamp.js';
 import { LINEAR } from './linear.js';
@@ -234,7 +234,7 @@ function rowsThrough(win: Windows, f: Curve[] | null): Float64Array {
 function hatsOf(win: Windows, f: Curve[]): NonNullable<Windows['hats']> {
   if (win.hats && win.hats.knots.every((t, c) => t === f[c].knots)) return win.hats;
   const per = win.taps / win.cin, j = new Int32Array(win.raw.length), lam = new Float64Array(win.raw.length);
-  const locators = f.map((c) => knotLocator(c.knots));
+  const locators = f.map((c) => segmentLocator(c.knots, 'left'));
   for (let v = 0; v < win.raw.length; v++) {
     const ch = Math.floor((v % win.taps) / per), t = f[ch].knots, x = win.raw[v];
     const k = locators[ch](x);
@@ -430,7 +430,7 @@ function linearised(win: Windows, g: Curve | undefined, y: Float64Array, z0: Flo
     return { want, w };
   }
   // slopeAt and evaluate at z0, on the segment both use.
-  const segment = segmentFinder(g), { knots: t, values: v } = g;
+  const segment = segmentLocator(g.knots, 'right'), { knots: t, values: v } = g;
   for (let r = 0; r < win.n; r++) {
     const z = z0[r], j = segment(z);
     const slope = (v[j + 1] - v[j]) / (t[j + 1] - t[j]);
